@@ -1,0 +1,248 @@
+"""The problem bank: load and validate problem templates (one YAML file each)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .engine import ANSWER_NAMES, GIVEN_NAMES, Network, Step, build_steps
+from .errors import TemplateError
+from .notation import Display
+from .tables import ACTIVATIONS, LOSSES
+from .yamlfile import line_of, load_yaml, validate
+
+Array = np.ndarray
+
+_NUMBERS = {"type": "array", "minItems": 1, "items": {"anyOf": [{"type": "number"}, {"$ref": "#/$defs/numbers"}]}}
+_SPEC = {
+    "description": "write a fixed array ([[0, 1], [1, 0]]), a grid {min: -1, max: 1, step: 0.1}, "
+                   "a list of values {values: [0, 1]} or whole arrays to pick from {one_of: [A, B]}",
+    "anyOf": [
+        {"$ref": "#/$defs/numbers"},
+        {"type": "object", "additionalProperties": False, "required": ["min", "max", "step"],
+         "properties": {"min": {"type": "number"}, "max": {"type": "number"},
+                        "step": {"type": "number", "exclusiveMinimum": 0}, "nonzero": {"type": "boolean"}}},
+        {"type": "object", "additionalProperties": False, "required": ["values"],
+         "properties": {"values": {"type": "array", "minItems": 1, "items": {"type": "number"}}}},
+        {"type": "object", "additionalProperties": False, "required": ["one_of"],
+         "properties": {"one_of": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/numbers"}}}},
+    ],
+}
+SCHEMA: dict[str, Any] = {
+    "$defs": {"numbers": _NUMBERS},
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "description", "network", "given", "asked", "rounding"],
+    "properties": {
+        "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
+                 "description": "use lower-case letters, digits and underscores, starting with a letter"},
+        "title": {"type": "string"},
+        "description": {"type": "string", "minLength": 1},
+        "seed_page": {"type": "string"},
+        "instructions": {"type": "string"},
+        "samples": {"type": "integer", "minimum": 1, "maximum": 50},
+        "network": {
+            "type": "object", "additionalProperties": False,
+            "required": ["sizes", "activations", "loss", "lr"],
+            "properties": {
+                "sizes": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 8},
+                          "minItems": 3, "maxItems": 3,
+                          "description": "write [inputs, hidden, outputs], each 1 to 8"},
+                "activations": {"type": "array", "items": {"enum": sorted(ACTIVATIONS)}, "minItems": 2, "maxItems": 2,
+                                "description": "write [hidden, output], e.g. [sigmoid, sigmoid]"},
+                "loss": {"enum": sorted(LOSSES)},
+                "lr": {"type": "number", "exclusiveMinimum": 0},
+            },
+        },
+        "given": {"type": "object", "additionalProperties": False, "required": list(GIVEN_NAMES),
+                  "properties": {k: _SPEC for k in GIVEN_NAMES}},
+        "asked": {"type": "object", "minProperties": 1, "propertyNames": {"enum": list(ANSWER_NAMES)},
+                  "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
+                  "description": "map each asked quantity to its points, e.g. dW1: 2"},
+        "rounding": {"type": "object", "additionalProperties": False, "required": ["significant"],
+                     "properties": {"significant": {"type": "integer", "minimum": 2, "maximum": 8}}},
+        "display": {"type": "object", "additionalProperties": False,
+                    "properties": {"layout": {"enum": ["rows", "columns"]}, "bias": {"enum": ["separate", "folded"]}}},
+        "limits": {"type": "object", "additionalProperties": False,
+                   "properties": {"z_max": {"type": "number", "exclusiveMinimum": 0},
+                                  "relu_margin": {"type": "number", "minimum": 0},
+                                  "grad_min": {"type": "number", "minimum": 0}}},
+        "grading": {"type": "object"},
+    },
+}
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """The same array for every variant."""
+
+    value: Array
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One whole array picked from a list (e.g. a truth table)."""
+
+    options: tuple[Array, ...]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Each entry drawn independently from these values."""
+
+    values: tuple[float, ...]
+
+
+GivenSpec = Fixed | OneOf | Grid
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What makes a draw degenerate: saturated |z|, ReLU input near 0, vanishing gradient entries."""
+
+    z_max: float = 4.0
+    relu_margin: float = 0.05
+    grad_min: float = 1e-4
+
+
+@dataclass(frozen=True, eq=False)
+class Template:
+    """A problem template: network, value grids, asked quantities with points, rounding, notation."""
+
+    name: str
+    title: str
+    description: str
+    path: Path
+    network: Network
+    samples: int
+    given: dict[str, GivenSpec]
+    asked: dict[str, float]
+    significant: int
+    display: Display = Display()
+    limits: Limits = Limits()
+    instructions: str = ""
+    grading: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def steps(self) -> list[Step]:
+        """The network's steps, in working order."""
+        return build_steps(self.network)
+
+    def shape(self, name: str) -> tuple[int, ...]:
+        """Canonical shape of a given array: X (n, d), Y (n, o), W1 (d, h), b1 (h,), W2 (h, o), b2 (o,)."""
+        (d, h, o), n = self.network.sizes, self.samples
+        return {"X": (n, d), "Y": (n, o), "W1": (d, h), "b1": (h,), "W2": (h, o), "b2": (o,)}[name]
+
+    @property
+    def points(self) -> float:
+        """Total points of the asked quantities."""
+        return float(sum(self.asked.values()))
+
+
+def bank_dir() -> Path:
+    """The bundled problem bank: inside the installed package, or beside it in a source checkout."""
+    here = Path(__file__).resolve().parent
+    return here / "problem_bank" if (here / "problem_bank").is_dir() else here.parent / "problem_bank"
+
+
+def template_paths() -> list[Path]:
+    """Every template file in the bundled bank, by name."""
+    return sorted(bank_dir().glob("*.yaml"))
+
+
+def resolve(name_or_path: str) -> Path:
+    """A template name from the bank, or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.exists():
+        if not candidate.is_file():
+            raise TemplateError(candidate, None, "no such file", "give a path to a template YAML file")
+        return candidate
+    path = bank_dir() / f"{name_or_path}.yaml"
+    if not path.is_file():
+        names = ", ".join(p.stem for p in template_paths())
+        raise TemplateError(name_or_path, None, "no template of that name in the problem bank",
+                            f"use one of: {names} (or give a path to a YAML file)")
+    return path
+
+
+def load(name_or_path: str | Path) -> Template:
+    """Load and validate a template; any problem names the file, the line and the fix."""
+    path = resolve(str(name_or_path))
+    data = load_yaml(path, TemplateError)
+    validate(data, SCHEMA, path, TemplateError)
+    return _build(data, path)
+
+
+def _fail(data: Any, where: tuple, path: Path, what: str, fix: str) -> TemplateError:
+    """A TemplateError at the line of `where` in the file."""
+    return TemplateError(path, line_of(data, where), f"{'.'.join(map(str, where))}: {what}", fix)
+
+
+def _on_grid(values: Array, step: float = 0.01) -> bool:
+    """Every value is a multiple of `step` (up to float noise)."""
+    q = np.asarray(values, dtype=float) / step
+    return bool(np.all(np.abs(q - np.round(q)) < 1e-6))
+
+
+def _spec(raw: Any, where: tuple, data: Any, path: Path) -> GivenSpec:
+    """Turn a validated given entry into a spec."""
+    if isinstance(raw, list):
+        return Fixed(np.asarray(raw, dtype=float))
+    if "one_of" in raw:
+        return OneOf(tuple(np.asarray(o, dtype=float) for o in raw["one_of"]))
+    if "values" in raw:
+        return Grid(tuple(float(v) for v in raw["values"]))
+    lo, hi, step = (Decimal(str(raw[k])) for k in ("min", "max", "step"))
+    if hi < lo:
+        raise _fail(data, where, path, f"min {lo} is above max {hi}", "swap min and max")
+    count = int((hi - lo) / step)
+    values = tuple(float(lo + k * step) for k in range(count + 1))
+    values = tuple(v for v in values if v != 0) if raw.get("nonzero") else values
+    if not values:
+        raise _fail(data, where, path, "the grid holds no value", "widen min..max or drop nonzero")
+    return Grid(values)
+
+
+def _check_shapes(t: Template, data: Any) -> None:
+    """Fixed arrays must have the canonical shape; inputs and weights must lie on a 0.01 grid."""
+    for name, spec in t.given.items():
+        where = ("given", name)
+        arrays = [spec.value] if isinstance(spec, Fixed) else list(spec.options) if isinstance(spec, OneOf) else []
+        for arr in arrays:
+            if arr.shape != t.shape(name):
+                raise _fail(data, where, t.path, f"shape {arr.shape} does not fit the network: expected {t.shape(name)}",
+                            f"write {name} as {t.shape(name)} in canonical form (X: n x d, W1: d x h, b1: h)")
+        values = np.concatenate([a.ravel() for a in arrays]) if arrays else np.asarray(spec.values)
+        if name != "Y" and not _on_grid(values):
+            raise _fail(data, where, t.path, "values must lie on a 0.01 grid or coarser so students can work by hand",
+                        "use steps and values that are multiples of 0.01")
+
+
+def _build(data: Any, path: Path) -> Template:
+    """A Template from validated YAML data."""
+    net = data["network"]
+    fixed_x = data["given"]["X"]
+    samples = data.get("samples") or (len(fixed_x) if isinstance(fixed_x, list) else None)
+    if samples is None:
+        raise _fail(data, ("given", "X"), path, "the number of samples is unknown",
+                    "add `samples: N` at the top level, or give X as a fixed array")
+    network = Network(tuple(net["sizes"]), tuple(net["activations"]), net["loss"], float(net["lr"]))
+    if network.loss == "bce" and network.activations[1] != "sigmoid":
+        raise _fail(data, ("network", "loss"), path, "bce needs outputs in (0, 1)", "use a sigmoid output with bce")
+    order = {name: i for i, name in enumerate(ANSWER_NAMES)}
+    t = Template(
+        name=data["name"], title=data.get("title", data["name"]), description=data["description"], path=path,
+        network=network, samples=int(samples),
+        given={k: _spec(data["given"][k], ("given", k), data, path) for k in GIVEN_NAMES},
+        asked={k: float(data["asked"][k]) for k in sorted(data["asked"], key=order.__getitem__)},
+        significant=int(data["rounding"]["significant"]),
+        display=Display(**data.get("display", {})), limits=Limits(**data.get("limits", {})),
+        instructions=data.get("instructions", "").strip(), grading=dict(data.get("grading", {})),
+    )
+    _check_shapes(t, data)
+    return t

@@ -1,0 +1,48 @@
+"""Numbers written one way everywhere: rounded to the template's significant digits, positional."""
+
+from __future__ import annotations
+
+import numpy as np
+
+Array = np.ndarray
+
+
+def round_sig(a: Array | float, sig: int) -> Array:
+    """Round every entry to `sig` significant digits: (any shape) -> same shape."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mag = np.where(a == 0, 0, np.floor(np.log10(np.abs(np.where(a == 0, 1, a)))))
+    scale = 10.0 ** (sig - 1 - mag)
+    return np.where(np.isfinite(a) & (a != 0), np.round(a * scale) / scale, a)
+
+
+def fmt(x: float, sig: int) -> str:
+    """One number rounded to `sig` significant digits, positional, no trailing zeros: -0.04747."""
+    x = float(round_sig(x, sig))
+    if not np.isfinite(x):
+        return str(x)
+    text = np.format_float_positional(x, precision=sig, unique=False, fractional=False, trim="-")
+    return "0" if text in ("-0", "0") else text
+
+
+def text_array(a: Array | float, sig: int) -> str:
+    """An array as plain text in NumPy's nesting: [[0.3, 0.5], [0.7, 1]]; a scalar as a number."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 0:
+        return fmt(float(a), sig)
+    return "[" + ", ".join(text_array(row, sig) for row in a) + "]"
+
+
+def tex_scalar(x: float, sig: int) -> str:
+    """A number for math mode (the minus becomes a true minus there)."""
+    return fmt(x, sig)
+
+
+def tex_array(a: Array | float, sig: int) -> str:
+    """A scalar as a number; a vector as a one-row bmatrix; a matrix as a bmatrix."""
+    a = np.asarray(a, dtype=float)
+    if a.ndim == 0:
+        return tex_scalar(float(a), sig)
+    rows = a.reshape(1, -1) if a.ndim == 1 else a
+    body = r" \\ ".join(" & ".join(tex_scalar(v, sig) for v in row) for row in rows)
+    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"

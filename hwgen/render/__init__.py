@@ -1,0 +1,1 @@
+"""Renderers: plain text, LaTeX and notebooks, all reading steps and traces."""

@@ -1,0 +1,84 @@
+"""A variant: one template with its given numbers, solved; and its canonical JSON form."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .bank import Template
+from .engine import ANSWER_NAMES, GIVEN_NAMES, solve
+from .errors import InputFileError
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Given numbers (canonical form), the learning rate, and the trace of every named step."""
+
+    template: Template
+    seed: int | None
+    given: dict[str, Array]
+    lr: float
+    trace: dict[str, Array]
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON object of design.md, numbers as plain nested lists."""
+        net = self.template.network.to_json() | {"lr": self.lr}
+        return {
+            "template": self.template.name,
+            "seed": self.seed,
+            "network": net,
+            "given": {k: self.trace[k].tolist() for k in GIVEN_NAMES},
+            "answers": {k: self.trace[k].tolist() for k in ANSWER_NAMES},
+        }
+
+
+def solve_variant(template: Template, given: dict[str, Array], seed: int | None, lr: float | None = None) -> Variant:
+    """Solve the template's steps on these given numbers."""
+    lr = template.network.lr if lr is None else float(lr)
+    return Variant(template, seed, dict(given), lr, solve(template.steps, given, lr))
+
+
+def load_given(path: Path, template: Template) -> tuple[dict[str, Array], float | None]:
+    """Read X, Y, W1, b1, W2, b2 (canonical orientation) and optionally lr from a JSON file."""
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputFileError(path, None, f"cannot read the file ({exc})", "check the path") from None
+    except json.JSONDecodeError as exc:
+        raise InputFileError(path, exc.lineno, f"not valid JSON: {exc.msg}", "check brackets, commas and quotes") from None
+    if not isinstance(raw, dict):
+        raise InputFileError(path, 1, "expected a JSON object", 'write {"X": [[...]], "Y": ..., "W1": ..., ...}')
+    raw = raw.get("given", raw)  # also accept a whole `hwgen solve --json` output
+    given = {}
+    for name in GIVEN_NAMES:
+        if name not in raw:
+            raise InputFileError(path, None, f"{name} is missing", f"add {name} in canonical orientation")
+        try:
+            arr = np.asarray(raw[name], dtype=float)
+        except (TypeError, ValueError):
+            raise InputFileError(path, None, f"{name} is not a (nested) list of numbers",
+                                 f"write {name} as numbers, e.g. [[0.1, 0.2]]") from None
+        given[name] = arr
+    _check_fit(path, given, template)
+    lr = raw.get("lr")
+    if lr is not None and not (isinstance(lr, (int, float)) and lr > 0):
+        raise InputFileError(path, None, f"lr must be a positive number, not {lr!r}", "write e.g. \"lr\": 0.5")
+    return given, lr
+
+
+def _check_fit(path: Path, given: dict[str, Array], template: Template) -> None:
+    """The given arrays must fit the template's layer sizes; the number of samples may differ."""
+    d, h, o = template.network.sizes
+    n = given["X"].shape[0] if given["X"].ndim == 2 else -1
+    want = {"X": (n, d), "Y": (n, o), "W1": (d, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
+    for name, shape in want.items():
+        if given[name].shape != shape:
+            raise InputFileError(path, None, f"{name} has shape {given[name].shape}, the network "
+                                 f"{template.name} ({d}-{h}-{o}) needs {shape}",
+                                 "use canonical orientation: X n x d (one row per sample), W1 d x h, b1 h, W2 h x o, b2 o")

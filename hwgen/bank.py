@@ -14,7 +14,7 @@ from .engine import ANSWER_NAMES, GIVEN_NAMES, Network, Step, build_steps
 from .errors import TemplateError
 from .notation import Display
 from .tables import ACTIVATIONS, LOSSES
-from .yamlfile import line_of, load_yaml, validate
+from .yamlfile import line_of, parse_yaml, validate
 
 Array = np.ndarray
 
@@ -127,6 +127,7 @@ class Template:
     limits: Limits = Limits()
     instructions: str = ""
     grading: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # the YAML text, so a manifest can carry the template with it
 
     @cached_property
     def steps(self) -> list[Step]:
@@ -173,9 +174,18 @@ def resolve(name_or_path: str) -> Path:
 def load(name_or_path: str | Path) -> Template:
     """Load and validate a template; any problem names the file, the line and the fix."""
     path = resolve(str(name_or_path))
-    data = load_yaml(path, TemplateError)
-    validate(data, SCHEMA, path, TemplateError)
-    return _build(data, path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateError(path, None, f"cannot read the file ({exc})", "check the path and that it is UTF-8") from None
+    return loads(text, path)
+
+
+def loads(text: str, path: str | Path) -> Template:
+    """Validate and build a template from YAML text; `path` names it in error messages."""
+    data = parse_yaml(text, Path(path), TemplateError)
+    validate(data, SCHEMA, Path(path), TemplateError)
+    return _build(data, Path(path), text)
 
 
 def _fail(data: Any, where: tuple, path: Path, what: str, fix: str) -> TemplateError:
@@ -223,7 +233,7 @@ def _check_shapes(t: Template, data: Any) -> None:
                         "use steps and values that are multiples of 0.01")
 
 
-def _build(data: Any, path: Path) -> Template:
+def _build(data: Any, path: Path, text: str) -> Template:
     """A Template from validated YAML data."""
     net = data["network"]
     fixed_x = data["given"]["X"]
@@ -242,7 +252,7 @@ def _build(data: Any, path: Path) -> Template:
         asked={k: float(data["asked"][k]) for k in sorted(data["asked"], key=order.__getitem__)},
         significant=int(data["rounding"]["significant"]),
         display=Display(**data.get("display", {})), limits=Limits(**data.get("limits", {})),
-        instructions=data.get("instructions", "").strip(), grading=dict(data.get("grading", {})),
+        instructions=data.get("instructions", "").strip(), grading=dict(data.get("grading", {})), source=text,
     )
     _check_shapes(t, data)
     return t

@@ -58,6 +58,11 @@ def load_yaml(path: Path, error: type[InputFileError] = InputFileError) -> Any:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(path, None, f"cannot read the file ({exc})", "check the path and that it is UTF-8 text") from None
+    return parse_yaml(text, path, error)
+
+
+def parse_yaml(text: str, path: Path, error: type[InputFileError] = InputFileError) -> Any:
+    """Parse YAML text; `path` names it in errors, which give the line and the likely fix."""
     try:
         return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:

@@ -16,7 +16,7 @@ import numpy as np
 from ...engine import GIVEN_NAMES, Step, evaluate
 
 Array = np.ndarray
-K = 2.0  # roundings a student makes inside one step (the products, then the result)
+K = 1.0  # rounding errors of one step, in units of u times the sum of its terms (a step rounded once, or its products)
 SAFETY = 1.5  # margin over the first-order bound, for second-order effects
 ATOL_FLOOR = 1e-9  # float noise of a student who computes everything with NumPy
 

@@ -15,17 +15,16 @@ import numpy as np
 from nbformat import NotebookNode
 
 from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
+from ...grade.tolerance import Tolerance, tolerances, trace_of
 from ...notation import DESCRIPTIONS, SYMBOLS
 from ...numfmt import tex_array
 from ...problem import ProblemSpec
 from .nbgrader import code_cell, markdown_cell
 from .preprocess import ComputeChecksums, run
 from .solution import solution_lines
-from .tolerance import tolerances
 
 Array = np.ndarray
-Tolerance = tuple[float, float]
-ToleranceFn = Callable[[ProblemSpec, Mapping[str, Array]], Mapping[str, Tolerance]]
+ToleranceFn = Callable[[ProblemSpec, Mapping[str, Any]], Mapping[str, Tolerance]]
 
 METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
@@ -36,19 +35,6 @@ GIVEN_NOTES = {
     "b1": "hidden biases", "W2": "output weights (hidden x outputs)", "b2": "output biases", "lr": "learning rate",
 }
 EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
-
-
-def provisional_tolerance(spec: ProblemSpec, trace: Mapping[str, Array]) -> dict[str, Tolerance]:
-    """(rtol, atol) per asked quantity from rounding propagation (until hwgen/grade/tolerance.py lands)."""
-    return tolerances(spec.template.steps, trace, spec.template.significant, list(spec.asked))
-
-
-def record_trace(record: Mapping[str, Any]) -> dict[str, Array]:
-    """A student's manifest problem record as a trace: given arrays, every answer, lr and n."""
-    trace = {k: np.asarray(v, dtype=float) for k, v in {**record["given"], **record["answers"]}.items()}
-    trace["lr"] = np.asarray(float(record["network"]["lr"]))
-    trace["n"] = np.asarray(float(len(trace["X"])))
-    return trace
 
 
 @lru_cache(maxsize=1)
@@ -94,10 +80,10 @@ def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], stud
 
 def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tolerance: ToleranceFn) -> list[NotebookNode]:
     """The cells of one problem: statement, given data, then per asked quantity a prompt, an answer and a test."""
-    t, key, trace = spec.template, spec.key, record_trace(record)
+    t, key, trace = spec.template, spec.key, trace_of(spec, record)
     steps = {s.name: s for s in t.steps}
     asked = [q for q in ANSWER_NAMES if q in spec.asked]
-    tol = tolerance(spec, trace)
+    tol = tolerance(spec, record)
     shapes = {q: np.shape(trace[q]) for q in asked}
     rows = [{"variable": spec.variable(q), "symbol": SYMBOLS[q], "description": DESCRIPTIONS[q],
              "shape": shape_text(shapes[q]), "points": spec.asked[q]} for q in asked]
@@ -116,7 +102,7 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
              code_cell(_render("given.py.j2", index=index, arrays=arrays), "readonly", f"{key}_given")]
     known: set[str] = set()
     for number, (q, row) in enumerate(zip(asked, rows), start=1):
-        variable, expected = row["variable"], np.asarray(trace[q], dtype=float)
+        variable, expected = row["variable"], np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
         cells.append(markdown_cell(_render("prompt.md.j2", prefix=index, number=number, **row), f"{variable}_prompt"))
         solution = solution_lines(key, t.steps, t.network, q, known)
         cells.append(code_cell(_render("answer.py.j2", solution=solution, **row), "answer", variable,
@@ -129,7 +115,7 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
 
 
 def instructor_notebook(problems: Sequence[tuple[ProblemSpec, Mapping[str, Any]]], assignment: Mapping[str, Any],
-                        student: str = "", tolerance: ToleranceFn = provisional_tolerance) -> NotebookNode:
+                        student: str = "", tolerance: ToleranceFn = tolerances) -> NotebookNode:
     """One student's instructor notebook from (ProblemSpec, manifest problem record) pairs; checksums included."""
     nb = nbformat.v4.new_notebook(metadata=dict(METADATA))
     nb.cells = [intro_cell([spec for spec, _ in problems], assignment, student)]

@@ -49,7 +49,7 @@ def flags(cell: NotebookNode) -> tuple[bool, bool, bool]:
 
 
 def checksum(cell: NotebookNode) -> str:
-    """nbgrader's checksum: MD5 of source, cell type, str(grade), str(solution), str(locked), grade_id, str(float(points))."""
+    """nbgrader's checksum: MD5 of source, cell type, str(grade/solution/locked), grade_id, str(float(points))."""
     grade, solution, locked = flags(cell)
     meta = cell.metadata["nbgrader"]
     parts = [cell.source, cell.cell_type, str(grade), str(solution), str(locked), meta["grade_id"]]

@@ -1,0 +1,104 @@
+"""Per-quantity tolerances derived from the stated rounding and how it propagates through the steps.
+
+The student is modelled as a machine that keeps d significant digits: every value they write down
+(each step's result, and each given they copy) is off by at most u = 0.5 * 10^(1-d) of itself
+(half a unit in the d-th digit). A step turns the rounding errors of its inputs into an error of its
+result; that is measured on the step itself (engine.evaluate), entry by entry, by moving each input
+entry by its bound in both directions (a first-order worst case that keeps cancellation visible:
+dW2 = A1^T dZ2 sums terms of opposite sign, and its bound is large where its value is small).
+Summing those moves and the step's own rounding gives a bound per entry; no formula is written here.
+
+`SAFETY` doubles the bound so that a student who truncates instead of rounding, or rounds a given,
+still gets full marks. The bound becomes one (rtol, atol) pair per quantity, the form np.isclose takes,
+shared by the grader and the notebooks' hidden tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from ..engine import GIVEN_NAMES, Step, evaluate, solve
+from ..numfmt import round_sig
+from ..problem import ProblemSpec
+
+Array = np.ndarray
+Tolerance = tuple[float, float]  # (rtol, atol): |answer - expected| <= atol + rtol * |expected|, entry by entry
+
+SAFETY = 2.0
+RTOL_FLOOR = 1e-9  # float noise of a student's own NumPy (BLAS order of summation)
+ATOL_FLOOR = 1e-12
+
+
+def unit_roundoff(digits: int) -> float:
+    """Largest relative error of rounding to `digits` significant digits: 0.5 * 10^(1 - digits)."""
+    return 0.5 * 10.0 ** (1 - digits)
+
+
+def trace_of(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Array]:
+    """Every value of one student's variant: the steps solved on the record's given numbers and lr."""
+    lr = float(record.get("network", {}).get("lr", spec.template.network.lr))
+    return solve(spec.template.steps, {k: np.asarray(record["given"][k], dtype=float) for k in GIVEN_NAMES}, lr)
+
+
+def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Array]) -> Array:
+    """Bound on how far the step's result moves when each input entry moves by its bound: (result's shape)."""
+    base = evaluate(step, values)
+    total = np.zeros_like(base)
+    for name in dict.fromkeys(step.inputs):
+        x, e = np.asarray(values[name], dtype=float), bounds[name]
+        for idx in zip(*np.nonzero(np.atleast_1d(e))):
+            idx = idx if x.ndim else ()
+            moved = dict(values)
+            worst = np.zeros_like(base)
+            for sign in (1.0, -1.0):
+                shifted = x.copy()
+                shifted[idx] += sign * e[idx]
+                moved[name] = shifted
+                worst = np.maximum(worst, np.abs(evaluate(step, moved) - base))
+            total += np.nan_to_num(worst, nan=0.0, posinf=0.0)  # a move out of the domain is no rounding
+    return total
+
+
+def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
+                    fresh: Iterable[str] = ()) -> dict[str, Array]:
+    """Per entry, how far a d-digit student's value of each step can be from `values` (the steps' exact
+    results on these inputs). Names in `fresh` are values the student wrote down (their own answers):
+    downstream they count only with their own rounding, not with what led to them."""
+    u, fresh = unit_roundoff(digits), set(fresh)
+    bounds: dict[str, Array] = {k: np.abs(round_sig(values[k], digits) - values[k]) for k in GIVEN_NAMES}
+    bounds["lr"] = bounds["n"] = np.zeros(())
+    computed = {}
+    for step in steps:
+        v = np.asarray(values[step.name], dtype=float)
+        computed[step.name] = _propagated(step, values, bounds) + u * np.abs(v)
+        bounds[step.name] = u * np.abs(v) if step.name in fresh else computed[step.name]
+    return computed
+
+
+def as_tolerance(expected: Array, bound: Array) -> Tolerance:
+    """The (rtol, atol) pair that covers SAFETY * bound at every entry and is tightest in the worst entry."""
+    b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
+    keep = e > 0
+    if not keep.any():
+        return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
+    candidates = np.concatenate([[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]])
+    atols = np.max(e[None, :] - candidates[:, None] * b[None, :], axis=1).clip(min=0.0)
+    slack = np.max((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep], axis=1)
+    best = int(np.argmin(slack))
+    return (max(float(candidates[best]), RTOL_FLOOR),
+            max(float(atols[best]), ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))))
+
+
+def close(answer: Array, expected: Array, tol: Tolerance) -> Array:
+    """Entry by entry: |answer - expected| <= atol + rtol * |expected| (never ==)."""
+    rtol, atol = tol
+    return np.abs(answer - expected) <= atol + rtol * np.abs(expected)
+
+
+def tolerances(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Tolerance]:
+    """{asked quantity: (rtol, atol)} for one student's variant, for np.isclose(answer, expected, rtol, atol)."""
+    trace = trace_of(spec, record)
+    bounds = rounding_bounds(spec.template.steps, trace, spec.template.significant)
+    return {q: as_tolerance(trace[q], bounds[q]) for q in spec.asked}

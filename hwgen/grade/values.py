@@ -1,0 +1,118 @@
+"""A student's value as the sandbox hands it back (JSON-plain) -> a checked float array, or why it is not one.
+
+Nothing here trusts the value: it may be any JSON-able thing (str, dict, None, bool, NaN, ragged or
+absurdly nested lists). Lists are walked level by level, never recursively, so no input can exhaust
+the stack; the array is built only once its shape and size are known to be sane.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from ..engine import GIVEN_NAMES, Network, build_steps, solve
+
+Array = np.ndarray
+
+MAX_DEPTH = 4  # answers are at most 2-D; two more levels allow size-1 axes such as [[[L]]]
+MAX_ENTRIES = 100_000
+
+_WORDS = {"n": ("sample", "samples"), "d": ("input", "inputs"), "h": ("hidden unit", "hidden units"),
+          "o": ("output", "outputs")}
+
+
+class BadValue(ValueError):
+    """A value that is not a finite number or a rectangular nested list of them; str(exc) says why."""
+
+
+def _is_number(x: Any) -> bool:
+    """An int or float (bool is an int in Python, but True is not an answer)."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def _describe(x: Any) -> str:
+    """What a non-numeric value is, in words a student recognises."""
+    if x is None:
+        return "None (was the answer cell left as it was, or did a function forget to `return`?)"
+    if isinstance(x, bool):
+        return f"the boolean {x}, not a number"
+    if isinstance(x, str):
+        shown = x if len(x) <= 30 else x[:27] + "..."
+        try:
+            float(x)
+        except ValueError:
+            return f"the text {shown!r}, not a number"
+        return f"the text {shown!r}: write the number itself, without quotes"
+    if isinstance(x, dict):
+        return "a dict, not a number or an array"
+    return f"a {type(x).__name__}, not a number or an array"
+
+
+def to_array(value: Any) -> Array:
+    """A number or rectangular nested list of finite numbers -> float array of that shape; else BadValue."""
+    if not _is_number(value) and not isinstance(value, (list, tuple)):
+        raise BadValue(f"it is {_describe(value)}")
+    level, shape = [value], []
+    while not all(_is_number(x) for x in level):
+        if len(shape) == MAX_DEPTH:
+            raise BadValue(f"it is a list nested more than {MAX_DEPTH} levels deep; answers are numbers, "
+                           "vectors or matrices")
+        odd = [x for x in level if not isinstance(x, (list, tuple)) and not _is_number(x)]
+        if odd:
+            raise BadValue(f"an entry is {_describe(odd[0])}")
+        lengths = {len(x) if isinstance(x, (list, tuple)) else -1 for x in level}
+        if len(lengths) > 1:
+            raise BadValue("its rows have different lengths (a ragged list); every row must have as many entries")
+        (length,) = lengths
+        if length == 0:
+            raise BadValue("it is an empty list")
+        if len(level) * length > MAX_ENTRIES:
+            raise BadValue(f"it has more than {MAX_ENTRIES} entries, far more than this answer needs")
+        shape.append(length)
+        level = [y for x in level for y in x]
+    try:
+        flat = [float(x) for x in level]
+    except OverflowError:
+        raise BadValue("it holds an integer too large to be a float") from None
+    if any(math.isnan(x) for x in flat):
+        raise BadValue("it holds NaN (not a number): check for 0/0, log of a negative number or an unset entry")
+    if any(math.isinf(x) for x in flat):
+        raise BadValue("it holds an infinite value: check for division by zero or an overflow")
+    return np.asarray(flat, dtype=float).reshape(shape)
+
+
+def conform(arr: Array, shape: tuple[int, ...]) -> Array | None:
+    """arr reshaped to `shape` if the two differ only by size-1 axes ((h,) vs (1, h), 3.2 vs [[3.2]]); else None."""
+    if arr.size != math.prod(shape):
+        return None
+    if tuple(s for s in arr.shape if s != 1) != tuple(s for s in shape if s != 1):
+        return None
+    return arr.reshape(shape)
+
+
+@lru_cache(maxsize=1)
+def dimension_names() -> dict[str, tuple[str, ...]]:
+    """The canonical shape of every quantity in letters: Z1 -> ('n', 'h'), dW1 -> ('d', 'h'), L -> ()."""
+    sizes = {"n": 7, "d": 2, "h": 3, "o": 5}
+    steps = build_steps(Network((sizes["d"], sizes["h"], sizes["o"]), ("linear", "linear"), "sse", 0.1))
+    shapes = {"X": ("n", "d"), "Y": ("n", "o"), "W1": ("d", "h"), "b1": ("h",), "W2": ("h", "o"), "b2": ("o",)}
+    given = {k: np.ones([sizes[c] for c in shapes[k]]) for k in GIVEN_NAMES}
+    letter = {v: k for k, v in sizes.items()}
+    return {name: tuple(letter[s] for s in value.shape) for name, value in solve(steps, given, 0.1).items()}
+
+
+def describe_shape(quantity: str, shape: tuple[int, ...]) -> str:
+    """An expected shape in words: 'a 4 x 2 array (one row per sample, one column per hidden unit)'."""
+    dims = dimension_names().get(quantity, ())
+    if len(shape) == 0:
+        return "a single number"
+    if len(shape) == 1:
+        what = f" (one per {_WORDS[dims[0]][0]})" if len(dims) == 1 else ""
+        return f"a vector of {shape[0]}{what}"
+    size = " x ".join(map(str, shape))
+    if len(dims) == 2:
+        return f"a {size} array (one row per {_WORDS[dims[0]][0]}, one column per {_WORDS[dims[1]][0]})"
+    return f"a {size} array"

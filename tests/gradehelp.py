@@ -1,0 +1,49 @@
+"""Helpers for the checks tests: a problem of the bundled bank, one student's record, simulated students."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from hwgen import bank
+from hwgen.engine import GIVEN_NAMES, evaluate
+from hwgen.numfmt import round_sig
+from hwgen.problem import ProblemSpec
+from hwgen.sampling import sample
+
+TEMPLATES = ("xor_net", "bce_net", "regression_3hidden", "relu_sigmoid", "batch_vectorized")
+
+
+def problem(name: str, key: str = "p1", asked: dict[str, float] | None = None) -> ProblemSpec:
+    """A problem built from a bundled template, asking its own quantities unless `asked` is given."""
+    t = bank.load(name)
+    return ProblemSpec(key, t, dict(asked or t.asked))
+
+
+def record(spec: ProblemSpec, seed: int) -> dict[str, Any]:
+    """A student's manifest record for this problem: Variant.to_json() plus key."""
+    return sample(spec.template, seed).to_json() | {"key": spec.key}
+
+
+def exact(record: dict[str, Any], spec: ProblemSpec) -> dict[str, Any]:
+    """The values of a student who answers every asked quantity exactly (as JSON-plain lists)."""
+    return {q: record["answers"][q] for q in spec.asked}
+
+
+def rounding_student(spec: ProblemSpec, record: dict[str, Any], digits: int, chop: bool = False) -> dict[str, Any]:
+    """Every step's value of a student who rounds (or truncates) each step's inputs and result to `digits`
+    significant digits and carries their own rounded values forward: name -> array."""
+    def keep(a):
+        a = np.asarray(a, dtype=float)
+        if not chop:
+            return round_sig(a, digits)
+        with np.errstate(divide="ignore"):
+            mag = np.where(a == 0, 0, np.floor(np.log10(np.abs(np.where(a == 0, 1, a)))))
+        scale = 10.0 ** (digits - 1 - mag)
+        return np.trunc(a * scale) / scale
+    v = {k: keep(record["given"][k]) for k in GIVEN_NAMES}
+    v["lr"], v["n"] = np.asarray(record["network"]["lr"]), np.asarray(float(len(record["given"]["X"])))
+    for step in spec.template.steps:
+        v[step.name] = keep(evaluate(step, {i: keep(v[i]) for i in step.inputs}))
+    return v

@@ -86,9 +86,10 @@ class _Worker:
         except (ValueError, KeyError, TypeError):
             self.info = {}
         if not self.info:
-            self.kill()
+            self._stop()
             self.log.seek(0)
             err = self.log.read().decode("utf-8", "replace").strip().splitlines()
+            self.log.close()
             raise OSError(err[-1] if err else f"the worker exited with status {self.proc.returncode}")
 
     def readline(self, deadline: float, cap: int) -> bytes | None:
@@ -120,7 +121,12 @@ class _Worker:
         return reply if isinstance(reply, dict) else None
 
     def kill(self) -> None:
-        """Kill the worker and everything it started (its session), and reap it."""
+        """Kill the worker and everything it started (its session), reap it, close its files."""
+        self._stop()
+        self.log.close()
+
+    def _stop(self) -> None:
+        """Kill and reap the worker's session; close its pipes."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
@@ -131,7 +137,6 @@ class _Worker:
                 stream.close()
             except OSError:
                 pass
-        self.log.close()
 
 
 class Sandbox:

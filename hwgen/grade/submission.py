@@ -52,8 +52,8 @@ def locate(student_dir: Path, assignment: str) -> tuple[Path | None, list[str]]:
                        key=lambda p: (p.stat().st_mtime, p.name)) if folder.is_dir() else []
         if found:
             chosen = found[-1]
-            notes = [f"graded {chosen.relative_to(student_dir.parent)}: the expected file is "
-                     f"{expected.relative_to(student_dir.parent)}"]
+            base = student_dir.parent.parent
+            notes = [f"graded {chosen.relative_to(base)}: the expected file is {expected.relative_to(base)}"]
             if len(found) > 1:
                 notes.append(f"{len(found)} notebooks were found; the newest was graded, not "
                              + ", ".join(p.name for p in found[:-1]))

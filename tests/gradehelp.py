@@ -41,7 +41,7 @@ def rounding_student(spec: ProblemSpec, record: dict[str, Any], digits: int, cho
         with np.errstate(divide="ignore"):
             mag = np.where(a == 0, 0, np.floor(np.log10(np.abs(np.where(a == 0, 1, a)))))
         scale = 10.0 ** (digits - 1 - mag)
-        return np.trunc(a * scale) / scale
+        return np.trunc(np.round(a * scale, 6)) / scale  # round(.., 6) first: 1.15 is 1.1499.. in binary
     v = {k: keep(record["given"][k]) for k in GIVEN_NAMES}
     v["lr"], v["n"] = np.asarray(record["network"]["lr"]), np.asarray(float(len(record["given"]["X"])))
     for step in spec.template.steps:

@@ -17,7 +17,7 @@ from ..notation import DESCRIPTIONS
 from ..problem import ProblemSpec
 from ..render.text import tex_to_text
 from .result import Item, Status
-from .tolerance import Tolerance, as_tolerance, close, rounding_bounds, trace_of
+from .tolerance import Tolerance, as_tolerance, close, grading_digits, rounding_bounds, trace_of
 from .values import BadValue, conform, describe_shape, to_array
 
 Array = np.ndarray
@@ -38,8 +38,8 @@ class Sheet:
 
     @property
     def digits(self) -> int:
-        """Significant digits the students were told to keep."""
-        return self.spec.template.significant
+        """Significant digits a student may keep and still get full marks."""
+        return grading_digits(self.spec, self.grading)
 
     def step(self, quantity: str) -> Step:
         """The engine's step that computes `quantity`."""
@@ -53,7 +53,7 @@ def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str
     for q, value in record.get("answers", {}).items():  # the manifest's answer is the reference
         if q in spec.asked:
             trace[q] = np.asarray(value, dtype=float)
-    bounds = rounding_bounds(spec.template.steps, trace, spec.template.significant)
+    bounds = rounding_bounds(spec.template.steps, trace, grading_digits(spec, grading))
     tolerance = {q: as_tolerance(trace[q], bounds[q]) for q in spec.asked}
     answers, unreadable = {}, {}
     for q in spec.asked:

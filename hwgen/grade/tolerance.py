@@ -97,8 +97,16 @@ def close(answer: Array, expected: Array, tol: Tolerance) -> Array:
     return np.abs(answer - expected) <= atol + rtol * np.abs(expected)
 
 
-def tolerances(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Tolerance]:
-    """{asked quantity: (rtol, atol)} for one student's variant, for np.isclose(answer, expected, rtol, atol)."""
+def grading_digits(spec: ProblemSpec, grading: Mapping[str, Any] | None = None) -> int:
+    """Significant digits a student may keep and still get full marks: grading.rounding_digits, else the
+    template's rounding.significant (what the worksheet tells students)."""
+    return int((grading or {}).get("rounding_digits", spec.template.significant))
+
+
+def tolerances(spec: ProblemSpec, record: Mapping[str, Any],
+               grading: Mapping[str, Any] | None = None) -> dict[str, Tolerance]:
+    """{asked quantity: (rtol, atol)} for one student's variant, for np.isclose(answer, expected, rtol, atol);
+    `grading` is the merged grading options (only `rounding_digits` matters here)."""
     trace = trace_of(spec, record)
-    bounds = rounding_bounds(spec.template.steps, trace, spec.template.significant)
+    bounds = rounding_bounds(spec.template.steps, trace, grading_digits(spec, grading))
     return {q: as_tolerance(trace[q], bounds[q]) for q in spec.asked}

@@ -149,6 +149,10 @@ class Template:
         """The network's steps, in working order."""
         return build_steps(self.network)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle without the cached steps (their functions are lambdas); they are rebuilt on first use."""
+        return {k: v for k, v in self.__dict__.items() if k != "steps"}
+
     def shape(self, name: str) -> tuple[int, ...]:
         """Canonical shape of a given array: X (n, d), Y (n, o), W1 (d, h), b1 (h,), W2 (h, o), b2 (o,)."""
         (d, h, o), n = self.network.sizes, self.samples

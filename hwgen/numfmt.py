@@ -18,7 +18,11 @@ def round_sig(a: Array | float, sig: int) -> Array:
 
 def fmt(x: float, sig: int) -> str:
     """One number rounded to `sig` significant digits, positional, no trailing zeros: -0.04747."""
-    x = float(round_sig(x, sig))
+    return _positional(float(round_sig(x, sig)), sig)
+
+
+def _positional(x: float, sig: int) -> str:
+    """An already rounded number written out as fmt writes it."""
     if not np.isfinite(x):
         return str(x)
     text = np.format_float_positional(x, precision=sig, unique=False, fractional=False, trim="-")
@@ -27,10 +31,14 @@ def fmt(x: float, sig: int) -> str:
 
 def text_array(a: Array | float, sig: int) -> str:
     """An array as plain text in NumPy's nesting: [[0.3, 0.5], [0.7, 1]]; a scalar as a number."""
-    a = np.asarray(a, dtype=float)
+    return _nested(round_sig(a, sig), sig)
+
+
+def _nested(a: Array, sig: int) -> str:
+    """A rounded array as text_array writes it."""
     if a.ndim == 0:
-        return fmt(float(a), sig)
-    return "[" + ", ".join(text_array(row, sig) for row in a) + "]"
+        return _positional(float(a), sig)
+    return "[" + ", ".join(_nested(row, sig) for row in a) + "]"
 
 
 def tex_scalar(x: float, sig: int) -> str:
@@ -40,9 +48,9 @@ def tex_scalar(x: float, sig: int) -> str:
 
 def tex_array(a: Array | float, sig: int) -> str:
     """A scalar as a number; a vector as a one-row bmatrix; a matrix as a bmatrix."""
-    a = np.asarray(a, dtype=float)
+    a = round_sig(a, sig)
     if a.ndim == 0:
-        return tex_scalar(float(a), sig)
+        return _positional(float(a), sig)
     rows = a.reshape(1, -1) if a.ndim == 1 else a
-    body = r" \\ ".join(" & ".join(tex_scalar(v, sig) for v in row) for row in rows)
+    body = r" \\ ".join(" & ".join(_positional(v, sig) for v in row.tolist()) for row in rows)
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import re
-from string import Template as Slots
-
-import numpy as np
 
 from ..numfmt import text_array
 from ..variant import Variant
-
-PHASES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass", "update": "One SGD step"}
+from .steps import PHASES, worked_steps
 
 _TEXT = [
     (r"\textstyle\sum_{i}", "Σ_i"), (r"\sum", "Σ"), (r"\odot", "⊙"), (r"\oslash", "⊘"), (r"\sigma", "σ"),
@@ -28,15 +24,9 @@ def tex_to_text(tex: str) -> str:
     return re.sub(r" +", " ", text).strip()
 
 
-def _number(value: np.ndarray, sig: int) -> str:
-    """A value to put into a formula; a negative scalar gets parentheses."""
-    text = text_array(value, sig)
-    return f"({text})" if value.ndim == 0 and value < 0 else text
-
-
 def worked_solution(variant: Variant) -> str:
     """The whole worked solution of one variant, in its template's display notation."""
-    t, trace, show = variant.template, variant.trace, variant.template.display
+    t, show = variant.template, variant.template.display
     sig = t.significant
     d, h, o = t.network.sizes
     out = [f"{t.title}  [{t.name}, seed {variant.seed}]", t.description, "",
@@ -45,16 +35,13 @@ def worked_solution(variant: Variant) -> str:
            show.note(), "", "Given"]
     out += [f"  {shown.label} = {text_array(shown.value, sig)}" for shown in show.given(variant.given)]
     phase = None
-    for step in t.steps:
-        if step.phase != phase:
-            phase = step.phase
+    for w in worked_steps(variant, symbol=str, number=lambda v: text_array(v, sig)):
+        if w.step.phase != phase:
+            phase = w.step.phase
             out += ["", PHASES[phase]]
-        formula = show.formula(step)
-        names = {k: k for k in (*step.inputs, "n", "lr")}
-        values = {k: _number(show.value(trace[k]), sig) for k in (*step.inputs, "n", "lr")}
-        pts = t.asked.get(step.name)
-        tag = f"   [asked, {pts:g} pt{'s' if pts != 1 else ''}]" if pts else ""
-        out += [f"  {step.name} = {tex_to_text(Slots(formula).substitute(names))}{tag}",
-                f"  {' ' * len(step.name)} = {tex_to_text(Slots(formula).substitute(values))}",
-                f"  {' ' * len(step.name)} = {text_array(show.value(trace[step.name]), sig)}"]
+        name = w.step.name
+        tag = f"   [asked, {w.points:g} pt{'s' if w.points != 1 else ''}]" if w.points else ""
+        out += [f"  {name} = {tex_to_text(w.formula)}{tag}",
+                f"  {' ' * len(name)} = {tex_to_text(w.numbers)}",
+                f"  {' ' * len(name)} = {text_array(w.result, sig)}"]
     return "\n".join(out) + "\n"

@@ -1,0 +1,206 @@
+"""An assignment (YAML: title, course, due, seed, problems, instructions, grading) and its roster (CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import bank
+from .engine import ANSWER_NAMES
+from .errors import HwgenError, InputFileError
+from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
+from .yamlfile import line_of, load_yaml, validate
+
+_QUANTITY = {"enum": list(ANSWER_NAMES)}
+_PROBLEM = {
+    "type": "object", "additionalProperties": False, "required": ["template"],
+    "properties": {
+        "template": {"type": "string", "minLength": 1,
+                     "description": "write a template name from `hwgen list` or a path to a template YAML file"},
+        "points": {"type": "number", "exclusiveMinimum": 0, "description": "write the problem's total points, e.g. 10"},
+        "asked": {"description": "write a list of quantities, e.g. [Z1, L, dW1], or a mapping quantity -> points",
+                  "anyOf": [{"type": "array", "minItems": 1, "uniqueItems": True, "items": _QUANTITY},
+                            {"type": "object", "minProperties": 1, "propertyNames": _QUANTITY,
+                             "additionalProperties": {"type": "number", "exclusiveMinimum": 0}}]},
+        "lr": {"type": "number", "exclusiveMinimum": 0, "description": "write a positive learning rate, e.g. 0.5"},
+        "significant": {"type": "integer", "minimum": 2, "maximum": 8,
+                        "description": "write the significant digits students keep, 2 to 8"},
+    },
+}
+SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False, "required": ["title", "seed", "problems"],
+    "properties": {
+        "title": {"type": "string", "minLength": 1},
+        "course": {"type": "string"},
+        "due": {"type": "string", "description": "write a date (2026-12-01), a date and time, or any text"},
+        "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]*$",
+                 "description": "use letters, digits, - and _ (it names the assignment's folders)"},
+        "seed": {"type": ["integer", "string"], "description": "write a whole number, e.g. 20261122"},
+        "instructions": {"type": "string"},
+        "paper": {"enum": ["letter", "a4"]},
+        "problems": {"type": "array", "minItems": 1, "items": _PROBLEM},
+        "grading": {"type": "object", "description": "write a mapping of grading options, e.g. ecf_credit: 1.0"},
+    },
+}
+
+MAX_ID_BYTES = 100
+
+
+@dataclass(frozen=True)
+class Student:
+    """One roster row: id (also a folder and file name), name and email (may be empty), line in the CSV."""
+
+    id: str
+    name: str = ""
+    email: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True, eq=False)
+class Assignment:
+    """A validated assignment: its header, its problems p1, p2, ... (overrides applied) and grading options."""
+
+    title: str
+    course: str
+    due: str  # ISO date (or date-time) when the file gave a YAML date, else the text as written
+    seed: int | str
+    name: str  # safe for folder names
+    instructions: str
+    problems: tuple[ProblemSpec, ...]
+    grading: dict[str, Any] = field(default_factory=dict)
+    paper: str = "letter"  # letter or a4
+    path: Path = Path("assignment.yaml")
+
+    def to_manifest(self) -> dict[str, Any]:
+        """The `assignment` object of manifest.json."""
+        return {"title": self.title, "course": self.course, "due": self.due, "seed": self.seed, "name": self.name,
+                "instructions": self.instructions, "grading": self.grading}
+
+    @property
+    def due_text(self) -> str:
+        """The due date as a person reads it: Tuesday 1 December 2026 (23:59)."""
+        try:
+            when = dt.datetime.fromisoformat(self.due)
+        except ValueError:
+            return self.due
+        day = f"{when:%A} {when.day} {when:%B %Y}"
+        return day if len(self.due) <= 10 else f"{day}, {when:%H:%M}"
+
+
+def _plain(data: Any) -> Any:
+    """YAML data with line-number containers turned into plain dicts and lists (JSON- and pickle-friendly)."""
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_plain(v) for v in data]
+    return data
+
+
+def _safe_name(stem: str) -> str:
+    """A folder-safe assignment name from a file name: 'HW 3 (backprop)' -> 'HW_3_backprop'."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_-") or "assignment"
+
+
+def _template_path(ref: str, base: Path, path: Path, line: int | None) -> Path:
+    """A problem's template: a bank name, or a path relative to the assignment file."""
+    if ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref:
+        candidate = (base / ref) if not Path(ref).is_absolute() else Path(ref)
+        if not candidate.is_file():
+            raise InputFileError(path, line, f"template file {ref!r} not found (looked at {candidate})",
+                                 "give a path relative to the assignment file, or a name from `hwgen list`")
+        return candidate
+    candidate = bank.bank_dir() / f"{ref}.yaml"
+    if not candidate.is_file():
+        names = ", ".join(p.stem for p in bank.template_paths())
+        raise InputFileError(path, line, f"no template {ref!r} in the problem bank",
+                             f"use one of: {names} (or a path to a template YAML file)")
+    return candidate
+
+
+def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
+    """Problem p<index+1>: its template with the assignment's overrides and points."""
+    where = ("problems", index)
+    template = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
+    overrides = {k: _plain(raw[k]) for k in OVERRIDES if k in raw}
+    try:
+        template = apply_overrides(template, overrides)
+    except HwgenError as exc:
+        raise InputFileError(path, line_of(data, where), f"problems.{index}: {exc}",
+                             "fix the problem's asked/lr/significant") from None
+    return ProblemSpec(f"p{index + 1}", template, scale_points(template.asked, raw.get("points")), overrides)
+
+
+def load_assignment(path: str | Path) -> Assignment:
+    """Load and validate an assignment file; every problem names the file, the line and the fix."""
+    path = Path(path)
+    data = load_yaml(path)
+    if isinstance(data, dict) and isinstance(data.get("due"), (dt.date, dt.datetime)):
+        data["due"] = data["due"].isoformat()  # a YAML date; the line stays recorded in data.lines
+    validate(data, SCHEMA, path)
+    problems = tuple(_problem(raw, i, data, path) for i, raw in enumerate(data["problems"]))
+    return Assignment(
+        title=data["title"].strip(), course=data.get("course", "").strip(), due=str(data.get("due", "")).strip(),
+        seed=data["seed"], name=data.get("name") or _safe_name(path.stem),
+        instructions=data.get("instructions", "").strip(), problems=problems,
+        grading=_plain(data.get("grading", {})), paper=data.get("paper", "letter"), path=path)
+
+
+def id_problem(student_id: str) -> str | None:
+    """Why a student id cannot name a folder and a file, or None if it can."""
+    if not student_id:
+        return "the student_id is empty"
+    if student_id in (".", ".."):
+        return f"the student id {student_id!r} is not a usable folder name"
+    if "/" in student_id or "\\" in student_id:
+        return f"the student id {student_id!r} contains a slash, which would make it a path"
+    if any(unicodedata.category(c).startswith("C") for c in student_id):
+        return f"the student id {student_id!r} contains a control or invisible character"
+    if len(student_id.encode("utf-8")) > MAX_ID_BYTES:
+        return f"the student id is longer than {MAX_ID_BYTES} bytes"
+    return None
+
+
+def load_roster(path: str | Path) -> list[Student]:
+    """Read a roster CSV (student_id, optional name and email); bad, duplicate or unsafe ids name their line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputFileError(path, None, f"cannot read the roster ({exc})",
+                             "check the path and save the file as UTF-8 CSV") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if "student_id" not in header:
+        raise InputFileError(path, 1, "the header row has no student_id column",
+                             "start the file with a header row such as: student_id,name,email")
+    col = {name: header.index(name) for name in ("student_id", "name", "email") if name in header}
+    students: list[Student] = []
+    seen: dict[str, Student] = {}
+    for row in reader:
+        if not any(cell.strip() for cell in row):
+            continue
+        line = reader.line_num
+        cells = {name: (row[i].strip() if i < len(row) else "") for name, i in col.items()}
+        sid = cells["student_id"]
+        problem = id_problem(sid)
+        if problem:
+            raise InputFileError(path, line, problem, "fill in an id made of letters, digits, - _ . or @ "
+                                                      "(no slashes or control characters), or delete the row")
+        first = seen.get(sid.casefold())
+        if first:
+            what = (f"student id {sid!r} appears twice (first on line {first.line})" if first.id == sid else
+                    f"student id {sid!r} differs from {first.id!r} (line {first.line}) only in letter case, "
+                    "so their files would collide on macOS and Windows")
+            raise InputFileError(path, line, what, "give every student a unique id, or delete the repeated row")
+        student = Student(sid, cells.get("name", ""), cells.get("email", ""), line)
+        seen[sid.casefold()] = student
+        students.append(student)
+    if not students:
+        raise InputFileError(path, None, "the roster lists no students", "add one row per student under the header")
+    return students

@@ -1,0 +1,45 @@
+"""`hwgen generate`: worksheets, answer keys and manifest.json for a class (and PDFs with --pdf)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ..assignment import load_assignment, load_roster
+from ..generate import generate
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `generate`."""
+    p = sub.add_parser(
+        "generate", help="write every student's worksheet, answer key and the class manifest",
+        description="For every student of the roster and every problem of the assignment, draw the student's own "
+                    "variant and write DIR/worksheets/<id>.tex, DIR/keys/<id>.tex and DIR/manifest.json "
+                    "(the grader's source of truth). The same inputs give byte-identical files.")
+    p.add_argument("assignment", metavar="ASSIGNMENT.yaml", help="the assignment file (title, course, due, seed, problems)")
+    p.add_argument("--roster", required=True, metavar="ROSTER.csv", help="CSV with a student_id column (name, email optional)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; an earlier run there needs --force)")
+    p.add_argument("--pdf", action="store_true", help="also compile every .tex to PDF and write the class bundles "
+                                                     "DIR/worksheets.pdf and DIR/keys.pdf (needs pdflatex and qpdf)")
+    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                   help="processes to use (default: the number of CPUs)")
+    p.add_argument("--force", action="store_true",
+                   help="replace an earlier hwgen run in DIR (only the files hwgen wrote there are deleted)")
+    p.set_defaults(func=cmd_generate)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate the class set; compile it with --pdf."""
+    assignment = load_assignment(args.assignment)
+    students = load_roster(args.roster)
+    out = Path(args.out)
+    summary = generate(assignment, students, out, jobs=max(1, args.jobs), force=args.force,
+                       progress=sys.stderr.isatty())
+    print(f"wrote {summary.files} files for {summary.students} students x {summary.problems} problems and "
+          f"{out / 'manifest.json'} in {summary.seconds:.1f} s")
+    if summary.rederived:
+        print(f"re-derived {len(summary.rederived)} problem(s) whose numbers repeated an earlier student's: "
+              + ", ".join(summary.rederived[:5]) + (" ..." if len(summary.rederived) > 5 else ""))
+    return 0

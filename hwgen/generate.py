@@ -1,0 +1,233 @@
+"""A class set: for every student and problem a variant, the files the writers make of it, and manifest.json.
+
+The work per student is `build_student(assignment, student, salts)`: a pure, picklable function that
+returns the student's files and manifest record, so chunks of students can run in processes (or on a
+cluster); the driver (`generate`) writes files and streams the manifest to disk in roster order, holding
+only small fingerprints of earlier students' numbers, never the class.
+
+A writer turns one student's variants into files; WRITERS lists them (docs/architecture.md, "Writers").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path, PurePosixPath
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+from tqdm import tqdm
+
+from . import __version__
+from .assignment import Assignment, Student
+from .errors import VariantError
+from .outdir import Output, prepare
+from .render import latex
+from .sampling import derive_seed, sample
+from .variant import Variant
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = "hwgen-manifest/1"
+MAX_SALT = 200  # re-derivations tried before a problem is declared too small for the class
+CHUNK = 16  # students per task when students are built in several processes
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Makes one kind of per-student file: render(assignment, student, variants) -> {relative path: text}.
+
+    Every path it returns lies under `folder` (a top-level folder of the output), e.g. worksheets/<id>.tex.
+    `variants` maps problem keys (p1, p2, ...) to the student's solved Variant.
+    """
+
+    name: str
+    folder: str
+    render: Callable[[Assignment, Student, Mapping[str, Variant]], dict[str, str]]
+
+
+def _worksheet(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+    """worksheets/<id>.tex."""
+    return {f"worksheets/{student.id}.tex": latex.worksheet(assignment, student, variants)}
+
+
+def _key(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+    """keys/<id>.tex."""
+    return {f"keys/{student.id}.tex": latex.key(assignment, student, variants)}
+
+
+WRITERS: dict[str, Writer] = {
+    "worksheet": Writer("worksheet", "worksheets", _worksheet),
+    "key": Writer("key", "keys", _key),
+}
+
+
+@dataclass(frozen=True)
+class StudentOutput:
+    """What one student yields: files to write, the manifest record, a fingerprint of each problem's numbers."""
+
+    student: Student
+    files: dict[str, str]
+    record: dict[str, Any]
+    fingerprints: dict[str, int] = field(default_factory=dict)
+
+
+def problem_seed(assignment: Assignment, student: Student, key: str, salt: int = 0) -> int:
+    """The seed of one student's problem; salt > 0 re-derives it when its numbers repeat an earlier student's."""
+    return derive_seed(assignment.seed, student.id, key if salt == 0 else f"{key}#{salt}")
+
+
+def fingerprint(variant: Variant) -> int:
+    """64 bits of SHA-256 over a variant's given numbers."""
+    given = json.dumps(variant.to_json()["given"], separators=(",", ":"))
+    return int.from_bytes(hashlib.sha256(given.encode()).digest()[:8], "big")
+
+
+def build_student(assignment: Assignment, student: Student, salts: Mapping[str, int] | None = None,
+                  writers: Sequence[str] = tuple(WRITERS)) -> StudentOutput:
+    """One student's variants, files (from each writer) and manifest record: pure and picklable."""
+    salts = salts or {}
+    variants = {p.key: sample(p.template, problem_seed(assignment, student, p.key, salts.get(p.key, 0)))
+                for p in assignment.problems}
+    files: dict[str, str] = {}
+    for name in writers:
+        made = WRITERS[name].render(assignment, student, variants)
+        stray = [rel for rel in made if PurePosixPath(rel).parts[0] != WRITERS[name].folder]
+        if stray:
+            raise ValueError(f"writer {name!r} wrote {stray[0]!r} outside its folder {WRITERS[name].folder!r}")
+        files.update(made)
+    record = {"name": student.name, "email": student.email,
+              "problems": {key: {"key": key, **v.to_json()} for key, v in variants.items()}}
+    return StudentOutput(student, files, record, {key: fingerprint(v) for key, v in variants.items()})
+
+
+def build_chunk(assignment: Assignment, students: Sequence[Student], writers: Sequence[str]) -> list[StudentOutput]:
+    """build_student for several students (one task of a process pool or cluster)."""
+    return [build_student(assignment, s, writers=writers) for s in students]
+
+
+def _chunks(items: Sequence[Student], size: int) -> Iterator[Sequence[Student]]:
+    """Consecutive slices of at most `size` items."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def local_map(jobs: int) -> Callable[[Callable, Iterable], Iterator]:
+    """map(fn, tasks) in order: in this process for jobs <= 1, else in `jobs` processes, a few tasks ahead."""
+    if jobs <= 1:
+        return map
+
+    def pooled(fn: Callable, tasks: Iterable) -> Iterator:
+        with ProcessPoolExecutor(jobs) as pool:
+            yield from _bounded(pool, fn, tasks, ahead=2 * jobs)
+    return pooled
+
+
+def _bounded(pool: Executor, fn: Callable, tasks: Iterable, ahead: int) -> Iterator:
+    """Results of fn over tasks in order, with at most `ahead` tasks submitted and not yet consumed."""
+    pending = []
+    for task in tasks:
+        pending.append(pool.submit(fn, task))
+        if len(pending) > ahead:
+            yield pending.pop(0).result()
+    for future in pending:
+        yield future.result()
+
+
+class Manifest:
+    """manifest.json streamed to disk: the header first, then one student a line, in roster order."""
+
+    def __init__(self, output: Output, assignment: Assignment) -> None:
+        self.output, self._first = output, True
+        self._partial = output.reserve(MANIFEST + ".partial")
+        self._file = open(self._partial, "x", encoding="utf-8")
+        head = {"format": MANIFEST_FORMAT, "hwgen_version": __version__, "assignment": assignment.to_manifest(),
+                "problems": [p.to_manifest() for p in assignment.problems]}
+        self._file.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
+                         + ' "students": {')
+
+    def add(self, student_id: str, record: dict[str, Any]) -> None:
+        """Append one student's record."""
+        self._file.write(("\n" if self._first else ",\n") + f"  {json.dumps(student_id)}: {json.dumps(record)}")
+        self._first = False
+
+    def close(self) -> Path:
+        """Finish the JSON and move it into place as manifest.json."""
+        self._file.write("\n }\n}\n")
+        self._file.close()
+        final = self.output.reserve(MANIFEST)
+        os.replace(self._partial, final)
+        return final
+
+
+@dataclass
+class Summary:
+    """What a run wrote."""
+
+    out: Path
+    students: int
+    problems: int
+    files: int
+    seconds: float
+    rederived: list[str] = field(default_factory=list)  # "student/problem" whose numbers were re-derived
+
+
+BUNDLES = ("worksheets.pdf", "keys.pdf")
+
+
+def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, jobs: int = 1, force: bool = False,
+             progress: bool = True, writers: Sequence[str] = tuple(WRITERS),
+             mapper: Callable[[Callable, Iterable], Iterator] | None = None) -> Summary:
+    """Write every student's files and manifest.json into `out`, students in parallel chunks if jobs > 1.
+
+    `mapper(fn, chunks)` runs the chunks and yields their results in order (default: local processes);
+    each chunk is a list of students and fn(chunk) -> list[StudentOutput].
+    """
+    start = time.perf_counter()
+    prepare(out, (MANIFEST, MANIFEST + ".partial", *BUNDLES), {WRITERS[w].folder for w in writers}, force)
+    output = Output(out)
+    manifest = Manifest(output, assignment)
+    seen: dict[str, set[int]] = {p.key: set() for p in assignment.problems}
+    summary = Summary(out, len(students), len(assignment.problems), 0, 0.0)
+    run = mapper or local_map(jobs if len(students) > CHUNK else 1)
+    bar = tqdm(total=len(students), unit="student", desc="generate", delay=0.5, disable=not progress)
+    try:
+        for chunk in run(partial(build_chunk, assignment, writers=tuple(writers)), _chunks(students, CHUNK)):
+            for result in chunk:
+                result = _unique(assignment, result, seen, writers, summary)
+                output.write(result.files)
+                manifest.add(result.student.id, result.record)
+                summary.files += len(result.files)
+                bar.update()
+        manifest.close()
+    finally:
+        bar.close()
+        output.close()
+    summary.seconds = time.perf_counter() - start
+    return summary
+
+
+def _unique(assignment: Assignment, result: StudentOutput, seen: dict[str, set[int]], writers: Sequence[str],
+            summary: Summary) -> StudentOutput:
+    """The student's output with every problem's numbers unlike every earlier student's (re-derived if needed)."""
+    salts: dict[str, int] = {}
+    while True:
+        repeats = [key for key, fp in result.fingerprints.items() if fp in seen[key]]
+        if not repeats:
+            break
+        for key in repeats:
+            salts[key] = salts.get(key, 0) + 1
+            if salts[key] > MAX_SALT:
+                spec = next(p for p in assignment.problems if p.key == key)
+                raise VariantError(
+                    f"problem {key} (template {spec.template.name}): student {result.student.id!r} cannot get numbers "
+                    f"unlike the {len(seen[key])} students before them in {MAX_SALT} tries; the template has too "
+                    "few distinct variants for this class\n  fix: widen the template's value grids, or split the class")
+        result = build_student(assignment, result.student, salts, writers)
+    summary.rederived += [f"{result.student.id}/{key}" for key in salts]
+    for key, fp in result.fingerprints.items():
+        seen[key].add(fp)
+    return result

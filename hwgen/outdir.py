@@ -1,0 +1,121 @@
+"""The output folder of `hwgen generate`: never mixed with an older run, never touching files hwgen did not write.
+
+Every file hwgen creates in DIR is recorded (one relative path a line) in DIR/.hwgen-outputs, and hwgen
+never overwrites a file that is already there. A folder holding that record is an earlier run: it is
+refused unless --force, which deletes exactly the recorded files (and folders left empty by that), then
+starts afresh. A file in the way that hwgen did not write stops the run instead; files of your own beside
+hwgen's (notes, the assignment itself) are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import Iterable, TextIO
+
+from .errors import HwgenError
+
+RECORD = ".hwgen-outputs"
+_HEADER = "# Files written by hwgen generate; `hwgen generate --force` deletes exactly these.\n"
+
+
+class OutputError(HwgenError):
+    """The output folder cannot be used as it is."""
+
+
+def _inside(out: Path, rel: str) -> Path:
+    """out/rel for a relative POSIX path that stays inside out."""
+    parts = PurePosixPath(rel).parts
+    if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
+        raise OutputError(f"refusing the output path {rel!r}: it is not a plain relative path inside {out}")
+    return out.joinpath(*parts)
+
+
+def recorded(out: Path) -> list[str]:
+    """The relative paths an earlier run recorded in out/.hwgen-outputs (empty if there was none)."""
+    record = out / RECORD
+    if not record.is_file():
+        return []
+    lines = record.read_text(encoding="utf-8").splitlines()
+    return list(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
+
+
+def remove_previous(out: Path) -> int:
+    """Delete the files an earlier run recorded, and folders that leaves empty; return how many files went."""
+    removed, folders = 0, set()
+    for rel in recorded(out):
+        path = _inside(out, rel)
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+            removed += 1
+        folders.update(p for p in path.parents if out in p.parents)
+    for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    (out / RECORD).unlink()
+    return removed
+
+
+def _in_the_way(path: Path) -> OutputError:
+    """The error for a file that hwgen did not write."""
+    return OutputError(f"{path} is in the way and was not written by hwgen, so hwgen will neither overwrite nor "
+                       "delete it\n  fix: move it away, or choose another --out")
+
+
+def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool) -> None:
+    """Make `out` ready for a fresh run writing these top-level files and into these folders (module docstring)."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} exists and is not a folder\n  fix: choose another --out")
+    if (out / RECORD).is_file():
+        if not force:
+            raise OutputError(f"{out} holds the output of an earlier hwgen run; hwgen does not mix two runs\n"
+                              f"  fix: add --force to replace it (hwgen deletes only the files it wrote, listed in "
+                              f"{out / RECORD}), or choose another --out")
+        remove_previous(out)
+    for name in sorted(files):
+        if (out / name).exists():
+            raise _in_the_way(out / name)
+    for name in sorted(folders):
+        if (out / name).exists() and not (out / name).is_dir():
+            raise _in_the_way(out / name)
+    out.mkdir(parents=True, exist_ok=True)
+
+
+class Output:
+    """Creates files in the output folder, each recorded in .hwgen-outputs; never replaces a file it did not create."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        fresh = not (out / RECORD).exists()
+        self._record: TextIO = open(out / RECORD, "a", encoding="utf-8")
+        if fresh:
+            self._record.write(_HEADER)
+        self._folders: set[Path] = set()
+
+    def reserve(self, rel: str) -> Path:
+        """Record `rel` as hwgen's and return its path, its folder created; refuse if something is already there."""
+        path = _inside(self.out, rel)
+        if path.parent not in self._folders:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._folders.add(path.parent)
+        if path.exists() or path.is_symlink():
+            raise _in_the_way(path)
+        self._record.write(rel + "\n")
+        return path
+
+    def write(self, files: dict[str, str]) -> None:
+        """Create text files (relative path -> content) as UTF-8."""
+        for rel, text in files.items():
+            path = self.reserve(rel)
+            try:
+                with open(path, "xb") as f:
+                    f.write(text.encode("utf-8"))
+            except FileExistsError:
+                raise _in_the_way(path) from None
+        self._record.flush()
+
+    def close(self) -> None:
+        """Flush the record to disk."""
+        self._record.flush()
+        os.fsync(self._record.fileno())
+        self._record.close()

@@ -1,0 +1,185 @@
+"""LaTeX worksheets and answer keys: Jinja2 templates with LaTeX-safe delimiters; all user text escaped.
+
+Templates (templates/latex/) write `\\VAR{x}` and `\\BLOCK{...}`. Whatever a template prints is escaped
+for LaTeX (texescape.tex_escape) unless it is `Tex` (markupsafe.Markup), which only this module builds:
+formulas, numbers and the drawing. Numbers come from hwgen.numfmt, formulas from the engine's steps.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Mapping
+
+import jinja2
+import numpy as np
+from markupsafe import Markup as Tex
+
+from ..notation import DESCRIPTIONS, SYMBOLS
+from ..numfmt import fmt, tex_array, tex_scalar
+from ..problem import ProblemSpec
+from ..variant import Variant
+from . import templates_dir
+from .steps import PHASES, worked_steps
+from .texescape import tex_escape
+
+Array = np.ndarray
+
+ACTIVATION_WORDS = {"sigmoid": "sigmoid", "relu": "ReLU", "tanh": "tanh", "linear": "linear"}
+COLUMN_X = (0.0, 5.5, 11.0)  # cm: inputs, hidden units, outputs
+LABEL_POS = 0.25  # where along an edge its number sits: all of a layer's numbers line up in one column
+LABEL_CLEAR = 0.45  # cm between the centres of two numbers in that column
+ROW_GAP = LABEL_CLEAR / LABEL_POS  # cm between units of a layer, at least
+_PAREN = re.compile(r"(?<!\\left)([(\[])|(?<!\\right)([)\]])")
+
+
+def _finalize(value: Any) -> Tex:
+    """What a template prints: Tex as it is, anything else escaped for LaTeX."""
+    if isinstance(value, Tex):
+        return value
+    if isinstance(value, (int, float)):
+        return Tex(value)
+    return Tex(tex_escape("" if value is None else str(value)))
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The Jinja2 environment for templates/latex: \\VAR{...}, \\BLOCK{...}, \\#{...}, escaping by default."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir() / "latex"),
+        block_start_string=r"\BLOCK{", block_end_string="}", variable_start_string=r"\VAR{",
+        variable_end_string="}", comment_start_string=r"\#{", comment_end_string="}",
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+        autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined)
+
+
+def points_text(points: float) -> str:
+    """1 pt, 2 pts, 0.526 pts."""
+    return f"{fmt(points, 3)} pt{'' if points == 1 else 's'}"
+
+
+def _shape_text(value: Array) -> str:
+    """What kind of answer: a number, a vector of 3, a 2 x 4 matrix."""
+    if value.ndim == 0:
+        return "a number"
+    if value.ndim == 1:
+        return f"a row vector of {value.shape[0]}"
+    return f"a {value.shape[0]} by {value.shape[1]} matrix"
+
+
+def sized(tex: str) -> str:
+    """Parentheses and brackets that grow with the matrices inside them: ( -> \\left(, ] -> \\right]."""
+    return _PAREN.sub(lambda m: rf"\left{m[1]}" if m[1] else rf"\right{m[2]}", tex)
+
+
+def _symbol(name: str) -> str:
+    """A quantity's LaTeX symbol, braced so that ^{\\top} and subscripts can follow it."""
+    return "{" + SYMBOLS[name] + "}"
+
+
+def drawing(variant: Variant) -> dict[str, list[dict[str, Any]]]:
+    """The network as TikZ nodes and edges (centre to centre): the student's weights and biases on the edges.
+
+    Each edge's number sits a quarter of the way from its source, where a source's edges fan out, so a
+    layer's numbers stand in one column; the units are spaced so that numbers in a column never touch.
+    """
+    t, g = variant.template, variant.given
+    d, h, o = t.network.sizes
+    act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
+    layers = [[f"x_{{{i + 1}}}" for i in range(d)], [f"h_{{{j + 1}}}" for j in range(h)],
+              [r"\hat{y}" if o == 1 else rf"\hat{{y}}_{{{k + 1}}}" for k in range(o)]]
+    gaps = [ROW_GAP, ROW_GAP, ROW_GAP]
+    for col in (1, 0):  # a source's numbers span LABEL_POS of its targets' span; neighbours must clear it
+        span = (len(layers[col + 1]) - 1) * gaps[col + 1]
+        gaps[col] = max(ROW_GAP, (LABEL_CLEAR + LABEL_POS * span) / (1 - LABEL_POS))
+    nodes, edges = [], []
+    for col, labels in enumerate(layers):
+        for i, label in enumerate(labels):
+            nodes.append({"id": f"n{col}-{i}", "style": "unit", "x": COLUMN_X[col],
+                          "y": round(((len(labels) - 1) / 2 - i) * gaps[col], 3), "label": Tex(f"${label}$")})
+    for col in (0, 1):
+        nodes.append({"id": f"b{col}", "style": "bias", "x": COLUMN_X[col],
+                      "y": round((len(layers[col]) + 1) / 2 * gaps[col], 3), "label": Tex("$1$")})
+    sig, at = t.significant, {n["id"]: Tex(f"({n['x']}cm, {n['y']}cm)") for n in nodes}
+    for col, (w, b) in enumerate(((g["W1"], g["b1"]), (g["W2"], g["b2"]))):
+        for j in range(w.shape[1]):
+            sources = [(f"b{col}", b[j])] + [(f"n{col}-{i}", w[i, j]) for i in range(w.shape[0])]
+            edges += [{"source": at[source], "target": at[f"n{col + 1}-{j}"], "pos": LABEL_POS,
+                       "label": Tex(f"${tex_scalar(value, sig)}$")} for source, value in sources]
+    bottom = -max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9
+    captions = [{"x": COLUMN_X[0], "y": bottom, "text": "inputs"},
+                {"x": COLUMN_X[1], "y": bottom, "text": f"hidden: {act_h}"},
+                {"x": COLUMN_X[2], "y": bottom, "text": f"output: {act_o}"}]
+    return {"nodes": nodes, "edges": edges, "captions": captions}
+
+
+def _problem(number: int, spec: ProblemSpec, variant: Variant) -> dict[str, Any]:
+    """Everything the templates print about one problem of one student."""
+    t, show, sig = variant.template, variant.template.display, variant.template.significant
+    d, h, o = t.network.sizes
+    act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
+    worked = list(worked_steps(variant, symbol=_symbol, number=lambda v: tex_array(v, sig), style=sized))
+    loss = next(w for w in worked if w.step.name == "L")
+    letters = {q: chr(ord("a") + i) for i, q in enumerate(spec.asked)}
+    steps = [{"name": w.step.name, "phase": w.step.phase, "symbol": Tex(_symbol(w.step.name)),
+              "description": DESCRIPTIONS.get(w.step.name, w.step.name), "question": letters.get(w.step.name),
+              "points": points_text(spec.asked.get(w.step.name, 0)), "formula": Tex(w.formula),
+              "numbers": Tex(w.numbers), "result": Tex(tex_array(w.result, sig))} for w in worked]
+    shown = {s.name: f"{s.tex} = {tex_array(s.value, sig)}" for s in show.given(variant.given)}
+    lines = [[shown[k] for k in group if k in shown] for group in (("X", "Y"), ("W1", "b1"), ("W2", "b2"))]
+    lines[-1].append(rf"\eta = {tex_scalar(variant.lr, sig)}")
+    given = [Tex(r" \qquad ".join(line)) for line in lines]
+    return {
+        "number": number, "key": spec.key, "title": t.title, "points": points_text(spec.points),
+        "network": Tex(f"A {d}-{h}-{o} network with {tex_escape(act_h)} hidden units and {tex_escape(act_o)} "
+                       f"output{'s' if o > 1 else ''}, one step of gradient descent with learning rate "
+                       rf"$\eta = {tex_scalar(variant.lr, sig)}$, answers to {sig} significant digits, and the loss"),
+        "loss": Tex(f"L = {loss.formula}"),
+        "note": show.note(), "instructions": t.instructions, "drawing": drawing(variant), "given": given,
+        "questions": [{"symbol": Tex(_symbol(q)), "description": DESCRIPTIONS[q], "points": points_text(pts),
+                       "shape": _shape_text(show.value(variant.trace[q])),
+                       "room": round(1.6 + 0.55 * _rows(show.value(variant.trace[q])), 2)}
+                      for q, pts in spec.asked.items()],
+        "phases": [{"title": title, "steps": [s for s in steps if s["phase"] == phase]} for phase, title in PHASES.items()],
+    }
+
+
+def _rows(value: Array) -> int:
+    """How many lines an answer takes when written out."""
+    return 1 if value.ndim < 2 else value.shape[0]
+
+
+def _rounding(problems: list[ProblemSpec]) -> Tex:
+    """The rounding rule, once for the whole assignment."""
+    digits = sorted({p.template.significant for p in problems})
+    rule = (f"{digits[0]} significant digits" if len(digits) == 1
+            else "the number of significant digits each problem states")
+    examples = ", ".join(f"${tex_scalar(x, digits[0])}$" for x in (0.0474747, -1.234567, 12.34567))
+    return Tex(f"Round every number you write down to {rule} (for example {examples}) and carry your rounded "
+               "values into later steps; the grading allows for that rounding. Show your work.")
+
+
+def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> dict[str, Any]:
+    """The template context of one student: assignment header, student, and every problem."""
+    specs = list(assignment.problems)
+    paragraphs = [p.strip() for p in assignment.instructions.split("\n\n") if p.strip()]
+    a = {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,
+         "points": points_text(sum(p.points for p in specs)), "instructions": paragraphs,
+         "rounding": _rounding(specs), "paper": assignment.paper}
+    return {"a": a, "paper": a["paper"], "student": student,
+            "problems": [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]}
+
+
+def render(template: str, assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
+    """One student's worksheet.tex.j2 or key.tex.j2 as LaTeX source."""
+    return environment().get_template(template).render(context(assignment, student, variants))
+
+
+def worksheet(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
+    """The student's worksheet: header, instructions, and per problem the drawing, the data and the questions."""
+    return render("worksheet.tex.j2", assignment, student, variants)
+
+
+def key(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
+    """The student's answer key: the worksheet's problems with every step worked out."""
+    return render("key.tex.j2", assignment, student, variants)

@@ -1,0 +1,124 @@
+"""The instructor notebook of one student: an introduction, then per problem its statement with the
+student's numbers, a read-only cell of given arrays, and per asked quantity an answer cell (with the
+solution) and an autograder test cell (a visible type/shape check and hidden value checks)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from string import Template as Slots
+from typing import Any, Callable, Mapping, Sequence
+
+import jinja2
+import nbformat
+import numpy as np
+from nbformat import NotebookNode
+
+from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
+from ...grade.tolerance import Tolerance, tolerances, trace_of
+from ...notation import DESCRIPTIONS, SYMBOLS
+from ...numfmt import tex_array
+from ...problem import ProblemSpec
+from .nbgrader import code_cell, markdown_cell
+from .preprocess import ComputeChecksums, run
+from .solution import solution_lines
+
+Array = np.ndarray
+ToleranceFn = Callable[[ProblemSpec, Mapping[str, Any]], Mapping[str, Tolerance]]
+
+METADATA = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+    "language_info": {"name": "python"},
+}
+GIVEN_NOTES = {
+    "X": "inputs, one row per sample", "Y": "targets, one row per sample", "W1": "hidden weights (inputs x hidden)",
+    "b1": "hidden biases", "W2": "output weights (hidden x outputs)", "b2": "output biases", "lr": "learning rate",
+}
+EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """Jinja2 over templates/notebook (inside the installed package, or beside it in a source checkout)."""
+    here = Path(__file__).resolve().parents[2]
+    root = here / "templates" if (here / "templates").is_dir() else here.parent / "templates"
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(root / "notebook"), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    env.filters["points"] = lambda p: f"{p:g} point{'' if p == 1 else 's'}"
+    return env
+
+
+def _render(name: str, **values: Any) -> str:
+    """One cell source from templates/notebook/NAME."""
+    return environment().get_template(name).render(**values).strip("\n")
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """A shape as students read it: (2, 2), (3,), or () for a number."""
+    return "() (a number)" if not shape else str(tuple(shape))
+
+
+def _literal(value: Array) -> str:
+    """A Python literal that gives back exactly this value: 0.5 or np.array([[0.1, 0.2]])."""
+    return repr(float(value)) if value.ndim == 0 else f"np.array({value.tolist()!r})"
+
+
+def _symbols(step: Step, formula: str | None = None) -> str:
+    """A step's formula (or another with `$name` slots) with the LaTeX symbols put in."""
+    return Slots(step.tex if formula is None else formula).substitute(SYMBOLS)
+
+
+def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], student: str) -> NotebookNode:
+    """The introduction: what to do, the rounding rule, typing or computing answers, canonical orientation."""
+    digits = sorted({s.template.significant for s in specs})
+    rounding = (f"Give every answer to {digits[0]} significant digits." if len(digits) == 1
+                else "Each problem says how many significant digits to give.")
+    subtitle = " · ".join(str(assignment[k]) for k in ("course", "due") if assignment.get(k))
+    return markdown_cell(_render("intro.md.j2", title=assignment.get("title") or "Backpropagation homework",
+                                 subtitle=subtitle, student=student, rounding=rounding), "intro")
+
+
+def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tolerance: ToleranceFn) -> list[NotebookNode]:
+    """The cells of one problem: statement, given data, then per asked quantity a prompt, an answer and a test."""
+    t, key, trace = spec.template, spec.key, trace_of(spec, record)
+    steps = {s.name: s for s in t.steps}
+    asked = [q for q in ANSWER_NAMES if q in spec.asked]
+    tol = tolerance(spec, record)
+    shapes = {q: np.shape(trace[q]) for q in asked}
+    rows = [{"variable": spec.variable(q), "symbol": SYMBOLS[q], "description": DESCRIPTIONS[q],
+             "shape": shape_text(shapes[q]), "points": spec.asked[q]} for q in asked]
+    updates = [s for s in t.steps if s.phase == "update"]
+    statement = _render(
+        "problem.md.j2", index=index, title=t.title, points=spec.points, sizes=t.network.sizes,
+        activations=t.network.activations, n=int(trace["n"]), prefix=key, significant=t.significant,
+        instructions=t.instructions.strip(), lr=f"{float(trace['lr']):g}", asked=rows,
+        forward=[(SYMBOLS[s.name], _symbols(s)) for s in t.steps if s.phase in ("forward", "loss")],
+        update=f"{SYMBOLS[updates[0].name]} = {_symbols(updates[0])}" if any(s.phase == "update" for s in
+                                                                               map(steps.get, asked)) else "",
+        given=[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in GIVEN_NAMES])
+    arrays = [(spec.variable(k), _literal(trace[k]), f"{np.shape(trace[k])} {GIVEN_NOTES[k]}" if k != "lr" else
+               GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
+    cells = [markdown_cell(statement, key),
+             code_cell(_render("given.py.j2", index=index, arrays=arrays), "readonly", f"{key}_given")]
+    known: set[str] = set()
+    for number, (q, row) in enumerate(zip(asked, rows), start=1):
+        variable, expected = row["variable"], np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
+        cells.append(markdown_cell(_render("prompt.md.j2", prefix=index, number=number, **row), f"{variable}_prompt"))
+        solution = solution_lines(key, t.steps, t.network, q, known)
+        cells.append(code_cell(_render("answer.py.j2", solution=solution, **row), "answer", variable,
+                               hwgen={"problem": key, "quantity": q, "variable": variable}))
+        rtol, atol = tol[q]
+        cells.append(code_cell(_render("test.py.j2", core_shape=[k for k in shapes[q] if k != 1],
+                                       expected=repr(expected.ravel().tolist()), rtol=repr(rtol), atol=repr(atol),
+                                       **row), "test", f"test_{variable}", points=spec.asked[q]))
+    return cells
+
+
+def instructor_notebook(problems: Sequence[tuple[ProblemSpec, Mapping[str, Any]]], assignment: Mapping[str, Any],
+                        student: str = "", tolerance: ToleranceFn = tolerances) -> NotebookNode:
+    """One student's instructor notebook from (ProblemSpec, manifest problem record) pairs; checksums included."""
+    nb = nbformat.v4.new_notebook(metadata=dict(METADATA))
+    nb.cells = [intro_cell([spec for spec, _ in problems], assignment, student)]
+    for index, (spec, record) in enumerate(problems, start=1):
+        nb.cells += problem_cells(index, spec, record, tolerance)
+    return run(nb, [ComputeChecksums()])

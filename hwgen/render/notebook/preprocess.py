@@ -1,0 +1,101 @@
+"""Notebook transformations in nbgrader's preprocessor style: one small class each, composed into pipelines."""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Sequence
+
+from nbformat import NotebookNode
+
+from .nbgrader import BEGIN_HIDDEN_TESTS, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN_TESTS, END_SOLUTION, checksum, flags
+
+
+def replace_regions(source: str, begin: str, end: str, stub: str) -> str:
+    """Every region from a line containing `begin` to the next containing `end` becomes `stub`, indented alike."""
+    out, inside = [], False
+    for line in source.split("\n"):
+        if begin in line:
+            if inside:
+                raise ValueError(f"nested {begin!r} in cell:\n{source}")
+            inside = True
+            indent = re.match(r"\s*", line).group(0)
+            out += [indent + s for s in stub.split("\n")] if stub else []
+        elif end in line:
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{begin!r} without {end!r} in cell:\n{source}")
+    return "\n".join(out)
+
+
+class Preprocessor:
+    """Transforms one cell in place; `applies` picks the cells it touches."""
+
+    def applies(self, cell: NotebookNode) -> bool:
+        """Whether this cell is one to transform."""
+        return True
+
+    def preprocess_cell(self, cell: NotebookNode) -> None:
+        """Transform the cell in place."""
+        raise NotImplementedError
+
+
+class ClearSolutions(Preprocessor):
+    """Solution regions of answer cells become `# YOUR CODE HERE` / `raise NotImplementedError()`."""
+
+    def applies(self, cell: NotebookNode) -> bool:
+        return cell.cell_type == "code" and flags(cell)[1]
+
+    def preprocess_cell(self, cell: NotebookNode) -> None:
+        cell.source = replace_regions(cell.source, BEGIN_SOLUTION, END_SOLUTION, CODE_STUB)
+
+
+class ClearHiddenTests(Preprocessor):
+    """Hidden test regions of test cells are removed."""
+
+    def applies(self, cell: NotebookNode) -> bool:
+        return flags(cell)[0]
+
+    def preprocess_cell(self, cell: NotebookNode) -> None:
+        cell.source = replace_regions(cell.source, BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, "")
+
+
+class ClearOutputs(Preprocessor):
+    """Code cells lose their outputs and execution counts."""
+
+    def applies(self, cell: NotebookNode) -> bool:
+        return cell.cell_type == "code"
+
+    def preprocess_cell(self, cell: NotebookNode) -> None:
+        cell.outputs, cell.execution_count = [], None
+
+
+class ComputeChecksums(Preprocessor):
+    """nbgrader cells carry the checksum of their current content and their cell type."""
+
+    def applies(self, cell: NotebookNode) -> bool:
+        return any(flags(cell))
+
+    def preprocess_cell(self, cell: NotebookNode) -> None:
+        cell.metadata.nbgrader["checksum"] = checksum(cell)
+        cell.metadata.nbgrader["cell_type"] = cell.cell_type
+
+
+def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
+    """A transformed copy of the notebook: each preprocessor in turn over every cell it applies to."""
+    nb = copy.deepcopy(nb)
+    for pre in pipeline:
+        for cell in nb.cells:
+            if pre.applies(cell):
+                pre.preprocess_cell(cell)
+    return nb
+
+
+STUDENT: tuple[Preprocessor, ...] = (ClearSolutions(), ClearHiddenTests(), ClearOutputs(), ComputeChecksums())
+
+
+def student_notebook(instructor: NotebookNode) -> NotebookNode:
+    """The student's notebook derived from the instructor's: no solutions, no hidden tests, fresh checksums."""
+    return run(instructor, STUDENT)

@@ -1,0 +1,52 @@
+"""A variant's worked steps, as every renderer reads them: formula, formula with numbers, result (display form)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template as Slots
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..engine import Step
+from ..variant import Variant
+
+Array = np.ndarray
+
+PHASES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass", "update": "One SGD step"}
+
+
+@dataclass(frozen=True)
+class Worked:
+    """One step of the worked solution: symbols put into the formula, numbers put in, and the display result."""
+
+    step: Step
+    points: float | None  # None when the step is not asked
+    formula: str
+    numbers: str
+    result: Array
+
+
+def worked_steps(variant: Variant, symbol: Callable[[str], str], number: Callable[[Array], str],
+                 style: Callable[[str], str] = str) -> Iterator[Worked]:
+    """Each step in working order; `symbol(name)` and `number(display value)` fill the formula's slots.
+
+    `style` may restyle a formula before its slots are filled (e.g. LaTeX parentheses that grow).
+    A negative scalar put into a formula gets parentheses: 2 (-0.5) rather than 2 -0.5.
+    """
+    t, trace, show = variant.template, variant.trace, variant.template.display
+    written: dict[str, str] = {}  # each value is written once, however many formulas it goes into
+    for step in t.steps:
+        formula = style(show.formula(step))
+        slots = [k for k in (*step.inputs, "n", "lr") if f"${k}" in formula]
+        for k in slots:
+            if k not in written:
+                written[k] = _bracketed(show.value(trace[k]), number)
+        yield Worked(step, t.asked.get(step.name), Slots(formula).substitute({k: symbol(k) for k in slots}),
+                     Slots(formula).substitute({k: written[k] for k in slots}), show.value(trace[step.name]))
+
+
+def _bracketed(value: Array, number: Callable[[Array], str]) -> str:
+    """A value to put into a formula; a negative scalar in parentheses."""
+    text = number(value)
+    return f"({text})" if value.ndim == 0 and value < 0 else text

@@ -1,0 +1,83 @@
+"""Helpers for the notebook tests: a student's problems, filling answer cells, running notebooks."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Mapping
+
+import nbformat
+import numpy as np
+from nbformat import NotebookNode
+
+from hwgen import bank
+from hwgen.problem import ProblemSpec, apply_overrides
+from hwgen.sampling import derive_seed, sample
+
+ASSIGNMENT = {"title": "Homework 3: backpropagation", "course": "CS 4780", "due": "2026-12-01"}
+
+
+def student_problems(problems: list[tuple[str, dict]], student: str, seed: int = 2026) -> list[tuple[ProblemSpec, dict]]:
+    """(ProblemSpec, manifest problem record) pairs of one student, for (template name, overrides) pairs."""
+    out = []
+    for index, (name, overrides) in enumerate(problems, start=1):
+        template = apply_overrides(bank.load(name), overrides)
+        spec = ProblemSpec(f"p{index}", template, dict(template.asked), overrides)
+        record = sample(template, derive_seed(seed, student, spec.key)).to_json() | {"key": spec.key}
+        out.append((spec, record))
+    return out
+
+
+def key_values(problems: list[tuple[ProblemSpec, dict]]) -> dict[str, np.ndarray]:
+    """Answer variable -> the key's value, for every asked quantity."""
+    return {spec.variable(q): np.asarray(record["answers"][q]) for spec, record in problems for q in spec.asked}
+
+
+def answer_cells(nb: NotebookNode) -> dict[str, NotebookNode]:
+    """Answer variable -> its answer cell, found through metadata.hwgen."""
+    return {c.metadata.hwgen["variable"]: c for c in nb.cells if "hwgen" in c.metadata}
+
+
+def fill(nb: NotebookNode, values: Mapping[str, Any]) -> NotebookNode:
+    """A copy with the answer cells of these variables assigning these values, as a student types them."""
+    nb = copy.deepcopy(nb)
+    for variable, cell in answer_cells(nb).items():
+        if variable in values:
+            cell.source = f"{variable} = np.array({np.asarray(values[variable]).tolist()!r})"
+    return nb
+
+
+def restore_tests(submission: NotebookNode, instructor: NotebookNode) -> NotebookNode:
+    """What nbgrader's autograde does first: test and read-only cells get the instructor's source back."""
+    nb = copy.deepcopy(submission)
+    source = {c.metadata.nbgrader["grade_id"]: c.source for c in instructor.cells if "nbgrader" in c.metadata}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("locked") or meta.get("grade"):
+            cell.source = source[meta["grade_id"]]
+    return nb
+
+
+def execute(nb: NotebookNode) -> NotebookNode:
+    """Run a copy of the notebook top to bottom in a real Jupyter kernel, going on after errors."""
+    from nbclient import NotebookClient
+
+    nb = copy.deepcopy(nb)
+    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True).execute()
+    return nb
+
+
+def failures(nb: NotebookNode) -> dict[str, str]:
+    """Cell id -> error name (or 'stderr') for every code cell that failed, as nbgrader counts failures."""
+    out = {}
+    for cell in nb.cells:
+        for o in cell.get("outputs", []):
+            if o.output_type == "error":
+                out[cell.id] = o.ename
+            elif o.output_type == "stream" and o.name == "stderr":
+                out.setdefault(cell.id, "stderr")
+    return out
+
+
+def read(path) -> NotebookNode:
+    """A notebook file, as nbformat v4."""
+    return nbformat.read(str(path), as_version=4)

@@ -51,3 +51,12 @@ def rounding_student(spec: ProblemSpec, record: dict[str, Any], digits: int, cho
         if step.name in (slips or {}):
             v[step.name] = np.asarray(slips[step.name](v[step.name]), dtype=float)
     return v
+
+
+def manifest(templates: dict[str, str], students: int, seed0: int = 100) -> dict[str, Any]:
+    """An in-memory manifest: problems {key: template name}, students s000, s001, ... with distinct seeds."""
+    specs = [problem(name, key) for key, name in templates.items()]
+    return {"format": "hwgen-manifest/1", "assignment": {"title": "test", "seed": seed0, "grading": {}},
+            "problems": [s.to_manifest() for s in specs],
+            "students": {f"s{i:03d}": {"name": f"Student {i}", "problems": {
+                s.key: record(s, seed0 + 1000 * k + i) for k, s in enumerate(specs)}} for i in range(students)}}

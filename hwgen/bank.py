@@ -19,6 +19,21 @@ from .yamlfile import line_of, parse_yaml, validate
 Array = np.ndarray
 
 _NUMBERS = {"type": "array", "minItems": 1, "items": {"anyOf": [{"type": "number"}, {"$ref": "#/$defs/numbers"}]}}
+GRADING_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "grading options, e.g. {ecf_credit: 0.5, partial: true}",
+    "properties": {
+        "ecf_credit": {"type": "number", "minimum": 0, "maximum": 1,
+                       "description": "write the share of the points (0 to 1) an answer correct for the student's own "
+                                      "earlier wrong answers earns, e.g. 1 or 0.5"},
+        "partial": {"type": "boolean", "description": "write true to give credit per correct entry of a matrix answer"},
+        "rounding_digits": {"type": "integer", "minimum": 2, "maximum": 8,
+                            "description": "write the fewest significant digits (2 to 8) a student may keep at "
+                                           "every step and still get full marks"},
+        "misconceptions": {"type": "boolean", "description": "write false to stop naming known mistakes"},
+        "show_expected": {"type": "boolean"},
+    },
+}
 _SPEC = {
     "description": "write a fixed array ([[0, 1], [1, 0]]), a grid {min: -1, max: 1, step: 0.1}, "
                    "a list of values {values: [0, 1]} or whole arrays to pick from {one_of: [A, B]}",
@@ -72,7 +87,7 @@ SCHEMA: dict[str, Any] = {
                    "properties": {"z_max": {"type": "number", "exclusiveMinimum": 0},
                                   "relu_margin": {"type": "number", "minimum": 0},
                                   "grad_min": {"type": "number", "minimum": 0}}},
-        "grading": {"type": "object"},
+        "grading": GRADING_SCHEMA,
     },
 }
 

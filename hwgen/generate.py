@@ -27,6 +27,7 @@ from .assignment import Assignment, Student
 from .errors import VariantError
 from .outdir import Output, prepare
 from .render import latex
+from .render.notebook import writers as notebooks
 from .sampling import derive_seed, sample
 from .variant import Variant
 
@@ -62,6 +63,8 @@ def _key(assignment: Assignment, student: Student, variants: Mapping[str, Varian
 WRITERS: dict[str, Writer] = {
     "worksheet": Writer("worksheet", "worksheets", _worksheet),
     "key": Writer("key", "keys", _key),
+    "notebook": Writer("notebook", "release", notebooks.release_files),
+    "instructor_notebook": Writer("instructor_notebook", "source", notebooks.source_files),
 }
 
 

@@ -35,24 +35,7 @@ def make_class(root: Path, students: Sequence[tuple[str, str]], assignment: str 
     folder = root / "class"
     assert hwgen_main(["generate", str(root / "hw.yaml"), "--roster", str(root / "roster.csv"),
                        "--out", str(folder), "--jobs", "1"]) == 0
-    manifest = load_manifest(folder)
-    _release_notebooks(folder, manifest)
-    return folder, manifest
-
-
-def _release_notebooks(folder: Path, manifest: ClassManifest) -> None:
-    """Until `hwgen generate` writes release/ itself: the same student notebooks, made the same way."""
-    from hwgen.render.notebook import instructor_notebook, student_notebook
-    import nbformat
-
-    for sid, record in manifest.students.items():
-        path = folder / "release" / sid / manifest.name / f"{manifest.name}.ipynb"
-        if path.exists():
-            continue
-        nb = student_notebook(instructor_notebook([(s, record["problems"][s.key]) for s in manifest.problems],
-                                                  manifest.assignment, sid))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(nbformat.writes(nb), encoding="utf-8")
+    return folder, load_manifest(folder)
 
 
 def points(manifest: ClassManifest, *variables: str) -> float:

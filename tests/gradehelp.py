@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -31,9 +31,11 @@ def exact(record: dict[str, Any], spec: ProblemSpec) -> dict[str, Any]:
     return {q: record["answers"][q] for q in spec.asked}
 
 
-def rounding_student(spec: ProblemSpec, record: dict[str, Any], digits: int, chop: bool = False) -> dict[str, Any]:
+def rounding_student(spec: ProblemSpec, record: dict[str, Any], digits: int, chop: bool = False,
+                     slips: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None) -> dict[str, Any]:
     """Every step's value of a student who rounds (or truncates) each step's inputs and result to `digits`
-    significant digits and carries their own rounded values forward: name -> array."""
+    significant digits and carries their own rounded values forward: name -> array. `slips` changes a
+    step's result (name -> function of the right result) before it is carried forward."""
     def keep(a):
         a = np.asarray(a, dtype=float)
         if not chop:
@@ -41,9 +43,20 @@ def rounding_student(spec: ProblemSpec, record: dict[str, Any], digits: int, cho
         with np.errstate(divide="ignore"):
             mag = np.where(a == 0, 0, np.floor(np.log10(np.abs(np.where(a == 0, 1, a)))))
         scale = 10.0 ** (digits - 1 - mag)
-        return np.trunc(a * scale) / scale
+        return np.trunc(np.round(a * scale, 6)) / scale  # round(.., 6) first: 1.15 is 1.1499.. in binary
     v = {k: keep(record["given"][k]) for k in GIVEN_NAMES}
     v["lr"], v["n"] = np.asarray(record["network"]["lr"]), np.asarray(float(len(record["given"]["X"])))
     for step in spec.template.steps:
         v[step.name] = keep(evaluate(step, {i: keep(v[i]) for i in step.inputs}))
+        if step.name in (slips or {}):
+            v[step.name] = np.asarray(slips[step.name](v[step.name]), dtype=float)
     return v
+
+
+def manifest(templates: dict[str, str], students: int, seed0: int = 100) -> dict[str, Any]:
+    """An in-memory manifest: problems {key: template name}, students s000, s001, ... with distinct seeds."""
+    specs = [problem(name, key) for key, name in templates.items()]
+    return {"format": "hwgen-manifest/1", "assignment": {"title": "test", "seed": seed0, "grading": {}},
+            "problems": [s.to_manifest() for s in specs],
+            "students": {f"s{i:03d}": {"name": f"Student {i}", "problems": {
+                s.key: record(s, seed0 + 1000 * k + i) for k, s in enumerate(specs)}} for i in range(students)}}

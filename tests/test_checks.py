@@ -141,3 +141,39 @@ def test_flat_matrix_with_right_size_is_not_accepted():
     rec = record(spec, 6)
     flat = np.ravel(rec["answers"]["dW1"]).tolist()  # (6,) is not (2, 3): size-1 axes only
     assert grade(spec, rec, exact(rec, spec) | {"dW1": flat})["dW1"].status == "invalid"
+
+
+def test_partial_credit_per_entry_when_allowed():
+    spec = problem("batch_vectorized")  # dW1 is 4 x 2
+    rec = record(spec, 12)
+    dW1 = np.asarray(rec["answers"]["dW1"])
+    bad = dW1.copy()
+    bad[0, 0] += 0.5
+    bad[3, 1] *= -3
+    values = exact(rec, spec) | {"dW1": bad.tolist()}
+    assert grade(spec, rec, values)["dW1"].status == "wrong"
+    item = grade(spec, rec, values, grading={"partial": True})["dW1"]
+    assert item.status == "partial" and item.points == pytest.approx(item.max_points * 6 / 8)
+    assert "6 of 8 entries" in item.message
+    values["dW1"] = (dW1 + 1.0).tolist()  # nothing right: still wrong
+    assert grade(spec, rec, values, grading={"partial": True})["dW1"].status == "wrong"
+    values["dW1"] = dW1.T.tolist()  # a named misconception is not partly right
+    item = grade(spec, rec, values, grading={"partial": True})["dW1"]
+    assert item.status == "wrong" and item.misconception == "transposed_gradient"
+
+
+def test_partial_credit_counts_entries_carried_forward():
+    """A slip in dZ1: dW1 computed from it is correct_ecf; one further entry off makes it partial, with the
+    entries that follow from the student's own dZ1 earning ecf_credit."""
+    spec = problem("xor_net")
+    rec = record(spec, 13)
+    student = rounding_student(spec, rec, 4, slips={"dZ1": lambda a: a * 1.5})
+    values = {q: student[q].tolist() for q in spec.asked}
+    assert grade(spec, rec, values)["dW1"].status == "correct_ecf"
+    dW1 = student["dW1"].copy()
+    dW1[0, 0] += 1.0
+    values["dW1"] = dW1.tolist()
+    item = grade(spec, rec, values, grading={"partial": True, "ecf_credit": 0.5})["dW1"]
+    right = np.isclose(student["dW1"], rec["answers"]["dW1"], rtol=1e-3).ravel()[1:]
+    assert item.status == "partial"
+    assert item.points == pytest.approx(item.max_points * (right.sum() + 0.5 * (3 - right.sum())) / 4)

@@ -51,9 +51,10 @@ def _files(out):
 def test_writes_worksheets_keys_and_manifest(run, inputs):
     out, summary = run
     ids = [s.id for s in inputs[1]]
-    assert summary.students == 4 and summary.files == 8
+    assert summary.students == 4 and summary.files == 16
     assert sorted(_files(out)) == sorted([RECORD, "manifest.json"] + [f"worksheets/{i}.tex" for i in ids]
-                                         + [f"keys/{i}.tex" for i in ids])
+                                         + [f"keys/{i}.tex" for i in ids]
+                                         + [f"{f}/{i}/hw3/hw3.ipynb" for i in ids for f in ("release", "source")])
 
 
 def test_manifest_follows_the_contract(run, inputs):
@@ -79,7 +80,7 @@ def test_same_inputs_give_byte_identical_files(run, inputs, tmp_path):
     assignment, students, root = inputs
     again = run_cli("generate", str(root / "hw3.yaml"), "--roster", str(root / "roster.csv"), "--out", str(tmp_path / "o"))
     assert again.returncode == 0, again.stderr
-    assert "wrote 8 files for 4 students x 2 problems" in again.stdout
+    assert "wrote 16 files for 4 students x 2 problems" in again.stdout
     assert _files(tmp_path / "o") == _files(run[0])
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import subprocess
 
 import nbformat
 import numpy as np
@@ -17,7 +19,7 @@ from hwgen.render.notebook import instructor_notebook, student_notebook
 from hwgen.render.notebook.solution import solution_lines
 from hwgen.tables import ACTIVATIONS, LOSSES
 
-from .notebook_support import ASSIGNMENT, answer_cells, key_values, student_problems
+from .notebook_support import ASSIGNMENT, answer_cells, key_values, run_test_cells, student_problems
 
 BANK = [("xor_net", {}), ("regression_3hidden", {}), ("bce_net", {}), ("relu_sigmoid", {"asked": list(ANSWER_NAMES)}),
         ("batch_vectorized", {"significant": 3})]
@@ -133,20 +135,6 @@ def test_solution_code_computes_the_engine_trace(hidden, output):
                                        err_msg=f"{hidden}/{output}/{loss}: {q}")
 
 
-def _run_tests(nb, values) -> dict[str, str | None]:
-    """Run every test cell's source (visible and hidden checks) on these answers: test id -> error name or None."""
-    out = {}
-    for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade"):
-            namespace = dict(values)
-            try:
-                exec(cell.source, namespace)
-                out[cell.id] = None
-            except Exception as exc:  # noqa: BLE001 - any failure of a test cell is what nbgrader counts
-                out[cell.id] = type(exc).__name__
-    return out
-
-
 def _rounding_student(spec, record, digits: int, jitter: float = 0.0, rng=None) -> dict[str, np.ndarray]:
     """A student who computes each step from their own earlier, rounded values; jitter adds relative error."""
     values = {k: np.asarray(v, dtype=float) for k, v in record["given"].items()}
@@ -173,7 +161,7 @@ def test_a_student_keeping_the_stated_digits_passes_every_hidden_test(name, over
                     "more digits": _rounding_student(spec, record, digits + 2),
                     "is off by 1.5 rounding units per step": _rounding_student(spec, record, digits, jitter=u / 2, rng=rng)}
         for who, values in students.items():
-            failed = {k: v for k, v in _run_tests(inst, values).items() if v}
+            failed = {k: v for k, v in run_test_cells(inst, values).items() if v}
             assert not failed, f"{name} {sid}: a student who {who} fails {failed}"
 
 
@@ -184,10 +172,10 @@ def test_wrong_values_fail_the_hidden_tests(name, overrides):
         inst = instructor_notebook(problems, ASSIGNMENT)
         key = key_values(problems)
         wrong = {k: v + 0.2 * max(1.0, float(np.max(np.abs(v)))) for k, v in key.items()}
-        assert all(_run_tests(inst, wrong).values())
+        assert all(run_test_cells(inst, wrong).values())
         flipped = {k: -v for k, v in key.items()}
         # all but near-zero answers fail with their sign flipped
-        assert sum(map(bool, _run_tests(inst, flipped).values())) >= len(key) - 2
+        assert sum(map(bool, run_test_cells(inst, flipped).values())) >= len(key) - 2
 
 
 def test_typical_mistakes_fail():
@@ -199,13 +187,13 @@ def test_typical_mistakes_fail():
     # forgetting the 1/n of mse_half: the gradients of sse_half
     no_mean = solve(build_steps(Network(spec.template.network.sizes, ("sigmoid", "sigmoid"), "sse_half", 0.5)),
                     record["given"], record["network"]["lr"])
-    results = _run_tests(inst, {spec.variable(q): no_mean[q] for q in ("dZ2", "dW2", "db2", "dZ1", "dW1", "db1")})
+    results = run_test_cells(inst, {spec.variable(q): no_mean[q] for q in ("dZ2", "dW2", "db2", "dZ1", "dW1", "db1")})
     assert all(results[f"test_p1_{q}"] for q in ("dZ2", "dW2", "db2", "dZ1", "dW1", "db1"))
     # forgetting the output sigmoid's derivative: dZ2 = dYhat
     linear_out = {s.name: s for s in build_steps(Network((2, 2, 1), ("sigmoid", "linear"), "mse_half", 0.5))}
-    assert _run_tests(inst, {"p1_dZ2": evaluate(linear_out["dZ2"], trace)})["test_p1_dZ2"] == "AssertionError"
+    assert run_test_cells(inst, {"p1_dZ2": evaluate(linear_out["dZ2"], trace)})["test_p1_dZ2"] == "AssertionError"
     # the transposed gradient of a square matrix
-    assert _run_tests(inst, {"p1_dW1": trace["dW1"].T})["test_p1_dW1"] == "AssertionError"
+    assert run_test_cells(inst, {"p1_dW1": trace["dW1"].T})["test_p1_dW1"] == "AssertionError"
 
 
 def test_answers_may_drop_or_add_size_one_axes_but_not_change_shape():
@@ -214,7 +202,7 @@ def test_answers_may_drop_or_add_size_one_axes_but_not_change_shape():
     key = key_values(problems)
 
     def result(variable, value):
-        return _run_tests(inst, {variable: value})[f"test_{variable}"]
+        return run_test_cells(inst, {variable: value})[f"test_{variable}"]
 
     assert result("p1_db1", key["p1_db1"].reshape(1, -1)) is None
     assert result("p1_db1", key["p1_db1"].reshape(-1, 1)) is None
@@ -229,4 +217,18 @@ def test_answers_may_drop_or_add_size_one_axes_but_not_change_shape():
     assert result("p1_L", "half") == "ValueError"
     assert result("p1_L", float("nan")) == "AssertionError"
     assert result("p1_L", None) == "AssertionError"  # NumPy reads None as nan
-    assert _run_tests(inst, {})["test_p1_L"] == "NameError"  # unanswered: the hidden part fails
+    assert run_test_cells(inst, {})["test_p1_L"] == "NameError"  # unanswered: the hidden part fails
+
+
+def test_the_markdown_math_is_valid_latex(built, tmp_path):
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    _, inst, _ = built["zoë.k"]
+    markdown = "\n\n".join(c.source for c in inst.cells if c.cell_type == "markdown")
+    maths = re.findall(r"\$\$(.*?)\$\$", markdown, flags=re.S) + re.findall(r"(?<!\$)\$([^$\n]+)\$(?!\$)", markdown)
+    assert len(maths) > 100
+    (tmp_path / "m.tex").write_text("\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n"
+                                    + "\n".join(f"\\[{m}\\]" for m in maths) + "\n\\end{document}\n", encoding="utf-8")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "m.tex"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, [line for line in proc.stdout.splitlines() if line.startswith("!")]

@@ -61,8 +61,8 @@ def test_the_keys_values_typed_in_pass_every_visible_and_hidden_check(notebooks)
 def test_wrong_values_fail_the_hidden_tests_in_the_kernel(notebooks):
     problems, inst, stud = notebooks
     key = key_values(problems)
-    wrong = {k: v + 0.2 * max(1.0, float(np.max(np.abs(v)))) for k, v in key.items()}
-    wrong["p2_dW1"] = key["p2_dW1"]  # one right answer among the wrong ones
+    # every answer of p1 and p4 (all 17 quantities) wrong but one; the other problems right
+    wrong = {k: v + 0.2 * max(1.0, float(np.max(np.abs(v)))) if k[:3] in ("p1_", "p4_") and k != "p4_dW1" else v
+             for k, v in key.items()}
     graded = execute(restore_tests(fill(stud, wrong), inst))
-    expected = {f"test_{k}": "AssertionError" for k in key if k != "p2_dW1"}
-    assert failures(graded) == expected
+    assert failures(graded) == {f"test_{k}": "AssertionError" for k in key if k[:3] in ("p1_", "p4_") and k != "p4_dW1"}

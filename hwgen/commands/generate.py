@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import re
 import sys
+import time
 from pathlib import Path
 
-from ..assignment import load_assignment, load_roster
-from ..generate import generate
+from .. import pdf
+from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
+from ..errors import HwgenError
+from ..generate import WRITERS, generate
+from ..outdir import Output
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -16,8 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "generate", help="write every student's worksheet, answer key and the class manifest",
         description="For every student of the roster and every problem of the assignment, draw the student's own "
-                    "variant and write DIR/worksheets/<id>.tex, DIR/keys/<id>.tex and DIR/manifest.json "
-                    "(the grader's source of truth). The same inputs give byte-identical files.")
+                    "variant and write DIR/worksheets/<id>.tex, DIR/keys/<id>.tex, the nbgrader-format notebooks "
+                    "DIR/release/<id>/<name>/<name>.ipynb (student) and DIR/source/<id>/<name>/<name>.ipynb "
+                    "(instructor), and DIR/manifest.json (the grader's source of truth). "
+                    "The same inputs give byte-identical files.")
     p.add_argument("assignment", metavar="ASSIGNMENT.yaml", help="the assignment file (title, course, due, seed, problems)")
     p.add_argument("--roster", required=True, metavar="ROSTER.csv", help="CSV with a student_id column (name, email optional)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; an earlier run there needs --force)")
@@ -25,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                      "DIR/worksheets.pdf and DIR/keys.pdf (needs pdflatex and qpdf)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="processes to use (default: the number of CPUs)")
+    p.add_argument("--name", metavar="NAME",
+                   help="the assignment's name: the notebooks' folder and file name, and nbgrader's assignment id "
+                        "(default: `name:` in the assignment file, else its file name made safe: hw 3.yaml -> hw_3)")
     p.add_argument("--force", action="store_true",
                    help="replace an earlier hwgen run in DIR (only the files hwgen wrote there are deleted)")
     p.set_defaults(func=cmd_generate)
@@ -33,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_generate(args: argparse.Namespace) -> int:
     """Generate the class set; compile it with --pdf."""
     assignment = load_assignment(args.assignment)
+    if args.name is not None:
+        assignment = renamed(assignment, args.name)
     students = load_roster(args.roster)
     out = Path(args.out)
     summary = generate(assignment, students, out, jobs=max(1, args.jobs), force=args.force,
@@ -42,4 +55,30 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if summary.rederived:
         print(f"re-derived {len(summary.rederived)} problem(s) whose numbers repeated an earlier student's: "
               + ", ".join(summary.rederived[:5]) + (" ..." if len(summary.rederived) > 5 else ""))
+    return compile_pdfs(out, [s.id for s in students], args.jobs) if args.pdf else 0
+
+
+def compile_pdfs(out: Path, student_ids: list[str], jobs: int) -> int:
+    """--pdf: every worksheet and key as PDF plus the class bundles; without TeX, say what to install."""
+    missing = pdf.missing_tools()
+    if missing:
+        print(f"hwgen: warning: {pdf.install_hint(missing)}", file=sys.stderr)
+        return 0
+    start = time.perf_counter()
+    output = Output(out)
+    try:
+        summary = pdf.compile_class(out, student_ids, output, folders=(WRITERS["worksheet"].folder, WRITERS["key"].folder),
+                                    jobs=max(1, jobs), progress=sys.stderr.isatty())
+    finally:
+        output.close()
+    print(f"compiled {summary.pdfs} PDFs in {summary.runs} pdflatex runs and wrote "
+          f"{' and '.join(map(str, summary.bundles))} in {time.perf_counter() - start:.1f} s")
     return 0
+
+
+def renamed(assignment: Assignment, name: str) -> Assignment:
+    """The assignment under another name, which must be safe for folder and file names."""
+    if not re.fullmatch(SCHEMA["properties"]["name"]["pattern"], name):
+        raise HwgenError(f"--name {name!r} cannot name folders and files\n  fix: "
+                         + SCHEMA["properties"]["name"]["description"] + ", starting with a letter or digit (e.g. hw3)")
+    return dataclasses.replace(assignment, name=name)

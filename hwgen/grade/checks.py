@@ -1,81 +1,40 @@
 """Trusted answer checks: one student's values for one problem -> an Item per asked quantity.
 
 Runs in the grader's own process on plain values (never on student objects). Every decision about an
-item's points, status and message is made here; the expected value itself never appears in a message.
+item's points, status, misconception and message is made here, in this order: exact answer within the
+rounding-aware tolerance (`correct`), the step re-evaluated on the student's own earlier answers
+(`correct_ecf`), a catalogued misconception (`wrong`, named), credit per entry where allowed (`partial`),
+else `wrong`. The expected value itself never appears in a message.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any, Mapping
 
 import numpy as np
 
-from ..engine import Step
 from ..notation import DESCRIPTIONS
 from ..problem import ProblemSpec
 from ..render.text import tex_to_text
+from .diagnose import Diagnosis
+from .ecf import OwnWork
 from .result import Item, Status
-from .tolerance import Tolerance, as_tolerance, close, rounding_bounds, trace_of
-from .values import BadValue, conform, describe_shape, to_array
+from .sheet import Sheet, read_sheet
+from .tolerance import close
+from .values import describe_shape
 
-Array = np.ndarray
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Sheet:
-    """One student's problem: the variant's exact values, each asked quantity's tolerance, and the
-    student's answers read into arrays (or the reason one could not be read)."""
-
-    spec: ProblemSpec
-    trace: dict[str, Array]
-    tolerance: dict[str, Tolerance]
-    answers: dict[str, Array]
-    unreadable: dict[str, str]
-    grading: Mapping[str, Any]
-
-    @property
-    def digits(self) -> int:
-        """Significant digits the students were told to keep."""
-        return self.spec.template.significant
-
-    def step(self, quantity: str) -> Step:
-        """The engine's step that computes `quantity`."""
-        return next(s for s in self.spec.template.steps if s.name == quantity)
-
-
-def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any],
-               errors: Mapping[str, str], grading: Mapping[str, Any]) -> Sheet:
-    """Solve the variant, derive tolerances, and read every asked quantity the student answered."""
-    trace = trace_of(spec, record)
-    for q, value in record.get("answers", {}).items():  # the manifest's answer is the reference
-        if q in spec.asked:
-            trace[q] = np.asarray(value, dtype=float)
-    bounds = rounding_bounds(spec.template.steps, trace, spec.template.significant)
-    tolerance = {q: as_tolerance(trace[q], bounds[q]) for q in spec.asked}
-    answers, unreadable = {}, {}
-    for q in spec.asked:
-        if q in errors:
-            unreadable[q] = f"no value could be read from {spec.variable(q)}: {errors[q]}"
-        elif q in values:
-            try:
-                answers[q] = to_array(values[q])
-            except BadValue as exc:
-                unreadable[q] = f"{spec.variable(q)} cannot be graded: {exc}"
-    return Sheet(spec, trace, tolerance, answers, unreadable, grading)
-
-
 def _expected_form(sheet: Sheet, q: str) -> str:
-    """What the answer should look like: 'expected a 4 x 2 array (one row per sample, ...)'."""
+    """What the answer should look like: 'expected a 4 x 2 array (one row per sample, ...), the ...'."""
     return f"expected {describe_shape(q, sheet.trace[q].shape)}, the {DESCRIPTIONS.get(q, q)}"
 
 
 def _formula(sheet: Sheet, q: str) -> str:
     """The step's formula as plain text: 'dW2 = A1ᵀ dZ2'."""
-    step = sheet.step(q)
-    return f"{q} = {tex_to_text(step.tex.replace('$', ''))}"
+    return f"{q} = {tex_to_text(sheet.steps[q].tex.replace('$', ''))}"
 
 
 def _item(sheet: Sheet, q: str, status: Status, message: str, fraction: float = 0.0,
@@ -85,32 +44,84 @@ def _item(sheet: Sheet, q: str, status: Status, message: str, fraction: float = 
     return Item(sheet.spec.key, q, round(max_points * fraction, 6), max_points, status, message, misconception)
 
 
-def grade_quantity(sheet: Sheet, q: str) -> Item:
-    """The Item of one asked quantity."""
-    variable = sheet.spec.variable(q)
-    if q in sheet.unreadable:
-        return _item(sheet, q, "invalid", f"{sheet.unreadable[q]}; {_expected_form(sheet, q)}.")
-    if q not in sheet.answers:
-        return _item(sheet, q, "missing", f"No answer: {variable} was never assigned; {_expected_form(sheet, q)}.")
-    answer, expected = sheet.answers[q], sheet.trace[q]
-    fitted = conform(answer, expected.shape)
-    if fitted is None:
-        got = " x ".join(map(str, answer.shape)) or "a single number"
-        return _item(sheet, q, "invalid", f"{variable} has shape {got}; {_expected_form(sheet, q)}.")
-    if close(fitted, expected, sheet.tolerance[q]).all():
-        return _item(sheet, q, "correct", f"Correct (to the {sheet.digits} significant digits asked).", 1.0)
-    return _item(sheet, q, "wrong", f"Not correct to the {sheet.digits} significant digits asked. "
-                 f"Recheck {_formula(sheet, q)} entry by entry.")
+def _names(names: list[str]) -> str:
+    """'A1', 'A1 and Z2', 'Z1, A1 and Z2'."""
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+class Checker:
+    """Grades the asked quantities of one Sheet (one student, one problem)."""
+
+    def __init__(self, sheet: Sheet) -> None:
+        self.sheet = sheet
+        self.own = OwnWork(sheet)
+        self.diagnosis = Diagnosis(sheet, self.own)
+        self.ecf_credit = float(sheet.grading.get("ecf_credit", 1.0))
+
+    def ecf(self, q: str) -> tuple[bool, str]:
+        """Whether q earns credit carried forward, and a note for the message when it matches but may not."""
+        if not self.own.rests_on(q) or not self.own.matches(q):
+            return False, ""
+        refusal = self.own.refusal(q)
+        if refusal:
+            return False, (f" It does follow from your own earlier answers, but {refusal}, so no credit is "
+                           "carried forward.")
+        return True, ""
+
+    def grade(self, q: str) -> Item:
+        """The Item of one asked quantity."""
+        sheet, variable, digits = self.sheet, self.sheet.spec.variable(q), self.sheet.digits
+        if q in sheet.unreadable:
+            return _item(sheet, q, "invalid", f"{sheet.unreadable[q]}; {_expected_form(sheet, q)}.")
+        if q not in sheet.answers:
+            return _item(sheet, q, "missing", f"No answer: {variable} was never assigned; {_expected_form(sheet, q)}.")
+        if sheet.correct(q):
+            return _item(sheet, q, "correct", f"Correct (to the {digits} significant digits asked).", 1.0)
+        carried, note = self.ecf(q) if q in sheet.fitted else (False, "")
+        if carried:
+            rests = _names(self.own.rests_on(q))
+            return _item(sheet, q, "correct_ecf", f"Correct for your own earlier {rests}, which "
+                         f"{'is' if len(self.own.rests_on(q)) == 1 else 'are'} not right: the error is carried "
+                         f"forward and this answer earns {self.ecf_credit:.0%} of its points.", self.ecf_credit)
+        found = self.diagnosis.match(q) if sheet.grading.get("misconceptions", True) else None
+        if found:
+            m, wrong = found
+            where = "" if wrong.name == q else f" (in {wrong.name}, carried into {q})"
+            return _item(sheet, q, "wrong", f"Not correct: this is what {m.name}{where} gives. Remember: {m.message}",
+                         misconception=m.key)
+        if q not in sheet.fitted:
+            got = " x ".join(map(str, sheet.answers[q].shape)) or "a single number"
+            return _item(sheet, q, "invalid", f"{variable} has shape {got}; {_expected_form(sheet, q)}.")
+        share = self.entry_credit(q, carried_ok=not note)
+        if sheet.grading.get("partial", False) and sheet.trace[q].size > 1 and share > 0:
+            right = int(np.sum(close(sheet.fitted[q], sheet.trace[q], sheet.tolerance[q])))
+            return _item(sheet, q, "partial", f"Partly correct: {right} of {sheet.trace[q].size} entries are right "
+                         f"(to the {digits} significant digits asked), the rest earn credit only where they follow "
+                         f"from your own earlier answers. Recheck {_formula(sheet, q)} for the others.", share)
+        why = sheet.placeholder(q)
+        what = f"your {q} is {why}" if why else f"not correct to the {digits} significant digits asked"
+        return _item(sheet, q, "wrong", f"Not correct: {what}. Recheck {_formula(sheet, q)} entry by entry.{note}")
+
+    def entry_credit(self, q: str, carried_ok: bool) -> float:
+        """Share of q's points earned entry by entry: 1 for an entry within tolerance of the exact answer,
+        ecf_credit for one that matches the step on the student's own earlier answers (if allowed)."""
+        sheet, answer = self.sheet, self.sheet.fitted[q]
+        right = close(answer, sheet.trace[q], sheet.tolerance[q])
+        if carried_ok and self.own.rests_on(q):
+            own = close(answer, self.own.expected(q), self.own.tolerance(q))
+            return float(np.mean(np.where(right, 1.0, np.where(own, self.ecf_credit, 0.0))))
+        return float(np.mean(right))
 
 
 def grade_problem(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any],
                   errors: Mapping[str, str], grading: Mapping[str, Any]) -> list[Item]:
     """Items (result.Item) for every asked quantity of one problem of one student, in the template's order."""
     sheet = read_sheet(spec, record, values, errors, grading)
+    checker = Checker(sheet)
     items = []
     for q in spec.asked:
         try:
-            items.append(grade_quantity(sheet, q))
+            items.append(checker.grade(q))
         except Exception:  # a bug here must not stop the batch; the item says so and the log has the trace
             log.exception("checking %s %s failed", spec.key, q)
             items.append(_item(sheet, q, "invalid", f"{spec.variable(q)} could not be checked because of an "

@@ -42,8 +42,9 @@ def trace_of(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Array]:
     return solve(spec.template.steps, {k: np.asarray(record["given"][k], dtype=float) for k in GIVEN_NAMES}, lr)
 
 
-def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Array]) -> Array:
-    """Bound on how far the step's result moves when each input entry moves by its bound: (result's shape)."""
+def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Array]) -> tuple[Array, Array]:
+    """The step's result on `values`, and a bound on how far it moves when each input entry moves by its
+    bound (both directions, the larger change, summed over entries): (result's shape) twice."""
     base = evaluate(step, values)
     total = np.zeros_like(base)
     for name in dict.fromkeys(step.inputs):
@@ -58,22 +59,25 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
                 moved[name] = shifted
                 worst = np.maximum(worst, np.abs(evaluate(step, moved) - base))
             total += np.nan_to_num(worst, nan=0.0, posinf=0.0)  # a move out of the domain is no rounding
-    return total
+    return base, total
 
 
 def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
                     fresh: Iterable[str] = ()) -> dict[str, Array]:
-    """Per entry, how far a d-digit student's value of each step can be from `values` (the steps' exact
-    results on these inputs). Names in `fresh` are values the student wrote down (their own answers):
-    downstream they count only with their own rounding, not with what led to them."""
+    """Per entry, how far a d-digit student's result of each step can be from the step evaluated on `values`.
+
+    `values` holds the given arrays, lr, n and a value per step. For the exact answer key every step's value is
+    its result; for a student's own work (error carried forward) the names in `fresh` are values the student
+    wrote down, which later steps take as they are: downstream they count with their own rounding only.
+    """
     u, fresh = unit_roundoff(digits), set(fresh)
     bounds: dict[str, Array] = {k: np.abs(round_sig(values[k], digits) - values[k]) for k in GIVEN_NAMES}
     bounds["lr"] = bounds["n"] = np.zeros(())
     computed = {}
     for step in steps:
-        v = np.asarray(values[step.name], dtype=float)
-        computed[step.name] = _propagated(step, values, bounds) + u * np.abs(v)
-        bounds[step.name] = u * np.abs(v) if step.name in fresh else computed[step.name]
+        result, moved = _propagated(step, values, bounds)
+        computed[step.name] = moved + u * np.abs(result)
+        bounds[step.name] = u * np.abs(values[step.name]) if step.name in fresh else computed[step.name]
     return computed
 
 
@@ -97,8 +101,16 @@ def close(answer: Array, expected: Array, tol: Tolerance) -> Array:
     return np.abs(answer - expected) <= atol + rtol * np.abs(expected)
 
 
-def tolerances(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Tolerance]:
-    """{asked quantity: (rtol, atol)} for one student's variant, for np.isclose(answer, expected, rtol, atol)."""
+def grading_digits(spec: ProblemSpec, grading: Mapping[str, Any] | None = None) -> int:
+    """Significant digits a student may keep and still get full marks: grading.rounding_digits, else the
+    template's rounding.significant (what the worksheet tells students)."""
+    return int((grading or {}).get("rounding_digits", spec.template.significant))
+
+
+def tolerances(spec: ProblemSpec, record: Mapping[str, Any],
+               grading: Mapping[str, Any] | None = None) -> dict[str, Tolerance]:
+    """{asked quantity: (rtol, atol)} for one student's variant, for np.isclose(answer, expected, rtol, atol);
+    `grading` is the merged grading options (only `rounding_digits` matters here)."""
     trace = trace_of(spec, record)
-    bounds = rounding_bounds(spec.template.steps, trace, spec.template.significant)
+    bounds = rounding_bounds(spec.template.steps, trace, grading_digits(spec, grading))
     return {q: as_tolerance(trace[q], bounds[q]) for q in spec.asked}

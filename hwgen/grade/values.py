@@ -116,3 +116,25 @@ def describe_shape(quantity: str, shape: tuple[int, ...]) -> str:
     if len(dims) == 2:
         return f"a {size} array (one row per {_WORDS[dims[0]][0]}, one column per {_WORDS[dims[1]][0]})"
     return f"a {size} array"
+
+
+def _same(a: Array, b: Array, tol: tuple[float, float] = (1e-9, 1e-12)) -> bool:
+    """Equal entry by entry within (rtol, atol); float noise by default."""
+    return a.shape == b.shape and bool(np.allclose(a, b, rtol=tol[0], atol=tol[1]))
+
+
+def trivial(a: Array, given: dict[str, Array], tol: tuple[float, float] = (1e-9, 1e-12)) -> str | None:
+    """Why a value is not a real attempt (all zeros, one repeated number, only 0s and +-1s, a copy of a given
+    array), or None; `tol` is how close counts as equal (float noise, or a quantity's tolerance)."""
+    if _same(a, np.zeros_like(a), tol):
+        return "all zeros"
+    if a.size > 1 and _same(a, np.full_like(a, a.flat[0]), tol):
+        return "the same number in every entry"
+    if a.size > 1 and _same(np.abs(a), (np.abs(a) > 0.5).astype(float), tol):
+        return "only 0s and 1s (saturated or placeholder values)"
+    for name in GIVEN_NAMES if a.size > 1 else ():  # one number may equal a given one by chance
+        for form in (given[name], given[name].T):
+            fitted = conform(a, form.shape)
+            if fitted is not None and _same(fitted, form, tol):
+                return f"a copy of the given {name}"
+    return None

@@ -4,6 +4,7 @@ solution) and an autograder test cell (a visible type/shape check and hidden val
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from string import Template as Slots
@@ -19,6 +20,7 @@ from ...grade.tolerance import Tolerance, tolerances, trace_of
 from ...notation import DESCRIPTIONS, SYMBOLS
 from ...numfmt import tex_array
 from ...problem import ProblemSpec
+from ...variant import Variant
 from .nbgrader import code_cell, markdown_cell
 from .preprocess import ComputeChecksums, run
 from .solution import solution_lines
@@ -34,6 +36,7 @@ GIVEN_NOTES = {
     "X": "inputs, one row per sample", "Y": "targets, one row per sample", "W1": "hidden weights (inputs x hidden)",
     "b1": "hidden biases", "W2": "output weights (hidden x outputs)", "b2": "output biases", "lr": "learning rate",
 }
+GIVEN_ROWS = (("X", "Y"), ("W1", "b1"), ("W2", "b2"))  # the given arrays as the statement lays them out
 EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
 
 
@@ -45,6 +48,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(root / "notebook"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters["points"] = lambda p: f"{p:g} point{'' if p == 1 else 's'}"
+    env.filters["md"] = lambda text: re.sub(r"([\\`*_\[\]<>#|$])", r"\\\1", str(text))
     return env
 
 
@@ -75,7 +79,8 @@ def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], stud
                 else "Each problem says how many significant digits to give.")
     subtitle = " · ".join(str(assignment[k]) for k in ("course", "due") if assignment.get(k))
     return markdown_cell(_render("intro.md.j2", title=assignment.get("title") or "Backpropagation homework",
-                                 subtitle=subtitle, student=student, rounding=rounding), "intro")
+                                 subtitle=subtitle, student=student, rounding=rounding,
+                                 instructions=str(assignment.get("instructions") or "").strip()), "intro")
 
 
 def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tolerance: ToleranceFn) -> list[NotebookNode]:
@@ -95,7 +100,7 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
         forward=[(SYMBOLS[s.name], _symbols(s)) for s in t.steps if s.phase in ("forward", "loss")],
         update=f"{SYMBOLS[updates[0].name]} = {_symbols(updates[0])}" if any(s.phase == "update" for s in
                                                                                map(steps.get, asked)) else "",
-        given=[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in GIVEN_NAMES])
+        given=[[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in row] for row in GIVEN_ROWS])
     arrays = [(spec.variable(k), _literal(trace[k]), f"{np.shape(trace[k])} {GIVEN_NOTES[k]}" if k != "lr" else
                GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
     cells = [markdown_cell(statement, key),
@@ -122,3 +127,11 @@ def instructor_notebook(problems: Sequence[tuple[ProblemSpec, Mapping[str, Any]]
     for index, (spec, record) in enumerate(problems, start=1):
         nb.cells += problem_cells(index, spec, record, tolerance)
     return run(nb, [ComputeChecksums()])
+
+
+def for_student(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> NotebookNode:
+    """The instructor notebook of one student of `hwgen generate` (an Assignment, a Student, p1.. -> Variant)."""
+    problems = [(spec, {"key": spec.key, **variants[spec.key].to_json()}) for spec in assignment.problems]
+    header = {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,
+              "instructions": assignment.instructions}
+    return instructor_notebook(problems, header, f"{student.name} ({student.id})" if student.name else student.id)

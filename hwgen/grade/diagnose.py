@@ -1,0 +1,80 @@
+"""Which catalogued misconception, if any, an answer matches on this student's variant."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+from ..engine import Step, evaluate
+from .ecf import OwnWork
+from .misconceptions import Misconception, wrong_steps
+from .sheet import Sheet
+from .tolerance import Tolerance, close
+from .values import conform, trivial
+
+Array = np.ndarray
+
+
+def _scaled(tol: Tolerance, value: Array, truth: Array) -> Tolerance:
+    """q's tolerance for a wrong value of another size: the absolute part grows with the value (forgetting the
+    learning rate makes an update a hundred times larger, and its rounding with it)."""
+    ratio = float(np.max(np.abs(value))) / max(float(np.max(np.abs(truth))), 1e-300)
+    return tol[0], tol[1] * max(1.0, ratio)
+
+
+class Diagnosis:
+    """The wrong steps of the catalogue evaluated on one student's variant, carried through later steps."""
+
+    def __init__(self, sheet: Sheet, own: OwnWork) -> None:
+        self.sheet, self.own = sheet, own
+        self.wrong = wrong_steps(sheet.spec.template.network)
+        self._memo: dict[tuple[int, str], Array] = {}
+
+    def _carried(self, k: int, name: str) -> Array:
+        """Step `name` on the exact values, with wrong step k in place of the step it mimics."""
+        wrong = self.wrong[k][1]
+        if name not in self.sheet.steps or (name != wrong.name and wrong.name not in self.sheet.ancestors(name)):
+            return self.sheet.trace[name]
+        if (k, name) not in self._memo:
+            step = wrong if name == wrong.name else self.sheet.steps[name]
+            self._memo[k, name] = evaluate(step, {i: self._carried(k, i) for i in step.inputs})
+        return self._memo[k, name]
+
+    def candidates(self, q: str) -> Iterator[tuple[Misconception, Step, Array, bool]]:
+        """(misconception, wrong step, value of q, on own values?) for each wrong step at q or before it,
+        nearest first: on the exact values, and, for a wrong step at q itself, on the student's own earlier
+        answers. A wrong step whose value cannot go through the later steps (a wrong shape) yields nothing."""
+        order = {name: i for i, name in enumerate(self.sheet.steps)}
+        earlier = self.sheet.ancestors(q) | {q}
+        nearest_first = sorted((k for k, (m, wrong) in enumerate(self.wrong) if wrong.name in earlier),
+                               key=lambda k: -order[self.wrong[k][1].name])  # q itself, then the step before, ...
+        for k in nearest_first:
+            m, wrong = self.wrong[k]
+            try:
+                yield m, wrong, self._carried(k, q), False
+            except ValueError:
+                continue
+        if self.own.rests_on(q):
+            for m, wrong in self.wrong:
+                if wrong.name == q:
+                    try:
+                        yield m, wrong, evaluate(wrong, self.own.values), True
+                    except ValueError:
+                        continue
+
+    def match(self, q: str) -> tuple[Misconception, Step] | None:
+        """The first misconception whose value of q the answer matches (shape and entries), where that value
+        is not also the right one; None if none does."""
+        answer, truth, tol = self.sheet.answers[q], self.sheet.trace[q], self.sheet.tolerance[q]
+        for m, wrong, value, own in self.candidates(q):
+            why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
+            if not np.all(np.isfinite(value)) or why == "all zeros" or (own and why):
+                continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake
+            as_truth = conform(value, truth.shape)
+            if as_truth is not None and close(as_truth, truth, tol).all():
+                continue  # the mistake changes nothing here (e.g. transposing a column of one output)
+            fitted = conform(answer, value.shape)
+            if fitted is not None and close(fitted, value, _scaled(tol, value, truth)).all():
+                return m, wrong
+        return None

@@ -1,0 +1,105 @@
+"""One student's answers to one problem, read and set beside their variant's exact values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Mapping
+
+import numpy as np
+
+from ..engine import GIVEN_NAMES, Step
+from ..problem import ProblemSpec
+from .tolerance import Tolerance, as_tolerance, close, grading_digits, rounding_bounds, trace_of
+from .values import BadValue, conform, to_array, trivial
+
+Array = np.ndarray
+
+
+@dataclass(eq=False)
+class Sheet:
+    """The variant's exact values (`trace`), each asked quantity's tolerance, and the student's answers:
+    read into arrays (`answers`), or the reason one could not be read (`unreadable`)."""
+
+    spec: ProblemSpec
+    trace: dict[str, Array]
+    answers: dict[str, Array]
+    unreadable: dict[str, str]
+    grading: Mapping[str, Any]
+
+    @property
+    def digits(self) -> int:
+        """Significant digits a student may keep and still get full marks."""
+        return grading_digits(self.spec, self.grading)
+
+    @cached_property
+    def steps(self) -> dict[str, Step]:
+        """The template's steps by name, in working order."""
+        return {s.name: s for s in self.spec.template.steps}
+
+    @cached_property
+    def tolerance(self) -> dict[str, Tolerance]:
+        """(rtol, atol) of every asked quantity against the exact answer."""
+        bounds = rounding_bounds(self.spec.template.steps, self.trace, self.digits)
+        return {q: as_tolerance(self.trace[q], bounds[q]) for q in self.spec.asked}
+
+    @cached_property
+    def fitted(self) -> dict[str, Array]:
+        """Answers that have their quantity's shape (up to size-1 axes), reshaped to it."""
+        out = {}
+        for q, a in self.answers.items():
+            f = conform(a, self.trace[q].shape)
+            if f is not None:
+                out[q] = f
+        return out
+
+    @cached_property
+    def given(self) -> dict[str, Array]:
+        """The variant's given arrays."""
+        return {k: self.trace[k] for k in GIVEN_NAMES}
+
+    def trivial_truth(self, q: str) -> bool:
+        """Whether q's exact answer itself looks like a placeholder at its tolerance (then placeholders are not
+        suspicious for q)."""
+        return trivial(self.trace[q], self.given, self.tolerance[q]) is not None
+
+    def placeholder(self, q: str) -> str | None:
+        """Why the answer to q is a placeholder (zeros, one repeated number, a copy of a given array) where
+        the exact answer is not, or None."""
+        why = trivial(self.fitted[q], self.given) if q in self.fitted else None
+        return why if why and not self.trivial_truth(q) else None
+
+    def correct(self, q: str) -> bool:
+        """Whether the answer to q is within tolerance of the exact answer at every entry and is not a
+        placeholder (W1_new copied from W1 is not an update, however small the update)."""
+        return (q in self.fitted and bool(close(self.fitted[q], self.trace[q], self.tolerance[q]).all())
+                and self.placeholder(q) is None)
+
+    def ancestors(self, q: str) -> set[str]:
+        """Every step q depends on, directly or through other steps (not the given arrays)."""
+        seen, todo = set(), [q]
+        while todo:
+            for i in self.steps[todo.pop()].inputs:
+                if i in self.steps and i not in seen:
+                    seen.add(i)
+                    todo.append(i)
+        return seen
+
+
+def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any],
+               errors: Mapping[str, str], grading: Mapping[str, Any]) -> Sheet:
+    """Solve the variant and read every asked quantity the student answered (never raises on student values)."""
+    trace = trace_of(spec, record)
+    for q, value in record.get("answers", {}).items():  # the manifest's answer is the reference
+        if q in spec.asked:
+            trace[q] = np.asarray(value, dtype=float)
+    answers, unreadable = {}, {}
+    for q in spec.asked:
+        if q in errors:
+            unreadable[q] = f"no value could be read from {spec.variable(q)}: {errors[q]}"
+        elif q in values:
+            try:
+                answers[q] = to_array(values[q])
+            except BadValue as exc:
+                unreadable[q] = f"{spec.variable(q)} cannot be graded: {exc}"
+    return Sheet(spec, trace, answers, unreadable, grading)

@@ -1,0 +1,156 @@
+"""Named misconceptions: each catalogued mistake, planted in one quantity (values computed here independently,
+with plain NumPy), is named; values that coincide with the right answer are not; the catalogue is sound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hwgen.engine import ANSWER_NAMES, Network
+from hwgen.grade.checks import grade_problem
+from hwgen.grade.misconceptions import BY_KEY, CATALOGUE, wrong_steps
+from hwgen.grade.tolerance import close, tolerances
+from hwgen.numfmt import round_sig
+from tests.gradehelp import TEMPLATES, problem, record, rounding_student
+
+
+def sp(a):
+    """The sigmoid's derivative from its output."""
+    return a * (1 - a)
+
+
+# misconception -> [(template, quantity, the wrong value from the exact trace)]
+PLANTED = {
+    "forgot_activation_derivative": [
+        ("xor_net", "dZ2", lambda t: t["dYhat"]), ("batch_vectorized", "dZ1", lambda t: t["dA1"]),
+        ("bce_net", "dZ1", lambda t: t["dA1"]), ("relu_sigmoid", "dZ1", lambda t: t["dA1"])],
+    "matmul_for_hadamard": [
+        ("batch_vectorized", "dZ1", lambda t: t["dA1"] @ sp(t["A1"]).T),
+        ("xor_net", "dZ2", lambda t: t["dYhat"].T @ sp(t["Yhat"])),
+        ("bce_net", "dZ1", lambda t: t["dA1"].T @ sp(t["A1"]))],
+    "transposed_gradient": [
+        ("regression_3hidden", "dW1", lambda t: t["dW1"].T), ("xor_net", "dW1", lambda t: t["dW1"].T),
+        ("batch_vectorized", "dW1", lambda t: t["dZ1"].T @ t["X"]), ("bce_net", "dW1", lambda t: t["dW1"].T)],
+    "missing_1_over_n": [
+        ("xor_net", "L", lambda t: 4 * t["L"]), ("xor_net", "dZ2", lambda t: 4 * t["dZ2"]),
+        ("xor_net", "dW1", lambda t: 4 * t["dW1"])],
+    "extra_1_over_n": [
+        ("regression_3hidden", "L", lambda t: t["L"] / 3), ("regression_3hidden", "dYhat", lambda t: t["dYhat"] / 3),
+        ("relu_sigmoid", "dYhat", lambda t: t["dYhat"] / 2), ("batch_vectorized", "dZ2", lambda t: t["dZ2"] / 3)],
+    "update_sign": [
+        ("xor_net", "W1_new", lambda t: t["W1"] + t["lr"] * t["dW1"]),
+        ("bce_net", "b2_new", lambda t: t["b2"] + t["lr"] * t["db2"]),
+        ("regression_3hidden", "W2_new", lambda t: t["W2"] + t["lr"] * t["dW2"])],
+    "updated_weights_in_backprop": [
+        ("bce_net", "dA1", lambda t: t["dZ2"] @ t["W2_new"].T),
+        ("xor_net", "dZ1", lambda t: (t["dZ2"] @ t["W2_new"].T) * sp(t["A1"])),
+        ("regression_3hidden", "dA1", lambda t: t["dZ2"] @ t["W2_new"].T)],
+    "weight_gradient_for_error": [  # seed page 004: a_j * delta in place of delta * w_j
+        ("bce_net", "dA1", lambda t: t["A1"] * t["dZ2"]), ("regression_3hidden", "dA1", lambda t: t["A1"] * t["dZ2"]),
+        ("batch_vectorized", "dZ1", lambda t: t["A1"] * t["dZ2"] * sp(t["A1"]))],
+    "squared_error_derivative_in_bce": [
+        ("bce_net", "dZ2", lambda t: (t["Yhat"] - t["Y"]) * sp(t["Yhat"])),
+        ("bce_net", "dW2", lambda t: t["A1"].T @ (2 * (t["Yhat"] - t["Y"]) * sp(t["Yhat"])))],
+    "activation_for_derivative": [
+        ("xor_net", "dZ1", lambda t: (t["dZ2"] @ t["W2"].T) * t["A1"]),
+        ("batch_vectorized", "dZ1", lambda t: t["dA1"] * (1 / (1 + np.exp(-t["A1"])))),  # sigma(a)
+        ("bce_net", "dZ2", lambda t: t["dYhat"] * t["Yhat"])],
+    "derivative_at_z": [("batch_vectorized", "dZ1", lambda t: t["dA1"] * sp(t["Z1"]))],
+    "forgot_bias": [("relu_sigmoid", "Z1", lambda t: t["X"] @ t["W1"])],
+    "pre_activation_for_activation": [("xor_net", "Z2", lambda t: t["Z1"] @ t["W2"] + t["b2"])],
+    "error_sign": [("regression_3hidden", "dYhat", lambda t: 2 * (t["Y"] - t["Yhat"]))],
+    "update_without_lr": [("xor_net", "b1_new", lambda t: t["b1"] - t["db1"])],
+    "bias_gradient_averaged": [("batch_vectorized", "db1", lambda t: t["dZ1"].mean(axis=0))],
+}
+CASES = [(key, *case) for key, cases in PLANTED.items() for case in cases]
+
+
+def trace(rec):
+    """The exact values of a record as arrays (given, answers, lr)."""
+    out = {k: np.asarray(v, dtype=float) for k, v in (rec["given"] | rec["answers"]).items()}
+    out["lr"] = float(rec["network"]["lr"])
+    return out
+
+
+def graded(spec, rec, values, grading=None):
+    """Items by quantity."""
+    return {i.quantity: i for i in grade_problem(spec, rec, values, {}, grading or {})}
+
+
+def test_every_misconception_is_planted_somewhere():
+    assert set(PLANTED) == set(BY_KEY)
+
+
+@pytest.mark.parametrize("key,name,q,wrong", CASES, ids=[f"{c[0]}-{c[1]}-{c[2]}" for c in CASES])
+def test_planted_misconception_is_named(key, name, q, wrong):
+    """The mistake planted (rounded to the stated digits) in one quantity of an otherwise exact submission."""
+    spec = problem(name)
+    assert q in spec.asked
+    named = 0
+    for seed in range(6):
+        rec = record(spec, seed)
+        t = trace(rec)
+        value = np.asarray(wrong(t), dtype=float)
+        if value.shape == t[q].shape and close(value, t[q], tolerances(spec, rec)[q]).all():
+            continue  # on this variant the mistake moves the answer less than rounding may
+        values = {k: rec["answers"][k] for k in spec.asked} | {q: round_sig(value, 4).tolist()}
+        item = graded(spec, rec, values)[q]
+        assert item.status == "wrong" and item.points == 0, (seed, item)
+        if item.misconception != key:  # only when two mistakes give the same number on this variant
+            assert (key, item.misconception) == ("missing_1_over_n", "forgot_activation_derivative"), (seed, item)
+            continue
+        assert BY_KEY[key].message in item.message and BY_KEY[key].name in item.message
+        named += 1
+    assert named >= 4
+
+
+def test_misconception_on_top_of_an_earlier_slip():
+    """A slip in Z1, then a transposed dW1 of the student's own dZ1: still named."""
+    spec = problem("batch_vectorized")
+    rec = record(spec, 4)
+
+    student = rounding_student(spec, rec, 4, slips={"Z1": lambda a: a + 0.25})
+    student["dW1"] = student["dW1"].T
+    items = graded(spec, rec, {q: student[q].tolist() for q in spec.asked})
+    assert items["Z1"].status == "wrong" and items["A1"].status == "correct_ecf"
+    assert items["dW1"].status == "wrong" and items["dW1"].misconception == "transposed_gradient"
+
+
+def test_value_equal_to_the_right_answer_is_not_a_misconception():
+    """Transposing dW2 of a one-output net (h x 1 -> 1 x h) or a 1 x 1 matrix product changes nothing."""
+    spec = problem("xor_net")
+    rec = record(spec, 2)
+    transposed = np.asarray(rec["answers"]["dW2"]).T.tolist()
+    items = graded(spec, rec, {q: rec["answers"][q] for q in spec.asked} | {"dW2": transposed})
+    assert items["dW2"].status == "correct" and items["dW2"].misconception is None
+    spec = problem("bce_net")  # one sample: dZ2 @ sigma' is 1 x 1, the same as the Hadamard product
+    rec = record(spec, 2)
+    t = trace(rec)
+    items = graded(spec, rec, {q: rec["answers"][q] for q in spec.asked} | {"dZ2": (t["dYhat"] @ sp(t["Yhat"]).T).tolist()})
+    assert items["dZ2"].status == "correct"
+
+
+def test_naming_can_be_switched_off_and_wrong_shape_without_a_match_is_invalid():
+    spec = problem("regression_3hidden")
+    rec = record(spec, 5)
+    t = trace(rec)
+    values = {q: rec["answers"][q] for q in spec.asked} | {"dW1": t["dW1"].T.tolist()}
+    assert graded(spec, rec, values)["dW1"].misconception == "transposed_gradient"
+    off = graded(spec, rec, values, {"misconceptions": False})["dW1"]
+    assert off.status == "invalid" and off.misconception is None and "2 x 3" in off.message
+    values["dW1"] = (t["dW1"].T + 0.5).tolist()
+    assert graded(spec, rec, values)["dW1"].status == "invalid"
+
+
+def test_catalogue_is_a_table_of_step_variants():
+    assert len(CATALOGUE) >= 9 and len(BY_KEY) == len(CATALOGUE)
+    for m in CATALOGUE:
+        assert m.name and len(m.message) > 40 and set(m.steps) <= set(ANSWER_NAMES)
+    for name in TEMPLATES:
+        net = problem(name).template.network
+        for m, step in wrong_steps(net):
+            assert step.name in m.steps
+    bce = {m.key for m, _ in wrong_steps(Network((3, 2, 1), ("sigmoid", "sigmoid"), "bce", 0.1))}
+    sse = {m.key for m, _ in wrong_steps(Network((2, 3, 1), ("sigmoid", "linear"), "sse", 0.1))}
+    assert "squared_error_derivative_in_bce" in bce - sse and "missing_1_over_n" in bce - sse
+    assert "extra_1_over_n" in sse - bce

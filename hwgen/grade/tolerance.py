@@ -58,7 +58,7 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
                 shifted[idx] += sign * e[idx]
                 moved[name] = shifted
                 worst = np.maximum(worst, np.abs(evaluate(step, moved) - base))
-            total += np.nan_to_num(worst, nan=0.0, posinf=0.0)  # a move out of the domain is no rounding
+            total += np.where(np.isfinite(worst), worst, 0.0)  # a move out of the domain is no rounding
     return base, total
 
 

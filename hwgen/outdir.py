@@ -114,6 +114,10 @@ class Output:
                 raise _in_the_way(path) from None
         self._record.flush()
 
+    def flush(self) -> None:
+        """Write the record out (before other processes create the reserved files)."""
+        self._record.flush()
+
     def close(self) -> None:
         """Flush the record to disk."""
         self._record.flush()

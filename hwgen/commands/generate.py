@@ -7,11 +7,14 @@ import dataclasses
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
+from .. import pdf
 from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
-from ..generate import generate
+from ..generate import WRITERS, generate
+from ..outdir import Output
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +55,24 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if summary.rederived:
         print(f"re-derived {len(summary.rederived)} problem(s) whose numbers repeated an earlier student's: "
               + ", ".join(summary.rederived[:5]) + (" ..." if len(summary.rederived) > 5 else ""))
+    return compile_pdfs(out, [s.id for s in students], args.jobs) if args.pdf else 0
+
+
+def compile_pdfs(out: Path, student_ids: list[str], jobs: int) -> int:
+    """--pdf: every worksheet and key as PDF plus the class bundles; without TeX, say what to install."""
+    missing = pdf.missing_tools()
+    if missing:
+        print(f"hwgen: warning: {pdf.install_hint(missing)}", file=sys.stderr)
+        return 0
+    start = time.perf_counter()
+    output = Output(out)
+    try:
+        summary = pdf.compile_class(out, student_ids, output, folders=(WRITERS["worksheet"].folder, WRITERS["key"].folder),
+                                    jobs=max(1, jobs), progress=sys.stderr.isatty())
+    finally:
+        output.close()
+    print(f"compiled {summary.pdfs} PDFs in {summary.runs} pdflatex runs and wrote "
+          f"{' and '.join(map(str, summary.bundles))} in {time.perf_counter() - start:.1f} s")
     return 0
 
 

@@ -21,7 +21,7 @@ from ..problem import ProblemSpec
 from ..variant import Variant
 from . import templates_dir
 from .steps import PHASES, worked_steps
-from .texescape import tex_escape
+from .texescape import tex_escape, tex_text
 
 Array = np.ndarray
 
@@ -30,6 +30,7 @@ COLUMN_X = (0.0, 5.5, 11.0)  # cm: inputs, hidden units, outputs
 LABEL_POS = 0.25  # where along an edge its number sits: all of a layer's numbers line up in one column
 LABEL_CLEAR = 0.45  # cm between the centres of two numbers in that column
 ROW_GAP = LABEL_CLEAR / LABEL_POS  # cm between units of a layer, at least
+UNIT_RADIUS = 0.45  # cm: arrows start and end on the units' circles
 _PAREN = re.compile(r"(?<!\\left)([(\[])|(?<!\\right)([)\]])")
 
 
@@ -39,7 +40,7 @@ def _finalize(value: Any) -> Tex:
         return value
     if isinstance(value, (int, float)):
         return Tex(value)
-    return Tex(tex_escape("" if value is None else str(value)))
+    return Tex(tex_text("" if value is None else str(value)))
 
 
 @lru_cache(maxsize=1)
@@ -77,10 +78,15 @@ def _symbol(name: str) -> str:
     return "{" + SYMBOLS[name] + "}"
 
 
-def drawing(variant: Variant) -> dict[str, list[dict[str, Any]]]:
-    """The network as TikZ nodes and edges (centre to centre): the student's weights and biases on the edges.
+def _cm(x: float) -> Tex:
+    """A coordinate in cm, written the same way on every machine."""
+    return Tex(f"{x:.3f}")
 
-    Each edge's number sits a quarter of the way from its source, where a source's edges fan out, so a
+
+def drawing(variant: Variant) -> dict[str, list]:
+    """The network: units, arrows between them, and the student's weights and biases on the arrows.
+
+    Each arrow's number sits a quarter of the way from its source, where a source's arrows fan out, so a
     layer's numbers stand in one column; the units are spaced so that numbers in a column never touch.
     """
     t, g = variant.template, variant.given
@@ -92,25 +98,26 @@ def drawing(variant: Variant) -> dict[str, list[dict[str, Any]]]:
     for col in (1, 0):  # a source's numbers span LABEL_POS of its targets' span; neighbours must clear it
         span = (len(layers[col + 1]) - 1) * gaps[col + 1]
         gaps[col] = max(ROW_GAP, (LABEL_CLEAR + LABEL_POS * span) / (1 - LABEL_POS))
-    nodes, edges = [], []
-    for col, labels in enumerate(layers):
-        for i, label in enumerate(labels):
-            nodes.append({"id": f"n{col}-{i}", "style": "unit", "x": COLUMN_X[col],
-                          "y": round(((len(labels) - 1) / 2 - i) * gaps[col], 3), "label": Tex(f"${label}$")})
-    for col in (0, 1):
-        nodes.append({"id": f"b{col}", "style": "bias", "x": COLUMN_X[col],
-                      "y": round((len(layers[col]) + 1) / 2 * gaps[col], 3), "label": Tex("$1$")})
-    sig, at = t.significant, {n["id"]: Tex(f"({n['x']}cm, {n['y']}cm)") for n in nodes}
+    at = {(col, i): (COLUMN_X[col], ((len(labels) - 1) / 2 - i) * gaps[col])
+          for col, labels in enumerate(layers) for i in range(len(labels))}
+    at |= {(col, -1): (COLUMN_X[col], (len(layers[col]) + 1) / 2 * gaps[col]) for col in (0, 1)}  # bias units
+    units = [{"x": _cm(x), "y": _cm(y), "bias": i < 0, "label": Tex(layers[col][i]) if i >= 0 else ""}
+             for (col, i), (x, y) in at.items()]
+    links, weights = [], []
     for col, (w, b) in enumerate(((g["W1"], g["b1"]), (g["W2"], g["b2"]))):
         for j in range(w.shape[1]):
-            sources = [(f"b{col}", b[j])] + [(f"n{col}-{i}", w[i, j]) for i in range(w.shape[0])]
-            edges += [{"source": at[source], "target": at[f"n{col + 1}-{j}"], "pos": LABEL_POS,
-                       "label": Tex(f"${tex_scalar(value, sig)}$")} for source, value in sources]
-    bottom = -max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9
-    captions = [{"x": COLUMN_X[0], "y": bottom, "text": "inputs"},
-                {"x": COLUMN_X[1], "y": bottom, "text": f"hidden: {act_h}"},
-                {"x": COLUMN_X[2], "y": bottom, "text": f"output: {act_o}"}]
-    return {"nodes": nodes, "edges": edges, "captions": captions}
+            for i, value in [(-1, b[j])] + [(i, w[i, j]) for i in range(w.shape[0])]:
+                (x1, y1), (x2, y2) = at[col, i], at[col + 1, j]
+                r = UNIT_RADIUS / np.hypot(x2 - x1, y2 - y1)
+                links.append(tuple(_cm(v) for v in (x1 + r * (x2 - x1), y1 + r * (y2 - y1),
+                                                    x2 - r * (x2 - x1), y2 - r * (y2 - y1))))
+                weights.append({"x": _cm(x1 + LABEL_POS * (x2 - x1)), "y": _cm(y1 + LABEL_POS * (y2 - y1)),
+                                "number": Tex(tex_scalar(value, t.significant))})
+    bottom = _cm(-max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9)
+    captions = [{"x": _cm(COLUMN_X[0]), "y": bottom, "text": "inputs"},
+                {"x": _cm(COLUMN_X[1]), "y": bottom, "text": f"hidden: {act_h}"},
+                {"x": _cm(COLUMN_X[2]), "y": bottom, "text": f"output: {act_o}"}]
+    return {"units": units, "links": links, "weights": weights, "captions": captions}
 
 
 def _problem(number: int, spec: ProblemSpec, variant: Variant) -> dict[str, Any]:

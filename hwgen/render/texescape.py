@@ -4,7 +4,8 @@ A library such as pylatexenc maps Unicode to LaTeX commands, but which commands 
 preamble (fonts, encodings, language packages); these tables are exactly what hwgen's preamble supports:
 ASCII specials are escaped, accented Latin letters become accent commands (Vietnamese stacked accents
 included: ễ -> \\~{\\^{e}}), and anything else (CJK, Cyrillic, Greek, emoji) becomes a boxed `?` so the
-document still compiles. The student id is printed on every page either way.
+document still compiles. tex_text also gives each non-ASCII word its Unicode as PDF ActualText, so text
+copied or extracted from the PDF (pdftotext) is exactly what was written, CJK included.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ SPECIALS: dict[str, str] = {
     "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
     "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "\\": r"\textbackslash{}",
     "\t": " ", "\n": " ", "\r": " ",
+    "'": r"\textquotesingle{}", "`": r"\textasciigrave{}", '"': r"\textquotedbl{}",  # as typed, not curly
 }
 
 # Combining marks (NFD) -> LaTeX accent command; the base letter goes in braces.
@@ -54,6 +56,23 @@ def tex_escape(text: str) -> str:
     else:
         text = text.translate(_ASCII)
     return _DASHES.sub("-{}", text) if "--" in text else text  # 'Anne--Marie' keeps both hyphens
+
+
+_WORDS = re.compile(r"(\s+)")
+
+
+def tex_text(text: str) -> str:
+    """tex_escape, with each non-ASCII word also carrying its exact Unicode as PDF ActualText (\\hwgenactual),
+    so copying or extracting text from the PDF gives the name as written, even where a ? box is printed."""
+    text = unicodedata.normalize("NFC", str(text))
+    if text.isascii():
+        return tex_escape(text)
+    return "".join(_actual(word) if not word.isascii() else tex_escape(word) for word in _WORDS.split(text))
+
+
+def _actual(word: str) -> str:
+    """One word as LaTeX, with its Unicode (UTF-16BE hex) as ActualText; \\mbox keeps it on one page."""
+    return rf"\hwgenactual{{FEFF{word.encode('utf-16-be').hex().upper()}}}{{\mbox{{{tex_escape(word)}}}}}"
 
 
 def _char(c: str) -> str:

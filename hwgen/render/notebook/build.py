@@ -36,6 +36,7 @@ GIVEN_NOTES = {
     "X": "inputs, one row per sample", "Y": "targets, one row per sample", "W1": "hidden weights (inputs x hidden)",
     "b1": "hidden biases", "W2": "output weights (hidden x outputs)", "b2": "output biases", "lr": "learning rate",
 }
+GIVEN_ROWS = (("X", "Y"), ("W1", "b1"), ("W2", "b2"))  # the given arrays as the statement lays them out
 EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
 
 
@@ -99,7 +100,7 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
         forward=[(SYMBOLS[s.name], _symbols(s)) for s in t.steps if s.phase in ("forward", "loss")],
         update=f"{SYMBOLS[updates[0].name]} = {_symbols(updates[0])}" if any(s.phase == "update" for s in
                                                                                map(steps.get, asked)) else "",
-        given=[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in GIVEN_NAMES])
+        given=[[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in row] for row in GIVEN_ROWS])
     arrays = [(spec.variable(k), _literal(trace[k]), f"{np.shape(trace[k])} {GIVEN_NOTES[k]}" if k != "lr" else
                GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
     cells = [markdown_cell(statement, key),

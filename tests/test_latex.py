@@ -1,0 +1,93 @@
+"""LaTeX worksheets and keys without compiling: every template renders, user text is escaped, numbers are numfmt's."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from hwgen.assignment import Assignment, Student
+from hwgen.problem import ProblemSpec
+from hwgen.render import latex
+from hwgen.render.texescape import MISSING, tex_escape
+from hwgen.sampling import sample
+
+AWKWARD = Student("s-01", "O'Brien & Sons_100% {#1} ~x^2 \\o/ $5")
+
+
+def _assignment(templates, names, **extra):
+    specs = tuple(ProblemSpec(f"p{i + 1}", templates[n], dict(templates[n].asked)) for i, n in enumerate(names))
+    return Assignment(title="HW_1 & 2", course="CS 101: 100% fun", due="2026-12-01", seed=1, name="hw",
+                      instructions="Work alone.\n\nShow work & units.", problems=specs, **extra)
+
+
+@pytest.mark.parametrize("name", ["xor_net", "regression_3hidden", "bce_net", "relu_sigmoid", "batch_vectorized"])
+def test_every_template_renders_a_worksheet_and_a_key(templates, name):
+    a = _assignment(templates, [name])
+    variant = sample(templates[name], 11)
+    sheet, key = latex.worksheet(a, AWKWARD, {"p1": variant}), latex.key(a, AWKWARD, {"p1": variant})
+    sig = templates[name].significant
+    for doc in (sheet, key):
+        assert doc.startswith("\\documentclass") and doc.endswith("\\end{document}\n")
+        assert doc.count("\\begin{document}\n\\hwgenstudent{") == 1
+        assert r"O\textquotesingle{}Brien \& Sons\_100\% \{\#1\} \textasciitilde{}x\textasciicircum{}2 " \
+               r"\textbackslash{}o/ \$5" in doc
+        assert r"CS 101: 100\% fun" in doc and r"HW\_1 \& 2" in doc and "Tuesday 1 December 2026" in doc
+        body = doc.split("\\begin{document}")[1]
+        assert "\\begin{tikzpicture}" in body and body.count("\\hwgenlink{") == sum(
+            (a_ + 1) * b_ for a_, b_ in zip(templates[name].network.sizes, templates[name].network.sizes[1:]))
+        assert "4 significant digits" in doc or f"{sig} significant digits" in doc
+    # One numbered question per asked quantity; the key works out every step, asked ones tagged with their letter.
+    assert len(re.findall(r"^  \\item Compute", sheet, re.M)) == len(templates[name].asked)
+    assert len(re.findall(r"question \(([a-z])\)", key)) == len(templates[name].asked)
+    assert "\\hwgenweight{" in sheet and "Worked solution" in key and "Worked solution" not in sheet
+    for q in ("L", "dW1", "W1_new"):
+        assert latex.tex_array(variant.template.display.value(variant.trace[q]), sig) in key
+
+
+def test_numbers_are_written_one_way(templates):
+    a = _assignment(templates, ["bce_net"])
+    variant = sample(templates["bce_net"], 3)
+    key = latex.key(a, AWKWARD, {"p1": variant})
+    assert "\\begin{bmatrix}" in key and "e-0" not in key and "e+0" not in key
+    dw1 = variant.trace["dW1"]
+    for v in np.ravel(dw1):
+        assert latex.fmt(v, 4) in key
+
+
+def test_the_drawing_shows_the_students_weights_and_biases(templates):
+    variant = sample(templates["relu_sigmoid"], 5)
+    net = latex.drawing(variant)
+    numbers = [w["number"] for w in net["weights"]]
+    d, h, o = templates["relu_sigmoid"].network.sizes
+    assert len(net["links"]) == len(numbers) == (d + 1) * h + (h + 1) * o
+    expected = [latex.tex_scalar(v, 4) for j in range(h) for v in [variant.given["b1"][j], *variant.given["W1"][:, j]]]
+    assert numbers[:len(expected)] == expected
+    # Numbers of one layer stand in a column, never closer than LABEL_CLEAR.
+    for x in {w["x"] for w in net["weights"]}:
+        ys = sorted(float(w["y"]) for w in net["weights"] if w["x"] == x)
+        assert min(np.diff(ys)) >= latex.LABEL_CLEAR - 1e-3
+
+
+@pytest.mark.parametrize("text, tex", [
+    ("Zoë Ångström-Łukasiewicz", r'Zo\"{e} \r{A}ngstr\"{o}m-\L{}ukasiewicz'),
+    ("Nguyễn Văn Ánh", r"Nguy\~{\^{e}}n V\u{a}n \'{A}nh"),
+    ("O'Brien & Sons_100%", r"O\textquotesingle{}Brien \& Sons\_100\%"),
+    ("a~b^c\\d{e}#$", r"a\textasciitilde{}b\textasciicircum{}c\textbackslash{}d\{e\}\#\$"),
+    ("Anne--Marie", "Anne-{}-Marie"),
+    ("Straße Ørsted Þór", r"Stra\ss{}e \O{}rsted \TH{}\'{o}r"),
+    ("Ştefan “quoted” – ok…", r"\c{S}tefan \textquotedblleft{}quoted\textquotedblright{} \textendash{} ok\dots{}"),
+    ("王小明 Дима 😀", f"{MISSING * 3} {MISSING * 4} {MISSING}"),
+    ("ﬁne\tline\nbreak", "fine line break"),
+])
+def test_user_text_is_escaped(text, tex):
+    assert tex_escape(text) == tex
+
+
+def test_wide_matrices_and_sized_brackets(templates):
+    assert latex.sized(r"\sigma($Z1) \odot [$z > 0] \left( x \right)") == \
+        r"\sigma\left($Z1\right) \odot \left[$z > 0\right] \left( x \right)"
+    a = _assignment(templates, ["xor_net"], paper="a4")
+    key = latex.key(a, AWKWARD, {"p1": sample(templates["xor_net"], 2)})
+    assert "a4paper" in key and key.count("\\fitmath[1em]{") == 3 * len(templates["xor_net"].steps)

@@ -1,0 +1,135 @@
+"""`hwgen generate --pdf`: compiled PDFs hold each student's own numbers, keys the manifest's answers, and a
+class compiled in one run splits into pages identical to one-student compiles. Needs TeX Live and poppler."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from hwgen import cli, pdf
+from hwgen.numfmt import fmt
+
+from .conftest import run_cli
+
+pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in ("pdflatex", "qpdf", "pdftotext", "pdftoppm")),
+                                reason="needs pdflatex, qpdf and poppler-utils (see .ci/run)")
+
+ASSIGNMENT = """\
+title: Backprop homework 3
+course: "CS 4780 & Friends: Machine Learning"
+due: 2026-12-01
+seed: 20261122
+problems:
+  - template: xor_net
+    points: 10
+  - template: bce_net
+    points: 10
+  - template: regression_3hidden
+  - template: relu_sigmoid
+  - template: batch_vectorized
+"""
+ROSTER = ("student_id,name\n"
+          "s1,Zoë Ångström-Łukasiewicz\n"
+          "s2,\"O'Brien & Sons_100%\"\n"
+          "s3,Nguyễn Văn Ánh 王小明 a~b^c\\d{e}#$\n")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """Every bank template, three awkward names, compiled with --pdf."""
+    root = tmp_path_factory.mktemp("pdf")
+    (root / "hw.yaml").write_text(ASSIGNMENT, encoding="utf-8")
+    (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    result = run_cli("generate", str(root / "hw.yaml"), "--roster", str(root / "roster.csv"), "--out",
+                     str(root / "out"), "--pdf", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    return root / "out", result
+
+
+def _text(path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout.replace("\u2212", "-")
+
+
+def _numbers(text: str) -> set[str]:
+    return set(re.findall(r"-?\d+(?:\.\d+)?", text))
+
+
+def test_every_student_has_pdfs_and_the_class_bundles(built):
+    out, result = built
+    assert "compiled 6 PDFs" in result.stdout
+    for folder in ("worksheets", "keys"):
+        assert sorted(p.name for p in (out / folder).glob("*.pdf")) == ["s1.pdf", "s2.pdf", "s3.pdf"]
+        pages = [int(re.search(r"Pages:\s+(\d+)", subprocess.run(["pdfinfo", str(p)], capture_output=True, text=True)
+                               .stdout)[1]) for p in [out / f"{folder}.pdf", *sorted((out / folder).glob("*.pdf"))]]
+        assert pages[0] == sum(pages[1:])
+
+
+def test_each_pdf_holds_its_students_numbers_and_the_keys_the_answers(built):
+    out, _ = built
+    m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    sig = {p["key"]: p["significant"] for p in m["problems"]}
+    names = {"s1": "Zoë Ångström-Łukasiewicz", "s2": "O'Brien & Sons_100%", "s3": "Nguyễn Văn Ánh 王小明 a~b^c\\d{e}#$"}
+    for sid, student in m["students"].items():
+        sheet, key = _text(out / "worksheets" / f"{sid}.pdf"), _text(out / "keys" / f"{sid}.pdf")
+        for text in (sheet, key):  # the name as written (also the CJK one, printed as boxes: ActualText)
+            assert names[sid] in " ".join(text.split()) and f"Student id: {sid}" in " ".join(text.split())
+        sheet_numbers, key_numbers = _numbers(sheet), _numbers(key)
+        for k, entry in student["problems"].items():
+            for name in ("X", "W1", "b1", "W2", "b2"):
+                assert {fmt(v, sig[k]) for v in np.ravel(entry["given"][name])} <= sheet_numbers, (sid, k, name)
+            for name, value in entry["answers"].items():
+                assert {fmt(v, sig[k]) for v in np.ravel(value)} <= key_numbers, (sid, k, name)
+        assert "Worked solution" in key and "Worked solution" not in sheet
+    # Two students' worksheets differ in their numbers.
+    w1 = [set(map(str, np.ravel(s["problems"]["p1"]["given"]["W1"]))) for s in m["students"].values()]
+    assert w1[0] != w1[1]
+
+
+def test_split_pages_are_identical_to_a_one_student_compile(built, tmp_path):
+    out, _ = built
+    for folder in ("worksheets", "keys"):
+        shutil.copy(out / folder / "s3.tex", tmp_path / f"{folder}.tex")
+        subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{folder}.tex"], cwd=tmp_path,
+                       capture_output=True, check=True)
+        for name, source in (("single", tmp_path / f"{folder}.pdf"), ("split", out / folder / "s3.pdf")):
+            subprocess.run(["pdftoppm", "-r", "30", "-gray", str(source), str(tmp_path / f"{folder}-{name}")], check=True)
+        single = sorted(tmp_path.glob(f"{folder}-single-*.pgm"))
+        split = sorted(tmp_path.glob(f"{folder}-split-*.pgm"))
+        assert len(single) == len(split) > 1
+        for a, b in zip(single, split):
+            assert a.read_bytes() == b.read_bytes(), (a.name, b.name)
+
+
+def test_a_latex_failure_names_the_student_and_shows_the_log(built, tmp_path):
+    out, _ = built
+    work = tmp_path / "out"
+    (work / "keys").mkdir(parents=True)
+    for sid in ("s1", "s2"):
+        shutil.copy(out / "keys" / f"{sid}.tex", work / "keys" / f"{sid}.tex")
+    broken = (work / "keys" / "s2.tex").read_text(encoding="utf-8").replace("\\section*{Instructions}",
+                                                                           "\\section*{Instructions}\\nosuchmacro")
+    (work / "keys" / "s2.tex").write_text(broken, encoding="utf-8")
+    output = pdf.Output(work)
+    with pytest.raises(pdf.CompileError) as info:
+        pdf.compile_class(work, ["s1", "s2"], output, folders=("keys",), progress=False)
+    output.close()
+    message = str(info.value)
+    assert "student s2" in message and "keys/s2.tex" in message and "Undefined control sequence" in message
+    assert "\\nosuchmacro" in message and "student s1" not in message
+    assert (work / "keys" / "s1.pdf").is_file() and not (work / "keys.pdf").exists()
+
+
+def test_without_tex_the_tex_files_are_written_and_the_packages_named(built, tmp_path, monkeypatch, capsys):
+    root = built[0].parent
+    monkeypatch.setattr(pdf.shutil, "which", lambda tool: None)
+    status = cli.main(["generate", str(root / "hw.yaml"), "--roster", str(root / "roster.csv"), "--out",
+                       str(tmp_path / "o"), "--pdf"])
+    err = capsys.readouterr().err
+    assert status == 0 and "texlive-latex-base" in err and "texlive-pictures" in err and "qpdf" in err
+    assert (tmp_path / "o" / "keys" / "s3.tex").is_file() and not list((tmp_path / "o").rglob("*.pdf"))

@@ -68,13 +68,14 @@ class Diagnosis:
         is not also the right one; None if none does."""
         answer, truth, tol = self.sheet.answers[q], self.sheet.trace[q], self.sheet.tolerance[q]
         for m, wrong, value, own in self.candidates(q):
-            why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
-            if not np.all(np.isfinite(value)) or why == "all zeros" or (own and why):
-                continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake
+            fitted = conform(answer, value.shape)
+            if fitted is None or not close(fitted, value, _scaled(tol, value, truth)).all():
+                continue
             as_truth = conform(value, truth.shape)
             if as_truth is not None and close(as_truth, truth, tol).all():
                 continue  # the mistake changes nothing here (e.g. transposing a column of one output)
-            fitted = conform(answer, value.shape)
-            if fitted is not None and close(fitted, value, _scaled(tol, value, truth)).all():
-                return m, wrong
+            why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
+            if why == "all zeros" or (own and why):
+                continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake
+            return m, wrong
         return None

@@ -45,7 +45,7 @@ SCHEMA: dict[str, Any] = {
         "instructions": {"type": "string"},
         "paper": {"enum": ["letter", "a4"]},
         "problems": {"type": "array", "minItems": 1, "items": _PROBLEM},
-        "grading": {"type": "object", "description": "write a mapping of grading options, e.g. ecf_credit: 1.0"},
+        "grading": bank.GRADING_SCHEMA,
     },
 }
 

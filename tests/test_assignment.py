@@ -54,7 +54,7 @@ def test_overrides_instructions_grading_and_a_template_next_to_the_file(tmp_path
           Work alone.
 
           Calculators allowed.
-        grading: {ecf_credit: 0.5, show_expected: false, partial: {rule: linear}}
+        grading: {ecf_credit: 0.5, show_expected: false, late_policy: {rule: linear}}
         problems:
           - template: xor_net
             asked: [L, dW1]
@@ -69,8 +69,8 @@ def test_overrides_instructions_grading_and_a_template_next_to_the_file(tmp_path
     assert list(p1.asked) == ["L", "dW1"] and p1.template.network.lr == 0.1 and p1.template.significant == 3
     assert p1.overrides == {"asked": ["L", "dW1"], "lr": 0.1, "significant": 3}
     assert p2.template.name == "relu_sigmoid" and p2.asked == {"Z1": 4.0, "dW2": 6.0}
-    assert a.grading == {"ecf_credit": 0.5, "show_expected": False, "partial": {"rule": "linear"}}
-    assert type(a.grading) is dict and type(a.grading["partial"]) is dict
+    assert a.grading == {"ecf_credit": 0.5, "show_expected": False, "late_policy": {"rule": "linear"}}
+    assert type(a.grading) is dict and type(a.grading["late_policy"]) is dict
     assert a.instructions == "Work alone.\n\nCalculators allowed."
     assert a.seed == "fall-2026" and a.name == "midterm-1" and a.due == "2026-12-01T23:59:00"
     assert a.due_text == "Tuesday 1 December 2026, 23:59"

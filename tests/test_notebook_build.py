@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import re
+import shutil
+import subprocess
 
 import nbformat
 import numpy as np
@@ -216,3 +218,17 @@ def test_answers_may_drop_or_add_size_one_axes_but_not_change_shape():
     assert result("p1_L", float("nan")) == "AssertionError"
     assert result("p1_L", None) == "AssertionError"  # NumPy reads None as nan
     assert run_test_cells(inst, {})["test_p1_L"] == "NameError"  # unanswered: the hidden part fails
+
+
+def test_the_markdown_math_is_valid_latex(built, tmp_path):
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed")
+    _, inst, _ = built["zoë.k"]
+    markdown = "\n\n".join(c.source for c in inst.cells if c.cell_type == "markdown")
+    maths = re.findall(r"\$\$(.*?)\$\$", markdown, flags=re.S) + re.findall(r"(?<!\$)\$([^$\n]+)\$(?!\$)", markdown)
+    assert len(maths) > 100
+    (tmp_path / "m.tex").write_text("\\documentclass{article}\\usepackage{amsmath}\\begin{document}\n"
+                                    + "\n".join(f"\\[{m}\\]" for m in maths) + "\n\\end{document}\n", encoding="utf-8")
+    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "m.tex"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, [line for line in proc.stdout.splitlines() if line.startswith("!")]

@@ -55,7 +55,7 @@ class Diagnosis:
                 yield m, wrong, self._carried(k, q), False
             except ValueError:
                 continue
-        if self.own.rests_on(q):
+        if self.own.rests_on(q) and self.own.refusal(q) is None:
             for m, wrong in self.wrong:
                 if wrong.name == q:
                     try:
@@ -68,13 +68,15 @@ class Diagnosis:
         is not also the right one; None if none does."""
         answer, truth, tol = self.sheet.answers[q], self.sheet.trace[q], self.sheet.tolerance[q]
         for m, wrong, value, own in self.candidates(q):
-            why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
-            if not np.all(np.isfinite(value)) or why == "all zeros" or (own and why):
-                continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake
-            as_truth = conform(value, truth.shape)
-            if as_truth is not None and close(as_truth, truth, tol).all():
-                continue  # the mistake changes nothing here (e.g. transposing a column of one output)
             fitted = conform(answer, value.shape)
-            if fitted is not None and close(fitted, value, _scaled(tol, value, truth)).all():
-                return m, wrong
+            if fitted is None or not close(fitted, value, _scaled(tol, value, truth)).all():
+                continue
+            reference = self.own.expected(q) if own else truth
+            as_right = conform(value, reference.shape)
+            if as_right is not None and close(as_right, reference, tol).all():
+                continue  # the mistake changes nothing here (e.g. transposing a column of one output)
+            why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
+            if why == "all zeros" or (own and why):
+                continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake
+            return m, wrong
         return None

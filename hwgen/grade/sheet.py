@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Mapping
 
@@ -26,6 +26,7 @@ class Sheet:
     answers: dict[str, Array]
     unreadable: dict[str, str]
     grading: Mapping[str, Any]
+    _correct: dict[str, bool] = field(default_factory=dict)
 
     @property
     def digits(self) -> int:
@@ -72,8 +73,10 @@ class Sheet:
     def correct(self, q: str) -> bool:
         """Whether the answer to q is within tolerance of the exact answer at every entry and is not a
         placeholder (W1_new copied from W1 is not an update, however small the update)."""
-        return (q in self.fitted and bool(close(self.fitted[q], self.trace[q], self.tolerance[q]).all())
-                and self.placeholder(q) is None)
+        if q not in self._correct:
+            self._correct[q] = (q in self.fitted and bool(close(self.fitted[q], self.trace[q], self.tolerance[q]).all())
+                                and self.placeholder(q) is None)
+        return self._correct[q]
 
     def ancestors(self, q: str) -> set[str]:
         """Every step q depends on, directly or through other steps (not the given arrays)."""
@@ -96,7 +99,7 @@ def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str
     answers, unreadable = {}, {}
     for q in spec.asked:
         if q in errors:
-            unreadable[q] = f"no value could be read from {spec.variable(q)}: {errors[q]}"
+            unreadable[q] = f"No value could be read from {spec.variable(q)}: {errors[q]}"
         elif q in values:
             try:
                 answers[q] = to_array(values[q])

@@ -29,6 +29,7 @@ Tolerance = tuple[float, float]  # (rtol, atol): |answer - expected| <= atol + r
 SAFETY = 2.0
 RTOL_FLOOR = 1e-9  # float noise of a student's own NumPy (BLAS order of summation)
 ATOL_FLOOR = 1e-12
+PAIRS = 64
 
 
 def unit_roundoff(digits: int) -> float:
@@ -58,7 +59,7 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
                 shifted[idx] += sign * e[idx]
                 moved[name] = shifted
                 worst = np.maximum(worst, np.abs(evaluate(step, moved) - base))
-            total += np.nan_to_num(worst, nan=0.0, posinf=0.0)  # a move out of the domain is no rounding
+            total += np.where(np.isfinite(worst), worst, 0.0)  # a move out of the domain is no rounding
     return base, total
 
 
@@ -82,12 +83,21 @@ def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
 
 
 def as_tolerance(expected: Array, bound: Array) -> Tolerance:
-    """The (rtol, atol) pair that covers SAFETY * bound at every entry and is tightest in the worst entry."""
+    """The (rtol, atol) pair that covers SAFETY * bound at every entry and is tightest in the worst entry.
+
+    For rtol = r the least atol is max_i(e_i - r b_i); the worst slack max_k (atol + r b_k) / e_k is convex
+    and piecewise linear in r, so its minimum lies at r = 0, at some e_i / b_i, or where two entries' lines
+    cross, r = (e_i - e_j) / (b_i - b_j): all of them are tried (pairs for up to PAIRS entries)."""
     b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
     keep = e > 0
-    if not keep.any():
+    if not keep.any() or not np.all(np.isfinite(e)) or not np.all(np.isfinite(b)):  # nothing to allow, or no bound
         return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
-    candidates = np.concatenate([[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]])
+    candidates = [[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]]
+    if b.size <= PAIRS:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            crossing = ((e[:, None] - e[None, :]) / (b[:, None] - b[None, :])).ravel()
+        candidates.append(crossing[np.isfinite(crossing) & (crossing > 0)])
+    candidates = np.unique(np.concatenate(candidates))
     atols = np.max(e[None, :] - candidates[:, None] * b[None, :], axis=1).clip(min=0.0)
     slack = np.max((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep], axis=1)
     best = int(np.argmin(slack))

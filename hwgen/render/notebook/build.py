@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from pathlib import Path
 from string import Template as Slots
 from typing import Any, Callable, Mapping, Sequence
 
@@ -15,12 +14,14 @@ import nbformat
 import numpy as np
 from nbformat import NotebookNode
 
+from ...assignment import Assignment, Student
 from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
 from ...grade.tolerance import Tolerance, tolerances, trace_of
 from ...notation import DESCRIPTIONS, SYMBOLS
 from ...numfmt import tex_array
 from ...problem import ProblemSpec
 from ...variant import Variant
+from .. import templates_dir
 from .nbgrader import code_cell, markdown_cell
 from .preprocess import ComputeChecksums, run
 from .solution import solution_lines
@@ -36,15 +37,14 @@ GIVEN_NOTES = {
     "X": "inputs, one row per sample", "Y": "targets, one row per sample", "W1": "hidden weights (inputs x hidden)",
     "b1": "hidden biases", "W2": "output weights (hidden x outputs)", "b2": "output biases", "lr": "learning rate",
 }
+GIVEN_ROWS = (("X", "Y"), ("W1", "b1"), ("W2", "b2"))  # the given arrays as the statement lays them out
 EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """Jinja2 over templates/notebook (inside the installed package, or beside it in a source checkout)."""
-    here = Path(__file__).resolve().parents[2]
-    root = here / "templates" if (here / "templates").is_dir() else here.parent / "templates"
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(root / "notebook"), undefined=jinja2.StrictUndefined,
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir() / "notebook"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
     env.filters["points"] = lambda p: f"{p:g} point{'' if p == 1 else 's'}"
     env.filters["md"] = lambda text: re.sub(r"([\\`*_\[\]<>#|$])", r"\\\1", str(text))
@@ -99,7 +99,7 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
         forward=[(SYMBOLS[s.name], _symbols(s)) for s in t.steps if s.phase in ("forward", "loss")],
         update=f"{SYMBOLS[updates[0].name]} = {_symbols(updates[0])}" if any(s.phase == "update" for s in
                                                                                map(steps.get, asked)) else "",
-        given=[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in GIVEN_NAMES])
+        given=[[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in row] for row in GIVEN_ROWS])
     arrays = [(spec.variable(k), _literal(trace[k]), f"{np.shape(trace[k])} {GIVEN_NOTES[k]}" if k != "lr" else
                GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
     cells = [markdown_cell(statement, key),
@@ -128,7 +128,7 @@ def instructor_notebook(problems: Sequence[tuple[ProblemSpec, Mapping[str, Any]]
     return run(nb, [ComputeChecksums()])
 
 
-def for_student(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> NotebookNode:
+def for_student(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> NotebookNode:
     """The instructor notebook of one student of `hwgen generate` (an Assignment, a Student, p1.. -> Variant)."""
     problems = [(spec, {"key": spec.key, **variants[spec.key].to_json()}) for spec in assignment.problems]
     header = {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,

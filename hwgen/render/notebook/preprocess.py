@@ -84,8 +84,7 @@ class ComputeChecksums(Preprocessor):
 
 
 def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
-    """A transformed copy of the notebook: each preprocessor in turn over every cell it applies to."""
-    nb = copy.deepcopy(nb)
+    """The notebook transformed in place: each preprocessor in turn over every cell it applies to."""
     for pre in pipeline:
         for cell in nb.cells:
             if pre.applies(cell):
@@ -98,4 +97,4 @@ STUDENT: tuple[Preprocessor, ...] = (ClearSolutions(), ClearHiddenTests(), Clear
 
 def student_notebook(instructor: NotebookNode) -> NotebookNode:
     """The student's notebook derived from the instructor's: no solutions, no hidden tests, fresh checksums."""
-    return run(instructor, STUDENT)
+    return run(copy.deepcopy(instructor), STUDENT)

@@ -1,0 +1,108 @@
+"""`hwgen grade`, `hwgen export` and `hwgen feedback`: submitted notebooks -> gradebook -> CSV and pages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..errors import InputFileError
+from ..grade.batch import GradeOptions, grade_class
+from ..grade.export import FORMATS, csv_text
+from ..grade.feedback import write_pages
+from ..grade.gradebook import GRADEBOOK, Gradebook
+from ..grade.isolation import LEVELS
+from ..grade.manifest import ClassManifest, load_manifest
+from ..grade.sandbox import Limits, default_jobs
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add `grade`, `export` and `feedback`."""
+    p = sub.add_parser("grade", help="grade submitted notebooks into DIR/gradebook.db",
+                       description="Run every submitted notebook in a sandbox, check its answers against "
+                                   "DIR/manifest.json and record the results in DIR/gradebook.db. Students "
+                                   "whose notebook and variant are unchanged since the last run are skipped.")
+    p.add_argument("dir", metavar="DIR", type=Path, help="the class folder written by `hwgen generate`")
+    p.add_argument("--submissions", metavar="PATH", type=Path,
+                   help="the submissions folder, <student id>/<assignment>/<assignment>.ipynb (default DIR/submitted)")
+    p.add_argument("--jobs", metavar="N", type=int, default=0,
+                   help=f"sandbox workers running notebooks at once (default: the number of cores, {default_jobs()})")
+    p.add_argument("--student", metavar="ID", help="grade only this student")
+    p.add_argument("--regrade", action="store_true", help="grade again even if nothing changed")
+    p.add_argument("--json", metavar="OUT.json", type=Path,
+                   help="also write every graded student's score, items and flags as JSON")
+    p.add_argument("--timeout", metavar="SECONDS", type=float, default=Limits.wall,
+                   help=f"wall time (and CPU time) one run of a notebook may take (default {Limits.wall:g})")
+    p.add_argument("--memory", metavar="MB", type=int, default=Limits.memory_mb,
+                   help=f"memory a notebook may allocate (default {Limits.memory_mb})")
+    p.add_argument("--isolation", choices=("auto", *LEVELS), default="auto",
+                   help="how student code is isolated (default auto: bwrap if it works, else unshare, else none)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("export", help="write the gradebook as a CSV file for Canvas or Moodle",
+                       description="One row per roster student: identity columns, the points of every problem, "
+                                   "the total and hwgen's notes (flags), in the import format of Canvas (default: "
+                                   "with a Points Possible row) or Moodle (the maximum in each header).")
+    p.add_argument("dir", metavar="DIR", type=Path, help="the class folder")
+    p.add_argument("--csv", metavar="FILE.csv", type=Path, help="where to write (default DIR/grades.csv)")
+    p.add_argument("--format", choices=sorted(FORMATS), default="canvas", help="the LMS to import into (default canvas)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("feedback", help="write one HTML feedback page per graded student",
+                       description="For every graded roster student, DIR/feedback/<id>.html: every answer with "
+                                   "its points and a message; the expected values only if the assignment's "
+                                   "grading options say show_expected: true.")
+    p.add_argument("dir", metavar="DIR", type=Path, help="the class folder")
+    p.add_argument("--out", metavar="FOLDER", type=Path, help="where to write the pages (default DIR/feedback)")
+    p.add_argument("--student", metavar="ID", help="only this student")
+    p.set_defaults(func=cmd_feedback)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    """Grade, print a summary line, optionally write the JSON report."""
+    if args.jobs < 0 or args.timeout <= 0 or args.memory <= 0:
+        print("hwgen: error: --jobs, --timeout and --memory must be positive", file=sys.stderr)
+        return 2
+    limits = Limits(wall=args.timeout, cpu=args.timeout, memory_mb=args.memory)
+    options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
+                           progress=not args.quiet)
+    summary = grade_class(args.dir, options)
+    print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
+    if args.json:
+        with Gradebook(args.dir / GRADEBOOK) as book:
+            report = book.report(summary.students)
+        args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+def _open(folder: Path) -> tuple[ClassManifest, Gradebook]:
+    """The class's manifest and its existing gradebook."""
+    manifest = load_manifest(folder)
+    if not (folder / GRADEBOOK).is_file():
+        raise InputFileError(folder / GRADEBOOK, None, "no gradebook yet", f"run `hwgen grade {folder}` first")
+    return manifest, Gradebook(folder / GRADEBOOK)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the CSV."""
+    manifest, book = _open(args.dir)
+    out = args.csv or args.dir / "grades.csv"
+    with book:
+        out.write_text(csv_text(manifest, book, args.format), encoding="utf-8", newline="")
+    print(f"hwgen export: {len(manifest.students)} students -> {out} ({args.format} format)", file=sys.stderr)
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace) -> int:
+    """Write the HTML pages."""
+    manifest, book = _open(args.dir)
+    with book:
+        pages = write_pages(manifest, book, args.out or args.dir / "feedback",
+                            [args.student] if args.student else None)
+    if args.student and not pages:
+        raise InputFileError(args.dir / GRADEBOOK, None, f"student {args.student!r} has not been graded",
+                             f"check the id, or run `hwgen grade {args.dir} --student {args.student}`")
+    print(f"hwgen feedback: {len(pages)} pages -> {args.out or args.dir / 'feedback'}", file=sys.stderr)
+    return 0

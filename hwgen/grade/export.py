@@ -1,0 +1,117 @@
+"""The gradebook as a table: one row per roster student, a column per problem and the total.
+
+`csv_text(..., "canvas")` follows Canvas's gradebook CSV (Student, ID, SIS User ID, SIS Login ID,
+Section, then one column per assignment, and a "Points Possible" row under the header); "moodle"
+follows Moodle's grade import (an identifier column to map from, then one column per grade item; the
+maximum is in each header, since Moodle reads every other row as a student). Students of the roster who
+have never been graded get empty cells; students who submitted nothing have 0 (see README).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from typing import Callable
+
+from .gradebook import Gradebook
+from .manifest import ClassManifest
+
+DECIMALS = 3
+NOTES_CHARS = 500
+COPIED = "Copied from"  # classmates whose numbers the student handed in (a flag for the instructor, not a grade)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One roster student: identity, points per problem (None if never graded), total, status, flags."""
+
+    student: str
+    name: str
+    email: str
+    points: dict[str, float | None]
+    total: float | None
+    status: str
+    flags: list[str]
+    copied_from: list[str]  # classmates whose numbers this student handed in (grade.copies)
+
+    @property
+    def notes(self) -> str:
+        """The flags as one cell of text."""
+        text = "; ".join(self.flags)
+        return text if len(text) <= NOTES_CHARS else text[: NOTES_CHARS - 3] + "..."
+
+
+def rows(manifest: ClassManifest, book: Gradebook) -> list[Row]:
+    """Every roster student in roster order, with their points per problem from the gradebook."""
+    subs, copied = book.submissions(), book.copied_from()
+    out = []
+    for sid, record in manifest.students.items():
+        points: dict[str, float | None] = {spec.key: None for spec in manifest.problems}
+        if sid in subs:
+            for spec in manifest.problems:
+                points[spec.key] = 0.0
+            for item, _, _ in book.items(sid):
+                if item.problem in points:
+                    points[item.problem] = (points[item.problem] or 0.0) + item.points
+        total = round(sum(p for p in points.values() if p is not None), DECIMALS) if sid in subs else None
+        out.append(Row(sid, str(record.get("name") or ""), str(record.get("email") or ""),
+                       {k: None if v is None else round(v, DECIMALS) for k, v in points.items()}, total,
+                       subs[sid].status if sid in subs else "not graded", list(subs[sid].flags) if sid in subs else [],
+                       copied.get(sid, [])))
+    return out
+
+
+def _num(x: float | None) -> str:
+    """A CSV cell: empty for None, no trailing .0."""
+    return "" if x is None else f"{x:g}" if abs(x) < 1e15 else str(x)
+
+
+def _canvas(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
+    head = [f"{manifest.title} {spec.key}" for spec in manifest.problems] + [f"{manifest.title} total"]
+    possible = [_num(round(spec.points, DECIMALS)) for spec in manifest.problems] + [_num(round(manifest.max_points, DECIMALS))]
+    out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, "Notes", COPIED],
+           ["    Points Possible", "", "", "", "", *possible, "", ""]]
+    for r in table:
+        out.append([r.name or r.student, "", r.student, r.email, "",
+                    *(_num(r.points[spec.key]) for spec in manifest.problems), _num(r.total), r.notes,
+                    " ".join(r.copied_from)])
+    return out
+
+
+def _moodle(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
+    head = [f"{manifest.title} {spec.key} (max {_num(round(spec.points, DECIMALS))})" for spec in manifest.problems]
+    out = [["ID number", "Email address", "Full name", *head,
+            f"{manifest.title} total (max {_num(round(manifest.max_points, DECIMALS))})", "Notes", COPIED]]
+    for r in table:
+        out.append([r.student, r.email, r.name, *(_num(r.points[spec.key]) for spec in manifest.problems),
+                    _num(r.total), r.notes, " ".join(r.copied_from)])
+    return out
+
+
+FORMATS: dict[str, Callable[[ClassManifest, list[Row]], list[list[str]]]] = {"canvas": _canvas, "moodle": _moodle}
+
+
+def csv_text(manifest: ClassManifest, book: Gradebook, fmt: str = "canvas") -> str:
+    """The CSV file's text in the chosen LMS's import format."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(FORMATS[fmt](manifest, rows(manifest, book)))
+    return buffer.getvalue()
+
+
+def table_text(manifest: ClassManifest, book: Gradebook) -> str:
+    """The gradebook as an aligned text table for the terminal."""
+    table = rows(manifest, book)
+    head = ["student", "name", *(f"{s.key}/{_num(round(s.points, 1))}" for s in manifest.problems),
+            f"total/{_num(round(manifest.max_points, 1))}", "status", "flags", "copied from"]
+    body = [[r.student, r.name, *(_fixed(r.points[s.key]) for s in manifest.problems), _fixed(r.total), r.status,
+             str(len(r.flags)) if r.flags else "", " ".join(r.copied_from)] for r in table]
+    widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
+    numeric = set(range(2, 3 + len(manifest.problems)))
+    lines = ["  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+             for row in [head, *body]]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]]) + "\n"
+
+
+def _fixed(x: float | None) -> str:
+    return "" if x is None else f"{x:.2f}"

@@ -1,0 +1,93 @@
+"""`hwgen feedback`: one self-contained HTML page per graded student, from the gradebook.
+
+Every item with its points, status and message, the student's own value, and the expected value only
+when the assignment's grading options say `show_expected: true`. Everything is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from ..notation import DESCRIPTIONS
+from ..numfmt import text_array
+from ..render import templates_dir
+from .gradebook import Gradebook, Submission
+from .manifest import ClassManifest
+
+STATUS_TEXT = {"correct": "correct", "correct_ecf": "correct (carried forward)", "partial": "partly correct",
+               "wrong": "wrong", "missing": "missing", "invalid": "cannot be graded"}
+SHOWN_ENTRIES = 64  # a student's value longer than this is summarised
+
+
+@lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """Jinja2 for templates/html, escaping everything."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir() / "html"), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _shown(value: Any, digits: int) -> str:
+    """A value as text, numbers rounded to `digits` significant digits."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        text = repr(value)
+        return text if len(text) <= 200 else text[:197] + "..."
+    if arr.size > SHOWN_ENTRIES:
+        return f"an array of shape {arr.shape}"
+    return text_array(arr, digits)
+
+
+def _points(x: float) -> str:
+    return f"{x:.3g}" if abs(x) < 100 else f"{x:.1f}"
+
+
+def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
+    """The HTML page of one student who has a gradebook entry."""
+    student = sub.student
+    record = manifest.students.get(student, {})
+    show_expected = bool(manifest.grading.get("show_expected", False))
+    specs = {spec.key: spec for spec in manifest.problems}
+    problems: dict[str, dict[str, Any]] = {}
+    for item, answer, _ in book.items(student):
+        spec = specs.get(item.problem)
+        digits = spec.template.significant if spec else 4
+        expected = record.get("problems", {}).get(item.problem, {}).get("answers", {}).get(item.quantity)
+        entry = problems.setdefault(item.problem, {
+            "key": item.problem, "title": spec.template.title if spec else item.problem,
+            "items": [], "score": 0.0, "max": 0.0})
+        entry["items"].append({
+            "variable": spec.variable(item.quantity) if spec else item.quantity,
+            "description": DESCRIPTIONS.get(item.quantity, ""), "points": _points(item.points),
+            "max_points": _points(item.max_points), "status": item.status,
+            "status_text": STATUS_TEXT.get(item.status, item.status), "message": item.message,
+            "misconception": item.misconception,
+            "answer": None if answer is None else _shown(answer, max(digits + 2, 6)),
+            "expected": _shown(expected, digits) if show_expected and expected is not None else None})
+        entry["score"] += item.points
+        entry["max"] += item.max_points
+    for entry in problems.values():
+        entry["score"], entry["max"] = _points(entry["score"]), _points(entry["max"])
+    return environment().get_template("feedback.html.j2").render(
+        title=manifest.title, course=str(manifest.assignment.get("course") or ""),
+        student={"id": student, "name": str(record.get("name") or "")}, graded_at=sub.graded_at,
+        score=_points(sub.score), max_score=_points(sub.max_score), flags=list(sub.flags),
+        problems=list(problems.values()))
+
+
+def write_pages(manifest: ClassManifest, book: Gradebook, out: Path, students: list[str] | None = None) -> list[Path]:
+    """One <student id>.html per roster student in the gradebook (or the ones asked for) under `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    graded = book.submissions()
+    wanted = [s for s in (students if students is not None else manifest.students) if s in graded]
+    written = []
+    for sid in wanted:
+        path = out / f"{sid}.html"
+        path.write_text(page(manifest, book, graded[sid]), encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,128 @@
+"""How a sandbox worker is started: bubblewrap, else unshare, else a plain process; limits always.
+
+Every level runs the worker as `python -I -S -c <worker.py source>`; the levels differ in what wraps it:
+
+| level | wraps the worker in | student code can see |
+|---|---|---|
+| bwrap | bubblewrap: new mount, pid, network, IPC and UTS namespaces (and a user namespace unless root) | read-only /usr, the Python installation and NumPy's site-packages; an empty private /tmp; no network |
+| unshare | util-linux unshare: new pid, network, IPC and UTS namespaces | every file your user (or, run as root, `nobody`) can read; no network |
+| none | nothing | every file your user (or `nobody`) can read; the network |
+
+At every level each notebook runs in a forked child with CPU-time, address-space, file-size and
+open-file limits, no new processes (RLIMIT_NPROC 0; run as root the child first becomes `nobody`,
+since the kernel exempts root from that limit), an empty working directory and a wall-time limit.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+NOBODY = 65534
+LEVELS = ("bwrap", "unshare", "none")
+ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
+       "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
+TMP_BYTES = 64 * 2**20  # size of the sandbox's private /tmp (bubblewrap)
+
+DESCRIPTION = {
+    "bwrap": "bubblewrap: no network, read-only system files, class folder, manifest, gradebook and other "
+             "submissions not visible, private /tmp",
+    "unshare": "unshare: no network and own process namespace, but student code can read every file the "
+               "grading user can read (install bubblewrap to hide them)",
+    "none": "plain processes: resource limits only; student code can read files and use the network "
+            "(install bubblewrap for real isolation)",
+}
+
+
+@dataclass(frozen=True)
+class Python:
+    """The interpreter the workers run and the directory that holds NumPy."""
+
+    executable: str
+    prefix: str
+    site: str
+
+    @classmethod
+    def current(cls) -> Python:
+        """This interpreter (resolved through venv symlinks) and the site-packages NumPy was imported from."""
+        import numpy
+
+        return cls(os.path.realpath(sys.executable), os.path.realpath(sys.base_prefix),
+                   str(Path(numpy.__file__).resolve().parent.parent))
+
+
+def worker_source() -> str:
+    """The source of hwgen/grade/worker.py, run with -c so no hwgen file has to be visible in the sandbox."""
+    return (Path(__file__).with_name("worker.py")).read_text(encoding="utf-8")
+
+
+def _inside(path: Path, parent: Path) -> bool:
+    """Whether `path` is `parent` or below it."""
+    return path == parent or parent in path.parents
+
+
+def _bwrap(py: Python, hidden: Sequence[Path]) -> list[str]:
+    """bubblewrap with only the system libraries, the interpreter and NumPy bound read-only."""
+    root = os.geteuid() == 0
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--clearenv"]
+    # Root keeps the initial user namespace so that the child can become `nobody` (RLIMIT_NPROC then
+    # applies); bubblewrap drops every capability except the two the child needs to do so.
+    args += (["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+              "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] if root else ["--unshare-all"])
+    wanted = [Path(p) for p in ("/usr", "/etc/ld.so.cache", py.prefix, py.site, py.executable)]
+    for top in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            wanted.append(Path(top))
+    wanted = [p for p in dict.fromkeys(wanted) if p.exists()]
+    binds = [p for p in wanted if not any(b != p and _inside(p, b) for b in wanted)]
+    made: set[Path] = set()
+    for path in binds:
+        for parent in reversed(path.parents[:-1]):  # parents readable also for `nobody`
+            if parent not in made:
+                args += ["--perms", "0755", "--dir", str(parent)]
+                made.add(parent)
+        args += ["--ro-bind", str(path), str(path)]
+    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    for path in hidden:  # a class folder that happens to lie below a bound directory stays hidden
+        if any(_inside(path, b) for b in binds) and not any(_inside(b, path) for b in binds):
+            args += ["--tmpfs", str(path)]
+    for key, value in ENV.items():
+        args += ["--setenv", key, value]
+    return args + ["--chdir", "/tmp", "--"]
+
+
+def _unshare(py: Python, hidden: Sequence[Path]) -> list[str]:
+    """util-linux unshare: own network, pid, IPC and UTS namespaces."""
+    user = [] if os.geteuid() == 0 else ["--map-current-user"]
+    return [shutil.which("unshare") or "unshare", *user, "--fork", "--pid", "--kill-child", "--mount-proc",
+            "--net", "--ipc", "--uts", "--"]
+
+
+def _none(py: Python, hidden: Sequence[Path]) -> list[str]:
+    """No wrapper."""
+    return []
+
+
+WRAPPERS: dict[str, Callable[[Python, Sequence[Path]], list[str]]] = {"bwrap": _bwrap, "unshare": _unshare, "none": _none}
+AVAILABLE: dict[str, Callable[[], bool]] = {
+    "bwrap": lambda: shutil.which("bwrap") is not None,
+    "unshare": lambda: shutil.which("unshare") is not None,
+    "none": lambda: True,
+}
+
+
+def command(level: str, py: Python, hidden: Sequence[Path], config: str) -> list[str]:
+    """The full command line of one worker at `level`."""
+    return [*WRAPPERS[level](py, [Path(h).resolve() for h in hidden]),
+            py.executable, "-I", "-S", "-c", worker_source(), py.site, config]
+
+
+def environment(level: str) -> dict[str, str]:
+    """The worker's environment (bubblewrap sets its own from ENV)."""
+    return dict(ENV) if level != "bwrap" else {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}

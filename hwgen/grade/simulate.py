@@ -1,0 +1,123 @@
+"""Simulated students: each takes their release notebook and hands back a submission of a known kind.
+
+`BEHAVIOURS` maps a name to a function (Sim) -> the submitted file's text (or None: nothing submitted).
+The demo's roster, the tests and the benchmark pick behaviours by name; adding a kind of student is one
+function and one entry here. Answers come from the manifest (exact) or from the engine's steps
+evaluated with every result rounded, as a student working by hand would (`Sim.rounded`).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..engine import GIVEN_NAMES, evaluate
+from ..numfmt import round_sig
+from .manifest import ClassManifest
+
+
+@dataclass
+class Sim:
+    """One student about to submit: the class, their id and their release notebook (JSON, a private copy)."""
+
+    manifest: ClassManifest
+    student: str
+    notebook: dict[str, Any]
+
+    def exact(self) -> dict[str, Any]:
+        """Every answer variable -> the manifest's exact value."""
+        record = self.manifest.students[self.student]["problems"]
+        return {spec.variable(q): record[spec.key]["answers"][q] for spec in self.manifest.problems for q in spec.asked}
+
+    def rounded(self) -> dict[str, Any]:
+        """Every answer variable -> the value of a student who rounds each step's result to the digits asked."""
+        out = {}
+        for spec in self.manifest.problems:
+            record = self.manifest.students[self.student]["problems"][spec.key]
+            trace = {k: np.asarray(record["given"][k], dtype=float) for k in GIVEN_NAMES}
+            trace["lr"] = np.asarray(float(record["network"]["lr"]))
+            trace["n"] = np.asarray(float(len(trace["X"])))
+            for step in spec.template.steps:
+                trace[step.name] = round_sig(evaluate(step, trace), spec.template.significant)
+            out.update({spec.variable(q): trace[q].tolist() for q in spec.asked})
+        return out
+
+    def answered(self, answers: Mapping[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:
+        """The notebook with each named answer cell replaced by an assignment (a value, or source text if
+        a str), and `extra` code cells appended."""
+        nb = copy.deepcopy(self.notebook)
+        for cell in nb["cells"]:
+            variable = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if cell.get("cell_type") == "code" and variable in answers:
+                value = answers[variable]
+                cell["source"] = value if isinstance(value, str) else assignment(variable, value)
+        nb["cells"] += [code_cell(src) for src in extra]
+        return nb
+
+
+def assignment(variable: str, value: Any) -> str:
+    """Python source assigning a value as a student would type it: p1_L = 0.25, p1_b1 = np.array([...])."""
+    if isinstance(value, list):
+        return f"{variable} = np.array({json.dumps(value)})"
+    return f"{variable} = {json.dumps(value)}"
+
+
+def code_cell(source: str) -> dict[str, Any]:
+    """A plain code cell (as a student adds one)."""
+    return {"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}
+
+
+def text(nb: dict[str, Any]) -> str:
+    """A notebook's file text."""
+    return json.dumps(nb, indent=1) + "\n"
+
+
+def _one_wrong(sim: Sim) -> str:
+    """Correct except the first problem's loss, off by a factor of two (forgot the 1/2, say)."""
+    answers = sim.exact()
+    first = sim.manifest.problems[0]
+    quantity = "L" if "L" in first.asked else next(iter(first.asked))
+    answers[first.variable(quantity)] = (np.asarray(answers[first.variable(quantity)]) * 2).tolist()
+    return text(sim.answered(answers))
+
+
+def _allclose_attack(sim: Sim) -> str:
+    """Every answer zero, then np.allclose / np.isclose patched to always say True (nbgrader's weak spot)."""
+    zeros = {v: (np.zeros_like(np.asarray(a, dtype=float))).tolist() for v, a in sim.exact().items()}
+    return text(sim.answered(zeros, ("import numpy as np\nnp.allclose = lambda *a, **k: True\n"
+                                     "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)",)))
+
+
+BEHAVIOURS: dict[str, Callable[[Sim], str | None]] = {
+    "correct": lambda sim: text(sim.answered(sim.exact())),
+    "rounded": lambda sim: text(sim.answered(sim.rounded())),
+    "one_wrong": _one_wrong,
+    "blank": lambda sim: text(sim.notebook),
+    "broken": lambda sim: text(sim.answered(sim.exact()))[:200],
+    "allclose_attack": _allclose_attack,
+    "absent": lambda sim: None,
+}
+
+
+def release_notebook(folder: Path, manifest: ClassManifest, student: str) -> dict[str, Any]:
+    """The student's release notebook as `hwgen generate` wrote it."""
+    path = folder / "release" / student / manifest.name / f"{manifest.name}.ipynb"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def submit(folder: Path, manifest: ClassManifest, student: str, behaviour: str | Callable[[Sim], str | None],
+           submissions: Path | None = None) -> Path | None:
+    """Write the submission of one simulated student into submitted/<id>/<assignment>/; its path, or None."""
+    act = BEHAVIOURS[behaviour] if isinstance(behaviour, str) else behaviour
+    content = act(Sim(manifest, student, release_notebook(folder, manifest, student)))
+    if content is None:
+        return None
+    path = (submissions or folder / "submitted") / student / manifest.name / f"{manifest.name}.ipynb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(content, encoding="utf-8")
+    return path

@@ -1,0 +1,100 @@
+"""The sandbox on its own: what bubblewrap hides, the limits at every isolation level, the fallback,
+and the trusted side's checks of whatever comes back."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+
+import pytest
+
+from hwgen.grade import isolation
+from hwgen.grade.sandbox import Limits, Run, Sandbox, _accept
+from hwgen.grade.submission import locate, strip_magics
+
+FAST = Limits(wall=2.0, cpu=2.0, memory_mb=256, file_mb=1)
+needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+
+PROBE = """
+import os, resource, socket
+seen_root = sorted(os.listdir('/'))
+seen_secret = os.path.exists(SECRET)
+processes = len([p for p in os.listdir('/proc') if p.isdigit()])
+interfaces = sorted(name for _, name in socket.if_nameindex())
+uid = os.getuid()
+limits = [resource.getrlimit(r)[0] for r in (resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE)]
+cwd_empty = os.listdir('.') == []
+"""
+
+
+@needs_bwrap
+def test_bubblewrap_shows_only_what_python_needs(tmp_path):
+    secret = tmp_path / "class" / "manifest.json"
+    secret.parent.mkdir()
+    secret.write_text("{}")
+    with Sandbox(1, FAST, hidden=[secret.parent], level="bwrap") as box:
+        run = box.run([f"SECRET = {str(secret)!r}", PROBE],
+                      ["seen_root", "seen_secret", "processes", "interfaces", "uid", "limits", "cwd_empty"])
+    v = run.values
+    assert run.cell_errors == {} and v["seen_secret"] is False and v["cwd_empty"] is True
+    assert set(v["seen_root"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "proc", "root", "sbin", "tmp", "usr",
+                                   "work", "home", "opt"}
+    assert v["interfaces"] == ["lo"] and v["processes"] <= 4  # own pid namespace: bwrap, worker, child
+    assert v["limits"] == [0.0, float(FAST.file_mb * 2**20), 64.0]
+    if os.geteuid() == 0:
+        assert v["uid"] == 65534.0  # root's children run as nobody, so that RLIMIT_NPROC applies
+
+
+@pytest.mark.parametrize("level", [lvl for lvl in ("unshare", "none") if isolation.AVAILABLE[lvl]()])
+def test_fallback_levels_keep_the_limits(level):
+    cells = ["x = 1.5", "import os\nos.fork()", "b = bytearray(10**9)", "open('f', 'wb').write(b'x' * 2**21)",
+             "import os\nos._exit(3)", "import sys\nsys.exit()", "y = [[1, 2], [3, 4]]"]
+    with Sandbox(1, FAST, level=level) as box:
+        assert box.level == level
+        run = box.run(cells, ["x", "y", "b"])
+    assert run.values == {"x": 1.5, "y": [[1.0, 2.0], [3.0, 4.0]]}
+    assert "BlockingIOError" in run.cell_errors[1] and "MemoryError" in run.cell_errors[2]
+    assert "File too large" in run.cell_errors[3] and "exit status 3" in run.cell_errors[4]
+    assert "sys.exit" in run.cell_errors[5] and run.attempts == 2
+
+
+def test_auto_falls_back_when_bubblewrap_fails(monkeypatch):
+    monkeypatch.setitem(isolation.WRAPPERS, "bwrap", lambda py, hidden: ["false", "--"])
+    monkeypatch.setitem(isolation.AVAILABLE, "bwrap", lambda: True)
+    with Sandbox(1, FAST) as box:
+        assert box.level in ("unshare", "none") and box.fallbacks[0].startswith("bwrap:")
+        assert "WARNING" not in box.describe() and box.level in box.describe()
+        assert box.run(["z = 2"], ["z"]).values == {"z": 2.0}
+
+
+def test_the_trusted_side_checks_every_part_of_a_report():
+    forged = {"values": {"a": {"evil": 1}, "b": [[[[[[[[[[1.0]]]]]]]]]], "c": "x" * 5000, "d": [1.0, 2.0],
+                         "e": 1.0, "not_asked": 3.0},
+              "reasons": {"f": "undefined because reasons", "g": 7}, "cell_errors": [[0, "boom"], ["x", 1], 5],
+              "output_chars": 10**9}
+    run = Run()
+    _accept(run, json.dumps(forged), ["a", "b", "c", "d", "e", "f", "g"])
+    assert run.values == {"d": [1.0, 2.0], "e": 1.0}
+    assert set(run.reasons) == {"a", "b", "c", "f"} and "nested" in run.reasons["b"]
+    assert run.cell_errors == {0: "boom"} and "1000 million characters" in run.notes[0]
+    garbage = Run()
+    _accept(garbage, "[" * 100_000, ["a"])
+    assert "could not be read" in garbage.reasons["a"]
+
+
+def test_magics_become_harmless():
+    assert strip_magics("%%time\nx = 1") == ""
+    assert strip_magics("%matplotlib inline\nx = 1\n  !ls\ny = 2") == "pass\nx = 1\n  pass\ny = 2"
+    assert strip_magics("x = 5 % 3") == "x = 5 % 3"
+
+
+def test_locate_is_tolerant_about_names(tmp_path):
+    student = tmp_path / "submitted" / "s1"
+    (student / "hw").mkdir(parents=True)
+    assert locate(student, "hw") == (None, [])
+    (student / "hw" / "Copy of hw.ipynb").write_text("{}")
+    path, notes = locate(student, "hw")
+    assert path.name == "Copy of hw.ipynb" and "the expected file is submitted/s1/hw/hw.ipynb" in notes[0]
+    (student / "hw" / "hw.ipynb").write_text("{}")
+    assert locate(student, "hw") == (student / "hw" / "hw.ipynb", [])

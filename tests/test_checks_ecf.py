@@ -131,3 +131,13 @@ def test_gaming_a_later_answer_with_zeros():
     items = grade(spec, rec, student)
     assert all(items[q].status == "wrong" for q in ("dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"))
     assert "all zeros" in items["dW2"].message
+
+
+def test_absurdly_large_earlier_answer_is_not_built_on():
+    spec = problem("bce_net")
+    rec = record(spec, 14)
+    student = rounding_student(spec, rec, 4, slips={"dZ2": lambda a: np.full_like(a, 1e300)})
+    items = grade(spec, rec, student)
+    assert items["dW2"].status == "wrong" and "far larger" in items["dW2"].message
+    student = rounding_student(spec, rec, 4, slips={"dZ2": lambda a: a * 30})  # a big but possible slip
+    assert grade(spec, rec, student)["dW2"].status == "correct_ecf"

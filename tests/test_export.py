@@ -48,7 +48,7 @@ def test_canvas_csv_has_a_points_possible_row_and_one_row_per_student(graded):
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO((folder / "canvas.csv").read_text())))
     assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-    assert rows[0][5:] == ["Backprop HW p1", "Backprop HW p2", "Backprop HW total", "Notes"]
+    assert rows[0][5:] == ["Backprop HW p1", "Backprop HW p2", "Backprop HW total", "Notes", "Copied from"]
     assert rows[1][0].strip() == "Points Possible" and rows[1][5:8] == ["10", "6", "16"]
     by_id = {r[2]: r for r in rows[2:]}
     assert list(by_id) == [s for s, _ in ROSTER]

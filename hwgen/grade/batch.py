@@ -23,6 +23,7 @@ from tqdm import tqdm
 from .. import __version__
 from ..errors import InputFileError
 from .checks import grade_problem
+from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
 from .manifest import ClassManifest, load_manifest
 from .result import Item
@@ -134,21 +135,23 @@ def _explain_missing(item: Item, variable: str, notebook: Notebook, run: Run) ->
 
 
 _CLASS: ClassManifest | None = None  # the class being graded; set before the checker processes are forked
+_COPIES: CopyIndex | None = None  # its copied-work index, likewise
 
 
-def _checked(student: str, values: dict[str, Any], reasons: dict[str, str]) -> tuple[list[Item], dict]:
-    """In a checker process: the trusted checks of one student's plain values (by variable) -> items, answers."""
+def _checked(student: str, values: dict[str, Any], reasons: dict[str, str]) -> tuple[list[Item], dict, list[dict]]:
+    """In a checker process: the trusted checks of one student's plain values (by variable) -> items, the
+    student's values by (problem, quantity), copied-work flags."""
     manifest = _CLASS
     record = manifest.students[student]["problems"]
     items: list[Item] = []
-    answers: dict[tuple[str, str], Any] = {}
+    by_problem: dict[str, dict[str, Any]] = {}
     for spec in manifest.problems:
         variables = {q: spec.variable(q) for q in spec.asked}
-        mine = {q: values[v] for q, v in variables.items() if v in values}
+        mine = by_problem[spec.key] = {q: values[v] for q, v in variables.items() if v in values}
         errors = {q: reasons[v] for q, v in variables.items() if v in reasons}
-        answers.update({(spec.key, q): v for q, v in mine.items()})
         items += grade_problem(spec, record[spec.key], mine, errors, manifest.grading)
-    return items, answers
+    answers = {(key, q): v for key, mine in by_problem.items() for q, v in mine.items()}
+    return items, answers, _COPIES.flags(student, by_problem)
 
 
 def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[Item]) -> list[Item]:
@@ -171,7 +174,7 @@ class _Pipeline:
     trusted processes that see only plain values) to the gradebook (written here, one transaction each)."""
 
     def __init__(self, folder: Path, submissions: Path, manifest: ClassManifest, options: GradeOptions,
-                 record: Callable[[Submission, list[Item], dict], None]) -> None:
+                 record: Callable[[Submission, list[Item], dict, list[dict]], None]) -> None:
         self.folder, self.submissions, self.manifest, self.options, self.record = \
             folder, submissions, manifest, options, record
         self.sandbox: Sandbox | None = None
@@ -182,8 +185,8 @@ class _Pipeline:
 
     def _start(self, bar: tqdm) -> None:
         """Fork the checkers (before any thread exists), then start the sandbox."""
-        global _CLASS
-        _CLASS = self.manifest
+        global _CLASS, _COPIES
+        _CLASS, _COPIES = self.manifest, CopyIndex(self.manifest.data)
         jobs = self.options.jobs or default_jobs()
         self.checker = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                            initializer=prctl, initargs=(PR_SET_PDEATHSIG, signal.SIGKILL))
@@ -209,8 +212,9 @@ class _Pipeline:
                     task = self.checker.submit(_checked, pending.sub.student, run.values, run.reasons)
                     self.checks[task] = (pending, run)
                 else:
-                    (pending, run), (items, answers) = self.checks.pop(future), future.result()
-                    self.record(pending.sub, _finish(self.manifest, pending, run, items), answers)
+                    (pending, run), (items, answers, copies) = self.checks.pop(future), future.result()
+                    pending.sub.flags = list(pending.sub.flags) + [c["message"] for c in copies]
+                    self.record(pending.sub, _finish(self.manifest, pending, run, items), answers, copies)
 
     def close(self) -> None:
         """Stop the threads, the checkers and the sandbox."""
@@ -242,12 +246,13 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
             tqdm(total=len(students), desc="grading", unit="nb", disable=not options.progress,
                  file=sys.stderr, dynamic_ncols=True) as bar:
 
-        def done(sub: Submission | None, items: list[Item] = (), answers: dict | None = None) -> None:
+        def done(sub: Submission | None, items: list[Item] = (), answers: dict | None = None,
+                 copies: list[dict] = ()) -> None:
             what = sub.status if sub is not None else "unchanged"
             if sub is not None:
                 sub.score = round(sum(i.points for i in items), 6)
                 sub.isolation = pipeline.sandbox.level if what == "graded" else None
-                book.record(sub, items, answers or {})
+                book.record(sub, items, answers or {}, copies)
             summary.counts[what] += 1
             bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in summary.counts.items() if v), refresh=False)
             bar.update()

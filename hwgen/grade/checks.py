@@ -87,8 +87,8 @@ class Checker:
         if found:
             m, wrong = found
             where = "" if wrong.name == q else f" (in {wrong.name}, carried into {q})"
-            return _item(sheet, q, "wrong", f"Not correct: this is what {m.name}{where} gives. Remember: {m.message}",
-                         misconception=m.key)
+            return _item(sheet, q, "wrong", f"Not correct: this matches a known mistake, {m.name}{where}. "
+                         f"Remember: {m.message}", misconception=m.key)
         if q not in sheet.fitted:
             got = " x ".join(map(str, sheet.answers[q].shape)) or "a single number"
             return _item(sheet, q, "invalid", f"{variable} has shape {got}; {_expected_form(sheet, q)}.")
@@ -99,8 +99,8 @@ class Checker:
                          f"(to the {digits} significant digits asked), the rest earn credit only where they follow "
                          f"from your own earlier answers. Recheck {_formula(sheet, q)} for the others.", share)
         why = sheet.placeholder(q)
-        what = f"your {q} is {why}" if why else f"not correct to the {digits} significant digits asked"
-        return _item(sheet, q, "wrong", f"Not correct: {what}. Recheck {_formula(sheet, q)} entry by entry.{note}")
+        what = f": your {q} is {why}" if why else f" to the {digits} significant digits asked"
+        return _item(sheet, q, "wrong", f"Not correct{what}. Recheck {_formula(sheet, q)} entry by entry.{note}")
 
     def entry_credit(self, q: str, carried_ok: bool) -> float:
         """Share of q's points earned entry by entry: 1 for an entry within tolerance of the exact answer,

@@ -55,7 +55,7 @@ class Diagnosis:
                 yield m, wrong, self._carried(k, q), False
             except ValueError:
                 continue
-        if self.own.rests_on(q):
+        if self.own.rests_on(q) and self.own.refusal(q) is None:
             for m, wrong in self.wrong:
                 if wrong.name == q:
                     try:
@@ -71,8 +71,9 @@ class Diagnosis:
             fitted = conform(answer, value.shape)
             if fitted is None or not close(fitted, value, _scaled(tol, value, truth)).all():
                 continue
-            as_truth = conform(value, truth.shape)
-            if as_truth is not None and close(as_truth, truth, tol).all():
+            reference = self.own.expected(q) if own else truth
+            as_right = conform(value, reference.shape)
+            if as_right is not None and close(as_right, reference, tol).all():
                 continue  # the mistake changes nothing here (e.g. transposing a column of one output)
             why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
             if why == "all zeros" or (own and why):

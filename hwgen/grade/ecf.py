@@ -19,6 +19,7 @@ from .tolerance import Tolerance, as_tolerance, close, rounding_bounds
 from .values import trivial
 
 Array = np.ndarray
+MAX_RATIO = 1000.0  # an earlier answer this many times larger than the right one is no slip to carry forward
 
 
 class OwnWork:
@@ -69,13 +70,18 @@ class OwnWork:
                 chain.append(name)
                 todo += self.rests_on(name)
         for name in chain:
-            why = trivial(self.sheet.fitted[name], given)
+            why = trivial(self.sheet.fitted[name], given) or self._implausible(name)
             if why:
                 return f"your {name} is {why}, which is not an attempt that later work can build on"
         why = trivial(self.expected(q), given)
         if why and not self.sheet.trivial_truth(q):
             return f"on your earlier answers {q} becomes {why}"
         return None
+
+    def _implausible(self, name: str) -> str | None:
+        """Why an earlier answer is too far off to build on (over MAX_RATIO times the size of the right one)."""
+        size = float(np.max(np.abs(self.sheet.trace[name])))
+        return "far larger than this step can give" if np.max(np.abs(self.sheet.fitted[name])) > MAX_RATIO * size else None
 
     def matches(self, q: str) -> bool:
         """Whether the answer to q matches its step on the student's own values, entry by entry."""

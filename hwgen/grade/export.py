@@ -19,6 +19,7 @@ from .manifest import ClassManifest
 
 DECIMALS = 3
 NOTES_CHARS = 500
+COPIED = "Copied from"  # classmates whose numbers the student handed in (a flag for the instructor, not a grade)
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,7 @@ class Row:
     total: float | None
     status: str
     flags: list[str]
+    copied_from: list[str]  # classmates whose numbers this student handed in (grade.copies)
 
     @property
     def notes(self) -> str:
@@ -42,7 +44,7 @@ class Row:
 
 def rows(manifest: ClassManifest, book: Gradebook) -> list[Row]:
     """Every roster student in roster order, with their points per problem from the gradebook."""
-    subs = book.submissions()
+    subs, copied = book.submissions(), book.copied_from()
     out = []
     for sid, record in manifest.students.items():
         points: dict[str, float | None] = {spec.key: None for spec in manifest.problems}
@@ -55,7 +57,8 @@ def rows(manifest: ClassManifest, book: Gradebook) -> list[Row]:
         total = round(sum(p for p in points.values() if p is not None), DECIMALS) if sid in subs else None
         out.append(Row(sid, str(record.get("name") or ""), str(record.get("email") or ""),
                        {k: None if v is None else round(v, DECIMALS) for k, v in points.items()}, total,
-                       subs[sid].status if sid in subs else "not graded", list(subs[sid].flags) if sid in subs else []))
+                       subs[sid].status if sid in subs else "not graded", list(subs[sid].flags) if sid in subs else [],
+                       copied.get(sid, [])))
     return out
 
 
@@ -67,21 +70,22 @@ def _num(x: float | None) -> str:
 def _canvas(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
     head = [f"{manifest.title} {spec.key}" for spec in manifest.problems] + [f"{manifest.title} total"]
     possible = [_num(round(spec.points, DECIMALS)) for spec in manifest.problems] + [_num(round(manifest.max_points, DECIMALS))]
-    out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, "Notes"],
-           ["    Points Possible", "", "", "", "", *possible, ""]]
+    out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, "Notes", COPIED],
+           ["    Points Possible", "", "", "", "", *possible, "", ""]]
     for r in table:
         out.append([r.name or r.student, "", r.student, r.email, "",
-                    *(_num(r.points[spec.key]) for spec in manifest.problems), _num(r.total), r.notes])
+                    *(_num(r.points[spec.key]) for spec in manifest.problems), _num(r.total), r.notes,
+                    " ".join(r.copied_from)])
     return out
 
 
 def _moodle(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
     head = [f"{manifest.title} {spec.key} (max {_num(round(spec.points, DECIMALS))})" for spec in manifest.problems]
     out = [["ID number", "Email address", "Full name", *head,
-            f"{manifest.title} total (max {_num(round(manifest.max_points, DECIMALS))})", "Notes"]]
+            f"{manifest.title} total (max {_num(round(manifest.max_points, DECIMALS))})", "Notes", COPIED]]
     for r in table:
         out.append([r.student, r.email, r.name, *(_num(r.points[spec.key]) for spec in manifest.problems),
-                    _num(r.total), r.notes])
+                    _num(r.total), r.notes, " ".join(r.copied_from)])
     return out
 
 
@@ -99,9 +103,10 @@ def table_text(manifest: ClassManifest, book: Gradebook, about: Mapping[str, str
     """The gradebook as an aligned text table for the terminal; `about` adds a last column by student id."""
     table = rows(manifest, book)
     head = ["student", "name", *(f"{s.key}/{_num(round(s.points, 1))}" for s in manifest.problems),
-            f"total/{_num(round(manifest.max_points, 1))}", "status", "flags"] + (["about"] if about else [])
+            f"total/{_num(round(manifest.max_points, 1))}", "status", "flags", "copied from"] + (["about"] if about else [])
     body = [[r.student, r.name, *(_fixed(r.points[s.key]) for s in manifest.problems), _fixed(r.total), r.status,
-             str(len(r.flags)) if r.flags else "", *([about.get(r.student, "")] if about else [])] for r in table]
+             str(len(r.flags)) if r.flags else "", " ".join(r.copied_from), *([about.get(r.student, "")] if about else [])]
+            for r in table]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
     numeric = set(range(2, 3 + len(manifest.problems)))
     lines = ["  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()

@@ -50,6 +50,13 @@ CREATE TABLE IF NOT EXISTS items (
     graded_at TEXT NOT NULL,
     PRIMARY KEY (student, problem, quantity)
 );
+CREATE TABLE IF NOT EXISTS copies (  -- copied work: a problem's answers match a classmate's variant (grade.copies)
+    student TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    other TEXT NOT NULL,             -- the classmate whose numbers were handed in
+    quantities TEXT NOT NULL,        -- JSON list of the quantities that match
+    PRIMARY KEY (student, problem, other)
+);
 """
 
 
@@ -105,8 +112,9 @@ class Gradebook:
         row = self.db.execute("SELECT sha256, variant_sha256 FROM submissions WHERE student = ?", (student,)).fetchone()
         return (row[0], row[1]) if row else None
 
-    def record(self, sub: Submission, items: Sequence[Item], answers: dict[tuple[str, str], Any]) -> None:
-        """Replace one student's results, all in one transaction."""
+    def record(self, sub: Submission, items: Sequence[Item], answers: dict[tuple[str, str], Any],
+               copies: Sequence[dict[str, Any]] = ()) -> None:
+        """Replace one student's results (and copied-work flags, CopyIndex.flags), all in one transaction."""
         sub.graded_at = sub.graded_at or now()
         rows = [(sub.student, i, it.problem, it.quantity, it.points, it.max_points, it.status, it.misconception,
                  it.message, json.dumps(answers[(it.problem, it.quantity)]) if (it.problem, it.quantity) in answers
@@ -114,6 +122,9 @@ class Gradebook:
         with self._transaction():
             self.db.execute("DELETE FROM items WHERE student = ?", (sub.student,))
             self.db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
+            self.db.execute("DELETE FROM copies WHERE student = ?", (sub.student,))
+            self.db.executemany("INSERT OR REPLACE INTO copies VALUES (?,?,?,?)", [
+                (sub.student, c["problem"], c["other"], json.dumps(c["quantities"])) for c in copies])
             self.db.execute("INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                             (sub.student, sub.status, sub.path, sub.sha256, sub.variant_sha256, sub.score,
                              sub.max_score, json.dumps(list(sub.flags)), sub.isolation, sub.attempts,
@@ -146,6 +157,20 @@ class Gradebook:
         for row in self.db.execute("SELECT problem, quantity, points, max_points, status, message, misconception, "
                                    "answer, graded_at FROM items WHERE student = ? ORDER BY position", (student,)):
             yield Item(*row[:7]), (json.loads(row[7]) if row[7] is not None else None), row[8]
+
+    def copied_from(self) -> dict[str, list[str]]:
+        """Student -> the classmates whose numbers their answers carry (copied work), in problem order."""
+        out: dict[str, list[str]] = {}
+        for student, other in self.db.execute("SELECT student, other FROM copies ORDER BY student, problem, other"):
+            if other not in out.setdefault(student, []):
+                out[student].append(other)
+        return out
+
+    def misconception_counts(self) -> list[tuple[str, str, str, int]]:
+        """(problem, quantity, misconception key, number of students), most frequent first."""
+        return self.db.execute("SELECT problem, quantity, misconception, COUNT(*) FROM items WHERE misconception "
+                               "IS NOT NULL GROUP BY problem, quantity, misconception "
+                               "ORDER BY COUNT(*) DESC, problem, quantity, misconception").fetchall()
 
     def report(self, students: Sequence[str] | None = None) -> dict[str, Any]:
         """The `--json` report: {student: {score, max, items: [...], flags: [...]}}."""

@@ -99,7 +99,7 @@ def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str
     answers, unreadable = {}, {}
     for q in spec.asked:
         if q in errors:
-            unreadable[q] = f"no value could be read from {spec.variable(q)}: {errors[q]}"
+            unreadable[q] = f"No value could be read from {spec.variable(q)}: {errors[q]}"
         elif q in values:
             try:
                 answers[q] = to_array(values[q])

@@ -90,7 +90,7 @@ def as_tolerance(expected: Array, bound: Array) -> Tolerance:
     cross, r = (e_i - e_j) / (b_i - b_j): all of them are tried (pairs for up to PAIRS entries)."""
     b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
     keep = e > 0
-    if not keep.any():
+    if not keep.any() or not np.all(np.isfinite(e)) or not np.all(np.isfinite(b)):  # nothing to allow, or no bound
         return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
     candidates = [[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]]
     if b.size <= PAIRS:

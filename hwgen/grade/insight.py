@@ -1,0 +1,53 @@
+"""What the class got wrong: catalogued misconceptions counted per item, from the gradebook."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+
+from .gradebook import Gradebook
+from .misconceptions import BY_KEY
+
+
+@dataclass(frozen=True)
+class MisconceptionCount:
+    """How many graded students made one catalogued mistake in one item."""
+
+    problem: str
+    quantity: str
+    key: str
+    students: int
+    graded: int
+
+    @property
+    def name(self) -> str:
+        """The misconception's name (its key if the catalogue no longer has it)."""
+        return BY_KEY[self.key].name if self.key in BY_KEY else self.key
+
+
+def misconception_counts(book: Gradebook) -> list[MisconceptionCount]:
+    """Every (problem, quantity, misconception) that occurred, most frequent first, with the number graded."""
+    graded = sum(1 for sub in book.submissions().values() if sub.status == "graded")
+    return [MisconceptionCount(p, q, key, n, graded) for p, q, key, n in book.misconception_counts()]
+
+
+def table_text(counts: list[MisconceptionCount]) -> str:
+    """An aligned text table for the terminal, or a sentence if nothing was found."""
+    if not counts:
+        return "No catalogued misconception was found in the graded submissions.\n"
+    head = ["problem", "quantity", "misconception", "students", "of graded"]
+    body = [[c.problem, c.quantity, c.name, str(c.students), f"{c.students / max(c.graded, 1):.0%}"] for c in counts]
+    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
+    lines = ["  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths))).rstrip()
+             for r in [head, *body]]
+    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]]) + "\n"
+
+
+def csv_text(counts: list[MisconceptionCount]) -> str:
+    """The counts as CSV: problem, quantity, misconception key and name, students, graded students."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["problem", "quantity", "misconception", "name", "students", "graded"])
+    writer.writerows([c.problem, c.quantity, c.key, c.name, c.students, c.graded] for c in counts)
+    return buffer.getvalue()

@@ -67,7 +67,7 @@ def test_the_drawing_shows_the_students_weights_and_biases(templates):
     # Numbers of one layer stand in a column, never closer than LABEL_CLEAR.
     for x in {w["x"] for w in net["weights"]}:
         ys = sorted(float(w["y"]) for w in net["weights"] if w["x"] == x)
-        assert min(np.diff(ys)) >= latex.LABEL_CLEAR - 1e-3
+        assert min(np.diff(ys)) >= latex.LABEL_CLEAR * latex.PT_PER_CM - 0.01
 
 
 @pytest.mark.parametrize("text, tex", [
@@ -90,4 +90,24 @@ def test_wide_matrices_and_sized_brackets(templates):
         r"\sigma\left($Z1\right) \odot \left[$z > 0\right] \left( x \right)"
     a = _assignment(templates, ["xor_net"], paper="a4")
     key = latex.key(a, AWKWARD, {"p1": sample(templates["xor_net"], 2)})
-    assert "a4paper" in key and key.count("\\fitmath[1em]{") == 3 * len(templates["xor_net"].steps)
+    steps = len(templates["xor_net"].steps)
+    body = key.split("\\begin{document}")[1]
+    assert "a4paper" in key and body.count("\\fitmath[1em]{") == steps and body.count("\\hwgenwrap{") == 2 * steps
+    # A long line of numbers may wrap only before an operator or between two matrices.
+    assert latex.pieces(r"\begin{bmatrix} 1 \end{bmatrix} \begin{bmatrix} 2 \end{bmatrix}^{\top} + \begin{bmatrix} 3 "
+                        r"\end{bmatrix} \odot \left( 1 - x \right) \sum_{i} y") == [
+        r"\begin{bmatrix} 1 \end{bmatrix}", r"\begin{bmatrix} 2 \end{bmatrix}^{\top}",
+        r"{} + \begin{bmatrix} 3 \end{bmatrix}", r"{} \odot \left( 1 - x \right) \sum_{i} y"]
+    assert "\\setcounter{MaxMatrixCols}" not in key.split("\\begin{document}")[1]
+
+
+def test_matrices_wider_than_ten_columns_raise_the_limit(templates, tmp_path):
+    text = (templates["xor_net"].path).read_text(encoding="utf-8").replace("name: xor_net", "name: wide")
+    text = text.replace("  X: [[0, 0], [0, 1], [1, 0], [1, 1]]", "  X: {min: -1, max: 1, step: 0.5}")
+    text = text.replace("network:", "samples: 12\nnetwork:", 1)
+    text = text[:text.index("  Y:\n")] + "  Y: {values: [0, 1]}\n" + text[text.index("  W1:"):]
+    from hwgen import bank
+    wide = bank.loads(text, tmp_path / "wide.yaml")
+    a = _assignment({"wide": wide}, ["wide"])
+    key = latex.key(a, AWKWARD, {"p1": sample(wide, 1)})
+    assert "\\setcounter{MaxMatrixCols}{12}" in key.split("\\begin{document}")[1]

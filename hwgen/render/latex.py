@@ -31,6 +31,12 @@ LABEL_POS = 0.25  # where along an edge its number sits: all of a layer's number
 LABEL_CLEAR = 0.45  # cm between the centres of two numbers in that column
 ROW_GAP = LABEL_CLEAR / LABEL_POS  # cm between units of a layer, at least
 UNIT_RADIUS = 0.45  # cm: arrows start and end on the units' circles
+ARROW_LENGTH, ARROW_HALF_WIDTH = 0.18, 0.06  # cm
+PT_PER_CM = 72.27 / 2.54
+_BINARY = ("+", "-", "\\odot", "\\oslash")
+_MATRIX_END = ("\\end{bmatrix}", "\\right)", "\\right]", "^{\\top}")
+_MATRIX_START = ("\\begin{bmatrix}", "\\left(", "\\left[")
+_NESTING = re.compile(r"\\left|\\right|\\begin|\\end|\\[{}]|[{}]| ")
 _PAREN = re.compile(r"(?<!\\left)([(\[])|(?<!\\right)([)\]])")
 
 
@@ -73,14 +79,58 @@ def sized(tex: str) -> str:
     return _PAREN.sub(lambda m: rf"\left{m[1]}" if m[1] else rf"\right{m[2]}", tex)
 
 
+def pieces(tex: str) -> list[str]:
+    """A formula cut where a line may break, at top-level spaces (outside braces, \\left..\\right and
+    environments) before an operator or between matrices: 'A \\odot \\left( 1 - B \\right)' ->
+    ['A', '{} \\odot \\left( 1 - B \\right)']."""
+    out, depth, start = [], 0, 0
+    for m in _NESTING.finditer(tex):
+        token = m[0]
+        if token == " " and depth == 0:
+            out.append(tex[start:m.start()])
+            start = m.end()
+        elif token in ("{", "\\left", "\\begin"):
+            depth += 1
+        elif token in ("}", "\\right", "\\end"):
+            depth -= 1
+    out.append(tex[start:])
+    return _glue([p for p in out if p])
+
+
+def _glue(parts: list[str]) -> list[str]:
+    """Join parts between which no line should break: a line may break only before a binary operator or
+    between two matrices (a product); a piece that starts with an operator gets `{}` to stay binary."""
+    out: list[str] = []
+    for part in parts:
+        if out and part in _BINARY:
+            out.append("{} " + part)
+        elif out and out[-1].endswith(_MATRIX_END) and part.startswith(_MATRIX_START):
+            out.append(part)
+        elif out:
+            out[-1] += " " + part
+        else:
+            out.append(part)
+    return out
+
+
 def _symbol(name: str) -> str:
     """A quantity's LaTeX symbol, braced so that ^{\\top} and subscripts can follow it."""
     return "{" + SYMBOLS[name] + "}"
 
 
-def _cm(x: float) -> Tex:
-    """A coordinate in cm, written the same way on every machine."""
-    return Tex(f"{x:.3f}")
+def _pt(cm: float) -> Tex:
+    """A length given in cm, written in pt the same way on every machine."""
+    return Tex(f"{cm * PT_PER_CM:.2f}")
+
+
+def _arrow(x1: float, y1: float, x2: float, y2: float) -> tuple[float, ...]:
+    """An arrow between two units' circles: start, tip, and the arrowhead's two back corners (cm)."""
+    length = float(np.hypot(x2 - x1, y2 - y1))
+    ux, uy = (x2 - x1) / length, (y2 - y1) / length
+    tip_x, tip_y = x2 - UNIT_RADIUS * ux, y2 - UNIT_RADIUS * uy
+    back_x, back_y = tip_x - ARROW_LENGTH * ux, tip_y - ARROW_LENGTH * uy
+    return (x1 + UNIT_RADIUS * ux, y1 + UNIT_RADIUS * uy, tip_x, tip_y, back_x - ARROW_HALF_WIDTH * uy,
+            back_y + ARROW_HALF_WIDTH * ux, back_x + ARROW_HALF_WIDTH * uy, back_y - ARROW_HALF_WIDTH * ux)
 
 
 def drawing(variant: Variant) -> dict[str, list]:
@@ -101,22 +151,20 @@ def drawing(variant: Variant) -> dict[str, list]:
     at = {(col, i): (COLUMN_X[col], ((len(labels) - 1) / 2 - i) * gaps[col])
           for col, labels in enumerate(layers) for i in range(len(labels))}
     at |= {(col, -1): (COLUMN_X[col], (len(layers[col]) + 1) / 2 * gaps[col]) for col in (0, 1)}  # bias units
-    units = [{"x": _cm(x), "y": _cm(y), "bias": i < 0, "label": Tex(layers[col][i]) if i >= 0 else ""}
+    units = [{"x": _pt(x), "y": _pt(y), "bias": i < 0, "label": Tex(layers[col][i]) if i >= 0 else ""}
              for (col, i), (x, y) in at.items()]
     links, weights = [], []
     for col, (w, b) in enumerate(((g["W1"], g["b1"]), (g["W2"], g["b2"]))):
         for j in range(w.shape[1]):
             for i, value in [(-1, b[j])] + [(i, w[i, j]) for i in range(w.shape[0])]:
                 (x1, y1), (x2, y2) = at[col, i], at[col + 1, j]
-                r = UNIT_RADIUS / np.hypot(x2 - x1, y2 - y1)
-                links.append(tuple(_cm(v) for v in (x1 + r * (x2 - x1), y1 + r * (y2 - y1),
-                                                    x2 - r * (x2 - x1), y2 - r * (y2 - y1))))
-                weights.append({"x": _cm(x1 + LABEL_POS * (x2 - x1)), "y": _cm(y1 + LABEL_POS * (y2 - y1)),
+                links.append(tuple(_pt(v) for v in _arrow(x1, y1, x2, y2)))
+                weights.append({"x": _pt(x1 + LABEL_POS * (x2 - x1)), "y": _pt(y1 + LABEL_POS * (y2 - y1)),
                                 "number": Tex(tex_scalar(value, t.significant))})
-    bottom = _cm(-max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9)
-    captions = [{"x": _cm(COLUMN_X[0]), "y": bottom, "text": "inputs"},
-                {"x": _cm(COLUMN_X[1]), "y": bottom, "text": f"hidden: {act_h}"},
-                {"x": _cm(COLUMN_X[2]), "y": bottom, "text": f"output: {act_o}"}]
+    bottom = _pt(-max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9)
+    captions = [{"x": _pt(COLUMN_X[0]), "y": bottom, "text": "inputs"},
+                {"x": _pt(COLUMN_X[1]), "y": bottom, "text": f"hidden: {act_h}"},
+                {"x": _pt(COLUMN_X[2]), "y": bottom, "text": f"output: {act_o}"}]
     return {"units": units, "links": links, "weights": weights, "captions": captions}
 
 
@@ -131,7 +179,8 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> dict[str, Any]
     steps = [{"name": w.step.name, "phase": w.step.phase, "symbol": Tex(_symbol(w.step.name)),
               "description": DESCRIPTIONS.get(w.step.name, w.step.name), "question": letters.get(w.step.name),
               "points": points_text(spec.asked.get(w.step.name, 0)), "formula": Tex(w.formula),
-              "numbers": Tex(w.numbers), "result": Tex(tex_array(w.result, sig))} for w in worked]
+              "numbers": [Tex(piece) for piece in pieces(w.numbers)], "result": Tex(tex_array(w.result, sig))}
+             for w in worked]
     shown = {s.name: f"{s.tex} = {tex_array(s.value, sig)}" for s in show.given(variant.given)}
     lines = [[shown[k] for k in group if k in shown] for group in (("X", "Y"), ("W1", "b1"), ("W2", "b2"))]
     lines[-1].append(rf"\eta = {tex_scalar(variant.lr, sig)}")
@@ -173,7 +222,9 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
     a = {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,
          "points": points_text(sum(p.points for p in specs)), "instructions": paragraphs,
          "rounding": _rounding(specs), "paper": assignment.paper}
-    return {"a": a, "paper": a["paper"], "student": student,
+    widest = max(variant.template.display.value(value).shape[-1] for variant in variants.values()
+                 for value in variant.trace.values() if np.ndim(value))
+    return {"a": a, "paper": a["paper"], "student": student, "matrix_cols": widest,
             "problems": [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]}
 
 

@@ -30,6 +30,7 @@ MAX_DEPTH = 6  # nesting of lists in one answer
 TEXT_CAP = 200  # characters of a string answer or an error message that are kept
 CACHED_SOURCE = 10_000  # cells up to this length are compiled once by the worker and shared by its children
 CACHE_SIZE = 20_000  # compiled cells a worker keeps (test cells repeat in every student's notebook)
+CACHED_NOTEBOOK = 1_000_000  # characters of code beyond which a notebook's cells are all left to the child
 
 
 # Captured before any student code runs: a cell that monkeypatches builtins, os, sys or NumPy does not
@@ -194,6 +195,8 @@ def compiled(cells: list, cache: dict) -> list:
 
     if len(cache) > CACHE_SIZE:
         cache.clear()
+    if sum(len(source) for source in cells) > CACHED_NOTEBOOK:
+        return [None] * len(cells)
     out = []
     for i, source in enumerate(cells):
         key = (i, source)

@@ -10,7 +10,7 @@ from . import __version__
 from .errors import HwgenError
 
 # Each module has `register(subparsers)`, which adds its sub-commands with `func` set to the handler.
-COMMAND_MODULES = ("bank", "generate", "grade", "insight")
+COMMAND_MODULES = ("bank", "generate", "grade", "insight", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -89,3 +89,21 @@ def test_a_query_looks_at_few_classmates(klass, monkeypatch):
     assert calls == []
     index.flags("s021", {"p1": answers_of(m, "s022", "p1")})
     assert set(calls) <= {"s021", "s022"}
+
+
+def test_copied_answers_earn_no_credit_carried_forward(klass):
+    """A classmate's answers are consistent with each other, so without the flag most would be correct_ecf."""
+    from hwgen.grade.checks import grade_problem
+
+    m, index = klass
+    spec = ProblemSpec.from_manifest(m["problems"][1])
+    values = answers_of(m, "s008", "p2")
+    rec = m["students"]["s009"]["problems"]["p2"]
+    assert [f["other"] for f in index.flags("s009", {"p2": values})] == ["s008"]
+    lenient = grade_problem(spec, rec, values, {}, {})
+    strict = grade_problem(spec, rec, values, {}, {}, copied=True)
+    assert sum(i.status == "correct_ecf" for i in lenient) >= 5
+    assert not any(i.status == "correct_ecf" for i in strict)
+    was_carried = [s for s, le in zip(strict, lenient) if le.status == "correct_ecf"]
+    assert all(i.status in ("wrong", "partial") and "another student's numbers" in i.message for i in was_carried)
+    assert sum(i.points for i in strict) < sum(i.points for i in lenient)

@@ -205,7 +205,12 @@ def _duplicated(sim: Sim) -> str:
     return text(nb)
 
 
-STUDENTS = list(SIMPLE) + ["deleted", "duplicated", "absent", "other_name", "reader", "network"]
+def _copier(sim: Sim) -> str:
+    """Hands in the `correct` student's answers: another variant's numbers."""
+    return text(sim.answered(Sim(sim.manifest, "correct", {}).exact()))
+
+
+STUDENTS = list(SIMPLE) + ["deleted", "duplicated", "absent", "other_name", "reader", "network", "copier"]
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +246,7 @@ def graded(tmp_path_factory, answer_server):
     payload["data"] = json.dumps(Sim(manifest, "network", {}).exact()).encode()
     behaviours = {sid: spec[0] for sid, spec in SIMPLE.items()} | {
         "deleted": _deleted, "duplicated": _duplicated, "absent": "absent", "other_name": "correct",
-        "reader": _reader(folder), "network": _network(port)}
+        "reader": _reader(folder), "network": _network(port), "copier": _copier}
     for sid, behaviour in behaviours.items():
         submit(folder, manifest, sid, behaviour)
     nb = folder / "submitted" / "other_name" / manifest.name
@@ -261,7 +266,7 @@ def _expected(manifest, sid: str) -> float:
         return manifest.max_points if want == "full" else want(manifest) if callable(want) else want
     return {"deleted": manifest.max_points - points(manifest, "p1_dW1", "p2_L"),
             "duplicated": manifest.max_points - points(manifest, "p1_A1"),
-            "absent": 0.0, "other_name": manifest.max_points, "reader": 0.0, "network": 0.0}[sid]
+            "absent": 0.0, "other_name": manifest.max_points, "reader": 0.0, "network": 0.0, "copier": None}[sid]
 
 
 @pytest.mark.parametrize("sid", STUDENTS)
@@ -269,8 +274,9 @@ def test_each_submission_gets_its_expected_score(graded, sid):
     folder, manifest, report, summary = graded
     if sid in ("reader", "network") and summary.isolation not in ("bwrap",) + (("unshare",) if sid == "network" else ()):
         pytest.skip(f"isolation is {summary.isolation}: files and network are not hidden from student code")
-    entry = report[sid]
-    assert entry["score"] == pytest.approx(_expected(manifest, sid), abs=1e-4), (sid, entry)
+    entry, expected = report[sid], _expected(manifest, sid)
+    if expected is not None:  # the copier's score is the checks' business (ECF on copied numbers)
+        assert entry["score"] == pytest.approx(expected, abs=1e-4), (sid, entry)
     assert entry["max"] == pytest.approx(manifest.max_points)
     assert len(entry["items"]) == sum(len(s.asked) for s in manifest.problems)
 
@@ -315,7 +321,7 @@ def test_messages_say_what_went_wrong(graded):
 
 
 def test_flags_describe_the_submission(graded):
-    _, _, report, _ = graded
+    folder, _, report, _ = graded
     flags = {sid: " | ".join(entry["flags"]) for sid, entry in report.items()}
     assert "stopped after 2 s" in flags["hangs"] and "run again without this cell" in flags["hangs"]
     assert "os._exit" in flags["exits"] or "exit status" in flags["exits"]
@@ -324,6 +330,9 @@ def test_flags_describe_the_submission(graded):
     assert "my homework.ipynb" in flags["other_name"] and "the expected file is" in flags["other_name"]
     assert "matches no student id" in flags["zz_stranger"] and report["zz_stranger"]["items"] == []
     assert flags["correct"] == ""
+    assert "match the numbers of correct's variant" in flags["copier"]
+    with Gradebook(folder / GRADEBOOK) as book:
+        assert book.copied_from() == {"copier": ["correct"]}
 
 
 def test_rerun_is_idempotent_and_regrades_only_what_changed(graded):

@@ -98,3 +98,13 @@ def test_locate_is_tolerant_about_names(tmp_path):
     assert path.name == "Copy of hw.ipynb" and "the expected file is submitted/s1/hw/hw.ipynb" in notes[0]
     (student / "hw" / "hw.ipynb").write_text("{}")
     assert locate(student, "hw") == (student / "hw" / "hw.ipynb", [])
+
+
+def test_a_python_below_tmp_is_bound_over_the_private_tmp(tmp_path):
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    site.mkdir(parents=True)
+    args = isolation._bwrap(isolation.Python(str(tmp_path / "venv" / "python"), str(tmp_path / "venv"), str(site)),
+                            [tmp_path / "class"])
+    tmpfs = args.index("/tmp", args.index("--tmpfs"))
+    assert tmpfs < args.index(str(tmp_path / "venv")) and ["--dir", "/tmp"] not in [args[i:i + 2] for i in range(len(args))]
+    assert str(tmp_path / "class") not in args  # not below a bound folder, so simply never bound

@@ -9,25 +9,30 @@ cheap and a killed run resumes where it stopped; `regrade` grades everyone again
 
 from __future__ import annotations
 
+import multiprocessing
+import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from tqdm import tqdm
 
 from .. import __version__
 from ..errors import InputFileError
 from .checks import grade_problem
+from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
 from .manifest import ClassManifest, load_manifest
 from .result import Item
-from .sandbox import Limits, Run, Sandbox
+from .sandbox import Limits, Run, Sandbox, default_jobs
 from .submission import Notebook, Unreadable, file_sha256, locate, read_notebook
+from .worker import prctl
 
 MAX_CELL_FLAGS = 3
+PR_SET_PDEATHSIG = 1  # prctl(2): the checker processes die with the grader, even after kill -9
 
 
 @dataclass
@@ -129,28 +134,95 @@ def _explain_missing(item: Item, variable: str, notebook: Notebook, run: Run) ->
                 f"{item.message} {extra}", item.misconception)
 
 
-def _check(manifest: ClassManifest, pending: _Pending, run: Run) -> tuple[Submission, list[Item], dict]:
-    """Grade one run in this (trusted) process: the checks on the plain values, flags, score."""
-    sub, notebook = pending.sub, pending.notebook
-    record = manifest.students[sub.student]["problems"]
+_CLASS: ClassManifest | None = None  # the class being graded; set before the checker processes are forked
+_COPIES: CopyIndex | None = None  # its copied-work index, likewise
+
+
+def _checked(student: str, values: dict[str, Any], reasons: dict[str, str]) -> tuple[list[Item], dict, list[dict]]:
+    """In a checker process: the trusted checks of one student's plain values (by variable) -> items, the
+    student's values by (problem, quantity), copied-work flags."""
+    manifest = _CLASS
+    record = manifest.students[student]["problems"]
     items: list[Item] = []
-    answers: dict[tuple[str, str], Any] = {}
+    by_problem: dict[str, dict[str, Any]] = {}
     for spec in manifest.problems:
         variables = {q: spec.variable(q) for q in spec.asked}
-        values = {q: run.values[v] for q, v in variables.items() if v in run.values}
-        errors = {q: run.reasons[v] for q, v in variables.items() if v in run.reasons}
-        answers.update({(spec.key, q): v for q, v in values.items()})
-        for item in grade_problem(spec, record[spec.key], values, errors, manifest.grading):
-            if item.status == "missing":
-                item = _explain_missing(item, variables[item.quantity], notebook, run)
-            items.append(item)
+        mine = by_problem[spec.key] = {q: values[v] for q, v in variables.items() if v in values}
+        errors = {q: reasons[v] for q, v in variables.items() if v in reasons}
+        items += grade_problem(spec, record[spec.key], mine, errors, manifest.grading)
+    answers = {(key, q): v for key, mine in by_problem.items() for q, v in mine.items()}
+    return items, answers, _COPIES.flags(student, by_problem)
+
+
+def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[Item]) -> list[Item]:
+    """Complete a graded submission here: messages of missing items, flags, timings."""
+    sub, notebook = pending.sub, pending.notebook
+    specs = {spec.key: spec for spec in manifest.problems}
+    items = [_explain_missing(i, specs[i.problem].variable(i.quantity), notebook, run) if i.status == "missing" else i
+             for i in items]
     failed = sorted(run.cell_errors)
     cell_flags = [f"{notebook.label(i)}: {run.cell_errors[i]}" for i in failed[:MAX_CELL_FLAGS]]
     if len(failed) > MAX_CELL_FLAGS:
         cell_flags.append(f"{len(failed) - MAX_CELL_FLAGS} more code cells raised errors")
     sub.flags = list(sub.flags) + run.notes + cell_flags
     sub.attempts, sub.run_seconds, sub.cpu_seconds = run.attempts, round(run.wall, 4), round(run.cpu, 4)
-    return sub, items, answers
+    return items
+
+
+class _Pipeline:
+    """Notebooks flow from the sandbox (threads driving the sandboxed workers) to the checks (forked,
+    trusted processes that see only plain values) to the gradebook (written here, one transaction each)."""
+
+    def __init__(self, folder: Path, submissions: Path, manifest: ClassManifest, options: GradeOptions,
+                 record: Callable[[Submission, list[Item], dict, list[dict]], None]) -> None:
+        self.folder, self.submissions, self.manifest, self.options, self.record = \
+            folder, submissions, manifest, options, record
+        self.sandbox: Sandbox | None = None
+        self.threads: ThreadPoolExecutor | None = None
+        self.checker: ProcessPoolExecutor | None = None
+        self.runs: dict[Future, _Pending] = {}
+        self.checks: dict[Future, tuple[_Pending, Run]] = {}
+
+    def _start(self, bar: tqdm) -> None:
+        """Fork the checkers (before any thread exists), then start the sandbox."""
+        global _CLASS, _COPIES
+        _CLASS, _COPIES = self.manifest, CopyIndex(self.manifest.data)
+        jobs = self.options.jobs or default_jobs()
+        self.checker = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                           initializer=prctl, initargs=(PR_SET_PDEATHSIG, signal.SIGKILL))
+        self.checker.submit(int).result()  # with fork, every checker process starts at the first task
+        self.sandbox = Sandbox(jobs, self.options.limits, [self.folder, self.submissions], self.options.isolation)
+        self.threads = ThreadPoolExecutor(jobs)
+        _announce(self.sandbox, bar)
+
+    def add(self, pending: _Pending, bar: tqdm) -> None:
+        """Send one notebook into the sandbox; record what has finished meanwhile."""
+        if self.sandbox is None:
+            self._start(bar)
+        self.runs[self.threads.submit(self.sandbox.run, pending.notebook.cells, self.manifest.variables())] = pending
+        self.drain(4 * self.sandbox.jobs)
+
+    def drain(self, limit: int = 0) -> None:
+        """Move finished runs on to the checks and record finished checks, until at most `limit` are in flight."""
+        while len(self.runs) + len(self.checks) > limit:
+            finished, _ = wait([*self.runs, *self.checks], return_when=FIRST_COMPLETED)
+            for future in finished:
+                if future in self.runs:
+                    pending, run = self.runs.pop(future), future.result()
+                    task = self.checker.submit(_checked, pending.sub.student, run.values, run.reasons)
+                    self.checks[task] = (pending, run)
+                else:
+                    (pending, run), (items, answers, copies) = self.checks.pop(future), future.result()
+                    pending.sub.flags = list(pending.sub.flags) + [c["message"] for c in copies]
+                    self.record(pending.sub, _finish(self.manifest, pending, run, items), answers, copies)
+
+    def close(self) -> None:
+        """Stop the threads, the checkers and the sandbox."""
+        for pool in (self.threads, self.checker):
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        if self.sandbox is not None:
+            self.sandbox.close()
 
 
 def grade_class(folder: Path, options: GradeOptions) -> Summary:
@@ -169,55 +241,36 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                                  f"{submissions}", "check the student id (as in the roster)")
         students = [options.student]
     summary = Summary(students=students)
-    sandbox: Sandbox | None = None
+    tqdm.monitor_interval = 0  # no monitor thread: the checker processes are forked from this process
     with Gradebook(Path(folder) / GRADEBOOK) as book, \
             tqdm(total=len(students), desc="grading", unit="nb", disable=not options.progress,
                  file=sys.stderr, dynamic_ncols=True) as bar:
 
-        def done(what: str, sub: Submission | None = None, items: list[Item] = (), answers: dict | None = None) -> None:
+        def done(sub: Submission | None, items: list[Item] = (), answers: dict | None = None,
+                 copies: list[dict] = ()) -> None:
+            what = sub.status if sub is not None else "unchanged"
             if sub is not None:
                 sub.score = round(sum(i.points for i in items), 6)
-                sub.isolation = sandbox.level if sandbox and what == "graded" else None
-                book.record(sub, items, answers or {})
+                sub.isolation = pipeline.sandbox.level if what == "graded" else None
+                book.record(sub, items, answers or {}, copies)
             summary.counts[what] += 1
             bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in summary.counts.items() if v), refresh=False)
             bar.update()
 
-        pool: ThreadPoolExecutor | None = None
-        running: dict[Future, _Pending] = {}
+        pipeline = _Pipeline(Path(folder), submissions, manifest, options, done)
         try:
             for sid in students:
                 prepared = _prepare(manifest, submissions, sid, book, options.regrade)
-                if prepared is None:
-                    done("unchanged")
-                elif isinstance(prepared, tuple):
-                    done(prepared[0].status, *prepared)
+                if isinstance(prepared, _Pending):
+                    pipeline.add(prepared, bar)
                 else:
-                    if sandbox is None:
-                        sandbox = Sandbox(options.jobs, options.limits, [Path(folder), submissions], options.isolation)
-                        pool = ThreadPoolExecutor(sandbox.jobs)
-                        _announce(sandbox, bar)
-                    running[pool.submit(sandbox.run, prepared.notebook.cells, manifest.variables())] = prepared
-                    while len(running) >= 2 * sandbox.jobs:
-                        _collect(running, manifest, done, FIRST_COMPLETED)
-            while running:
-                _collect(running, manifest, done, FIRST_COMPLETED)
+                    done(*(prepared or (None,)))
+            pipeline.drain()
         finally:
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-            if sandbox is not None:
-                sandbox.close()
-    summary.isolation = sandbox.level if sandbox else ""
+            pipeline.close()
+    summary.isolation = pipeline.sandbox.level if pipeline.sandbox else ""
     summary.seconds = time.monotonic() - start
     return summary
-
-
-def _collect(running: dict[Future, _Pending], manifest: ClassManifest, done: Any, how: str) -> None:
-    """Record the runs that have finished."""
-    finished, _ = wait(list(running), return_when=how)
-    for future in finished:
-        pending = running.pop(future)
-        done("graded", *_check(manifest, pending, future.result()))
 
 
 def _announce(sandbox: Sandbox, bar: tqdm) -> None:

@@ -114,9 +114,11 @@ class Checker:
 
 
 def grade_problem(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any],
-                  errors: Mapping[str, str], grading: Mapping[str, Any]) -> list[Item]:
-    """Items (result.Item) for every asked quantity of one problem of one student, in the template's order."""
-    sheet = read_sheet(spec, record, values, errors, grading)
+                  errors: Mapping[str, str], grading: Mapping[str, Any], copied: bool = False) -> list[Item]:
+    """Items (result.Item) for every asked quantity of one problem of one student, in the template's order.
+    `copied`: the problem is flagged as copied work (CopyIndex.flags), so no error is carried forward: a
+    classmate's answers are consistent with each other, not a slip in the student's own work."""
+    sheet = read_sheet(spec, record, values, errors, grading, copied)
     checker = Checker(sheet)
     items = []
     for q in spec.asked:

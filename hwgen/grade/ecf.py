@@ -62,6 +62,8 @@ class OwnWork:
 
     def refusal(self, q: str) -> str | None:
         """Why q cannot earn credit carried forward although it matches its own step, or None."""
+        if self.sheet.copied:
+            return "this problem's answers match another student's numbers"
         given = self.sheet.given
         chain, todo = [], self.rests_on(q)
         while todo:  # the earlier answers it rests on, and theirs, back to the first slip

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Mapping
 
 from .gradebook import Gradebook
 from .manifest import ClassManifest
@@ -99,13 +99,14 @@ def csv_text(manifest: ClassManifest, book: Gradebook, fmt: str = "canvas") -> s
     return buffer.getvalue()
 
 
-def table_text(manifest: ClassManifest, book: Gradebook) -> str:
-    """The gradebook as an aligned text table for the terminal."""
+def table_text(manifest: ClassManifest, book: Gradebook, about: Mapping[str, str] | None = None) -> str:
+    """The gradebook as an aligned text table for the terminal; `about` adds a last column by student id."""
     table = rows(manifest, book)
     head = ["student", "name", *(f"{s.key}/{_num(round(s.points, 1))}" for s in manifest.problems),
-            f"total/{_num(round(manifest.max_points, 1))}", "status", "flags", "copied from"]
+            f"total/{_num(round(manifest.max_points, 1))}", "status", "flags", "copied from"] + (["about"] if about else [])
     body = [[r.student, r.name, *(_fixed(r.points[s.key]) for s in manifest.problems), _fixed(r.total), r.status,
-             str(len(r.flags)) if r.flags else "", " ".join(r.copied_from)] for r in table]
+             str(len(r.flags)) if r.flags else "", " ".join(r.copied_from), *([about.get(r.student, "")] if about else [])]
+            for r in table]
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
     numeric = set(range(2, 3 + len(manifest.problems)))
     lines = ["  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()

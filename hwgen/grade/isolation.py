@@ -81,14 +81,16 @@ def _bwrap(py: Python, hidden: Sequence[Path]) -> list[str]:
             wanted.append(Path(top))
     wanted = [p for p in dict.fromkeys(wanted) if p.exists()]
     binds = [p for p in wanted if not any(b != p and _inside(p, b) for b in wanted)]
-    made: set[Path] = set()
+    # The private /tmp first: a Python or venv that lives below /tmp is then bound on top of it, not hidden by it.
+    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    made = {Path("/tmp")}
     for path in binds:
         for parent in reversed(path.parents[:-1]):  # parents readable also for `nobody`
             if parent not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev", "--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    args += ["--proc", "/proc", "--dev", "/dev"]
     for path in hidden:  # a class folder that happens to lie below a bound directory stays hidden
         if any(_inside(path, b) for b in binds) and not any(_inside(b, path) for b in binds):
             args += ["--tmpfs", str(path)]

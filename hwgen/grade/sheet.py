@@ -26,6 +26,7 @@ class Sheet:
     answers: dict[str, Array]
     unreadable: dict[str, str]
     grading: Mapping[str, Any]
+    copied: bool = False  # the problem is flagged as copied work (grade.copies): no error is carried forward
     _correct: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -90,7 +91,7 @@ class Sheet:
 
 
 def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any],
-               errors: Mapping[str, str], grading: Mapping[str, Any]) -> Sheet:
+               errors: Mapping[str, str], grading: Mapping[str, Any], copied: bool = False) -> Sheet:
     """Solve the variant and read every asked quantity the student answered (never raises on student values)."""
     trace = trace_of(spec, record)
     for q, value in record.get("answers", {}).items():  # the manifest's answer is the reference
@@ -105,4 +106,4 @@ def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str
                 answers[q] = to_array(values[q])
             except BadValue as exc:
                 unreadable[q] = f"{spec.variable(q)} cannot be graded: {exc}"
-    return Sheet(spec, trace, answers, unreadable, grading)
+    return Sheet(spec, trace, answers, unreadable, grading, copied)

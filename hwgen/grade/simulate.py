@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import copy
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES, evaluate
+from ..engine import GIVEN_NAMES, Step, evaluate
 from ..numfmt import round_sig
 from .manifest import ClassManifest
+from .misconceptions import wrong_steps
 
 
 @dataclass
@@ -34,8 +35,10 @@ class Sim:
         record = self.manifest.students[self.student]["problems"]
         return {spec.variable(q): record[spec.key]["answers"][q] for spec in self.manifest.problems for q in spec.asked}
 
-    def rounded(self) -> dict[str, Any]:
-        """Every answer variable -> the value of a student who rounds each step's result to the digits asked."""
+    def rounded(self, digits: int | None = None, steps: Mapping[tuple[str, str], Step] | None = None) -> dict[str, Any]:
+        """Every answer variable -> the value of a student who rounds each step's result to `digits` (default the
+        digits asked) and carries it forward; `steps` puts a wrong version of a step, {(problem, name): Step},
+        in place of the right one (a slip or a misconception: hwgen.grade.misconceptions)."""
         out = {}
         for spec in self.manifest.problems:
             record = self.manifest.students[self.student]["problems"][spec.key]
@@ -43,7 +46,8 @@ class Sim:
             trace["lr"] = np.asarray(float(record["network"]["lr"]))
             trace["n"] = np.asarray(float(len(trace["X"])))
             for step in spec.template.steps:
-                trace[step.name] = round_sig(evaluate(step, trace), spec.template.significant)
+                step = (steps or {}).get((spec.key, step.name), step)
+                trace[step.name] = round_sig(evaluate(step, trace), digits or spec.template.significant)
             out.update({spec.variable(q): trace[q].tolist() for q in spec.asked})
         return out
 
@@ -93,6 +97,41 @@ def _allclose_attack(sim: Sim) -> str:
                                      "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)",)))
 
 
+def _wrong_step(sim: Sim, index: int, key: str) -> dict[tuple[str, str], Step]:
+    """The catalogued misconception `key` in problem `index` (0-based) at the first asked step it reaches
+    ({} if it does not apply to that network)."""
+    spec = sim.manifest.problems[index % len(sim.manifest.problems)]
+    forms = [step for m, step in wrong_steps(spec.template.network) if m.key == key]
+    return {(spec.key, forms[0].name): forms[0]} if forms else {}
+
+
+def _slip(sim: Sim) -> str:
+    """A slip in the first problem's first step (one entry of Z1 miscopied), everything after worked by hand
+    from it, consistently (4 significant digits): the later answers earn credit carried forward."""
+    spec = sim.manifest.problems[0]
+    first = spec.template.steps[0]
+
+    def miscopied(*inputs: Any) -> Any:
+        value = np.array(first.fn(*inputs), dtype=float)
+        value.flat[0] += 0.3
+        return value
+
+    return text(sim.answered(sim.rounded(steps={(spec.key, first.name): replace(first, fn=miscopied)})))
+
+
+def _misconceptions(sim: Sim) -> str:
+    """Works by hand, but transposes the weight gradient in problem 1 and uses the squared-error derivative
+    in problem 2 (a cross-entropy net in the demo): both mistakes are named in the feedback."""
+    steps = _wrong_step(sim, 0, "transposed_gradient") | _wrong_step(sim, 1, "squared_error_derivative_in_bce")
+    return text(sim.answered(sim.rounded(steps=steps)))
+
+
+def _copier(sim: Sim) -> str:
+    """Hands in the first other roster student's exact answers (a classmate's numbers, not their own)."""
+    other = next(s for s in sim.manifest.students if s != sim.student)
+    return text(sim.answered(Sim(sim.manifest, other, sim.notebook).exact()))
+
+
 BEHAVIOURS: dict[str, Callable[[Sim], str | None]] = {
     "correct": lambda sim: text(sim.answered(sim.exact())),
     "rounded": lambda sim: text(sim.answered(sim.rounded())),
@@ -101,6 +140,10 @@ BEHAVIOURS: dict[str, Callable[[Sim], str | None]] = {
     "broken": lambda sim: text(sim.answered(sim.exact()))[:200],
     "allclose_attack": _allclose_attack,
     "absent": lambda sim: None,
+    "rounded_3": lambda sim: text(sim.answered(sim.rounded(3))),
+    "slip": _slip,
+    "misconceptions": _misconceptions,
+    "copier": _copier,
 }
 
 

@@ -22,7 +22,7 @@ from typing import Sequence
 from tqdm import tqdm
 
 from .errors import HwgenError
-from .outdir import Output  # noqa: F401  (re-exported for callers that compile a folder)
+from .outdir import Output
 
 DEBIAN_PACKAGES = "texlive-latex-base texlive-latex-recommended texlive-pictures lmodern qpdf"
 TOOLS = ("pdflatex", "qpdf")

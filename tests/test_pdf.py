@@ -13,26 +13,15 @@ import pytest
 
 from hwgen import cli, pdf
 from hwgen.numfmt import fmt
+from hwgen.outdir import Output
 
 from .conftest import run_cli
+from .test_assignment import EXAMPLE
 
 pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in ("pdflatex", "qpdf", "pdftotext", "pdftoppm")),
                                 reason="needs pdflatex, qpdf and poppler-utils (see .ci/run)")
 
-ASSIGNMENT = """\
-title: Backprop homework 3
-course: "CS 4780 & Friends: Machine Learning"
-due: 2026-12-01
-seed: 20261122
-problems:
-  - template: xor_net
-    points: 10
-  - template: bce_net
-    points: 10
-  - template: regression_3hidden
-  - template: relu_sigmoid
-  - template: batch_vectorized
-"""
+ASSIGNMENT = EXAMPLE + "  - template: regression_3hidden\n  - template: relu_sigmoid\n  - template: batch_vectorized\n"
 ROSTER = ("student_id,name\n"
           "s1,Zoë Ångström-Łukasiewicz\n"
           "s2,\"O'Brien & Sons_100%\"\n"
@@ -115,7 +104,7 @@ def test_a_latex_failure_names_the_student_and_shows_the_log(built, tmp_path):
     broken = (work / "keys" / "s2.tex").read_text(encoding="utf-8").replace("\\section*{Instructions}",
                                                                            "\\section*{Instructions}\\nosuchmacro")
     (work / "keys" / "s2.tex").write_text(broken, encoding="utf-8")
-    output = pdf.Output(work)
+    output = Output(work)
     with pytest.raises(pdf.CompileError) as info:
         pdf.compile_class(work, ["s1", "s2"], output, folders=("keys",), progress=False)
     output.close()

@@ -42,7 +42,6 @@ class Limits:
     cpu: float = 10.0  # seconds of CPU time, per run
     memory_mb: int = 1024  # address space beyond what Python and NumPy already map
     file_mb: int = 16  # largest file the notebook may write
-    output_chars: int = 10_000  # printed output kept (the rest is counted and dropped)
     result_bytes: int = 4 * 2**20  # largest report a run may send back
 
     def describe(self) -> str:

@@ -67,6 +67,8 @@ class Diagnosis:
         """The first misconception whose value of q the answer matches (shape and entries), where that value
         is not also the right one; None if none does."""
         answer, truth, tol = self.sheet.answers[q], self.sheet.trace[q], self.sheet.tolerance[q]
+        if self.sheet.copied or self.sheet.placeholder(q):
+            return None  # a classmate's numbers, or zeros and copies of the givens, show no mistake of one's own
         for m, wrong, value, own in self.candidates(q):
             fitted = conform(answer, value.shape)
             if fitted is None or not close(fitted, value, _scaled(tol, value, truth)).all():

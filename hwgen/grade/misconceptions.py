@@ -50,6 +50,14 @@ def _averages(net: Network) -> bool:
     return bool(np.isclose(loss.fn(np.vstack([yhat, yhat]), np.vstack([y, y])), loss.fn(yhat, y)))
 
 
+def _squared_error(net: Network) -> float | None:
+    """For a squared-error loss, its factor in front of the sum of squares for one sample (1 or 1/2, read
+    off the table); None for other losses."""
+    if net.loss == "bce":
+        return None
+    return float(LOSSES[net.loss].fn(np.array([[1.0]]), np.array([[0.0]])))
+
+
 def _swap(step: Step, old: str, new: str) -> Step:
     """The step with input `old` replaced by `new` (same fn)."""
     return replace(step, inputs=tuple(new if i == old else i for i in step.inputs))
@@ -97,6 +105,16 @@ def _without_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step
 def _with_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
     """The loss (or its gradient) divided by n although the loss is a sum."""
     return [] if _averages(net) else [replace(step, fn=lambda yh, y, f=step.fn: f(yh, y) / len(y))]
+
+
+def _dropped_half(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
+    """The loss (or its gradient) of a 1/2 loss without the 1/2."""
+    return [replace(step, fn=lambda yh, y, f=step.fn: f(yh, y) * 2)] if _squared_error(net) == 0.5 else []
+
+
+def _lost_two(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
+    """The gradient of a squared error without the 2 that differentiating the square brings down."""
+    return [replace(step, fn=lambda yh, y, f=step.fn: f(yh, y) / 2)] if _squared_error(net) == 1.0 else []
 
 
 def _squared_error_gradient(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
@@ -176,6 +194,12 @@ CATALOGUE: tuple[Misconception, ...] = (
     Misconception("extra_1_over_n", "1/n where the loss has none",
                   "this loss is a sum over the samples, not a mean: there is no 1/n in the loss or in its gradients.",
                   ("L", "dYhat"), _with_mean),
+    Misconception("dropped_half", "dropped the 1/2 of the loss",
+                  "this loss has 1/2 in front of the squares; it stays in the loss, and in the gradient it cancels "
+                  "the 2 from the square: dL/dyhat = (yhat - y), not 2 (yhat - y).", ("L", "dYhat"), _dropped_half),
+    Misconception("lost_factor_2", "lost the 2 of the squared error's derivative",
+                  "the derivative of (yhat - y)^2 is 2 (yhat - y): with no 1/2 in front of the loss, the 2 stays "
+                  "in dL/dyhat and in every gradient after it.", ("dYhat",), _lost_two),
     Misconception("squared_error_derivative_in_bce", "squared-error derivative in a cross-entropy network",
                   "for binary cross-entropy dL/dyhat = (yhat - y) / (yhat (1 - yhat)) / n; (yhat - y) is the "
                   "derivative of the squared error. With a sigmoid output the two factors combine to "

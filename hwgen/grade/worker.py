@@ -28,6 +28,9 @@ PRELOAD = ("math", "cmath", "random", "statistics", "fractions", "decimal", "ite
 MAX_ENTRIES = 100_000  # numbers in one answer; far more than any answer of the bank needs
 MAX_DEPTH = 6  # nesting of lists in one answer
 TEXT_CAP = 200  # characters of a string answer or an error message that are kept
+CACHED_SOURCE = 10_000  # cells up to this length are compiled once by the worker and shared by its children
+CACHE_SIZE = 20_000  # compiled cells a worker keeps (test cells repeat in every student's notebook)
+CACHED_NOTEBOOK = 1_000_000  # characters of code beyond which a notebook's cells are all left to the child
 
 
 # Captured before any student code runs: a cell that monkeypatches builtins, os, sys or NumPy does not
@@ -184,6 +187,30 @@ def _clear_dir(path: str) -> None:
                 pass
 
 
+def compiled(cells: list, cache: dict) -> list:
+    """Code objects of the short cells, from the worker's cache or compiled now; None where the child must
+    compile (a long cell, or one that does not compile: the child then reports the error). compile() runs
+    no code of the cell, so this is safe outside the child's limits for sources of bounded length."""
+    import warnings
+
+    if len(cache) > CACHE_SIZE:
+        cache.clear()
+    if sum(len(source) for source in cells) > CACHED_NOTEBOOK:
+        return [None] * len(cells)
+    out = []
+    for i, source in enumerate(cells):
+        key = (i, source)
+        if key not in cache and len(source) <= CACHED_SOURCE:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    cache[key] = compile(source, f"<cell {i + 1}>", "exec")
+                except (SyntaxError, ValueError, MemoryError, RecursionError):
+                    cache[key] = None
+        out.append(cache.get(key))
+    return out
+
+
 def child(req: dict, fd: int, config: dict, np_array) -> None:
     """In the forked child: drop privileges, limit, run the cells, report values on `fd`. Never returns."""
     os.setpgid(0, 0)
@@ -215,6 +242,7 @@ def child(req: dict, fd: int, config: dict, np_array) -> None:
     ns = main_module.__dict__
     skip = set(req.get("skip", ()))
     cell_errors = []
+    codes = req["codes"]
     for i, source in enumerate(req["cells"]):
         if i in skip:
             continue
@@ -222,7 +250,7 @@ def child(req: dict, fd: int, config: dict, np_array) -> None:
         filename = f"<cell {i + 1}>"
         error = None
         try:
-            _exec(_compile(source, filename, "exec"), ns)
+            _exec(codes[i] or _compile(source, filename, "exec"), ns)
         except _BaseException as exc:  # an error in one cell does not stop the next
             error = exc
         _restore()
@@ -281,8 +309,9 @@ def _kill(pid: int) -> None:
             pass
 
 
-def supervise(req: dict, config: dict, np_array) -> dict:
+def supervise(req: dict, config: dict, np_array, cache: dict) -> dict:
     """Fork a child for one run; read its pipe within the wall-time and size limits; report how it ended."""
+    req["codes"] = compiled(req["cells"], cache)
     limits = req["limits"]
     cap = int(limits["result_bytes"])
     r, w = os.pipe()
@@ -356,9 +385,10 @@ def main(argv: list) -> None:
     out.write(json.dumps({"ready": {"python": sys.version.split()[0], "numpy": numpy.__version__,
                                     "uid": os.getuid(), "work": config["work"]}}) + "\n")
     out.flush()
+    cache: dict = {}
     try:
         for line in sys.stdin.buffer:
-            out.write(json.dumps(supervise(json.loads(line), config, numpy.array)) + "\n")
+            out.write(json.dumps(supervise(json.loads(line), config, numpy.array, cache)) + "\n")
             out.flush()
     finally:
         _clear_dir(config["work"])

@@ -37,6 +37,7 @@ class Misconception:
     message: str
     steps: tuple[str, ...]
     forms: Builder
+    carried: bool = True  # whether later steps are evaluated on the wrong value (not for a mere layout slip)
 
 
 def _activation(net: Network, step: Step) -> Activation:
@@ -93,7 +94,7 @@ def _derivative_at_z(net: Network, step: Step, steps: dict[str, Step]) -> list[S
 
 
 def _transposed(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
-    """dW = (X^T dZ)^T = dZ^T X."""
+    """The step's result transposed: dW = (X^T dZ)^T = dZ^T X, or a per-sample quantity with samples as columns."""
     return [replace(step, fn=lambda *a, f=step.fn: f(*a).T)]
 
 
@@ -170,6 +171,7 @@ def _bias_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
 
 
 DZ, DW, UPDATES = ("dZ1", "dZ2"), ("dW1", "dW2"), ("W1_new", "b1_new", "W2_new", "b2_new")
+PER_SAMPLE = ("Z1", "A1", "Z2", "Yhat", "dYhat", "dZ2", "dA1", "dZ1")
 
 CATALOGUE: tuple[Misconception, ...] = (
     Misconception("forgot_activation_derivative", "forgot the activation derivative",
@@ -188,6 +190,10 @@ CATALOGUE: tuple[Misconception, ...] = (
     Misconception("transposed_gradient", "transposed gradient",
                   "a weight's gradient has the shape of the weight: dL/dW1 = X^T delta1 is inputs x hidden units "
                   "like W1 (and dL/dW2 = A1^T delta2 like W2); delta^T X is its transpose.", DW, _transposed),
+    Misconception("samples_as_columns", "samples as columns instead of rows",
+                  "the notebook keeps one row per sample (X is n x d, Z1 and A1 are n x h); this answer has one "
+                  "column per sample, like some worksheets draw it. Transpose it.", PER_SAMPLE, _transposed,
+                  carried=False),
     Misconception("missing_1_over_n", "forgot the 1/n",
                   "this loss is a mean over the n samples, so the 1/n stays in the loss and in every gradient that "
                   "follows from it.", ("L", "dYhat"), _without_mean),

@@ -61,6 +61,11 @@ PLANTED = {
     "error_sign": [("regression_3hidden", "dYhat", lambda t: 2 * (t["Y"] - t["Yhat"]))],
     "update_without_lr": [("xor_net", "b1_new", lambda t: t["b1"] - t["db1"])],
     "bias_gradient_averaged": [("batch_vectorized", "db1", lambda t: t["dZ1"].mean(axis=0))],
+    "dropped_half": [("xor_net", "L", lambda t: 2 * t["L"]), ("batch_vectorized", "dZ2", lambda t: 2 * t["dZ2"])],
+    "samples_as_columns": [("relu_sigmoid", "Z1", lambda t: t["Z1"].T), ("batch_vectorized", "dZ1", lambda t: t["dZ1"].T),
+                           ("xor_net", "A1", lambda t: t["A1"].T)],
+    "lost_factor_2": [("regression_3hidden", "dYhat", lambda t: t["Yhat"] - t["Y"]),  # with n = 2 it is "1/n"
+                      ("regression_3hidden", "dW2", lambda t: t["A1"].T @ (t["Yhat"] - t["Y"]))],
 }
 CASES = [(key, *case) for key, cases in PLANTED.items() for case in cases]
 

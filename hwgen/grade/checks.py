@@ -92,7 +92,7 @@ class Checker:
         if q not in sheet.fitted:
             got = " x ".join(map(str, sheet.answers[q].shape)) or "a single number"
             return _item(sheet, q, "invalid", f"{variable} has shape {got}; {_expected_form(sheet, q)}.")
-        share = self.entry_credit(q, carried_ok=not note)
+        share = 0.0 if sheet.placeholder(q) else self.entry_credit(q, carried_ok=not note)
         if sheet.grading.get("partial", False) and sheet.trace[q].size > 1 and share > 0:
             right = int(np.sum(close(sheet.fitted[q], sheet.trace[q], sheet.tolerance[q])))
             return _item(sheet, q, "partial", f"Partly correct: {right} of {sheet.trace[q].size} entries are right "

@@ -47,7 +47,8 @@ PLANTED = {
         ("regression_3hidden", "dA1", lambda t: t["dZ2"] @ t["W2_new"].T)],
     "weight_gradient_for_error": [  # seed page 004: a_j * delta in place of delta * w_j
         ("bce_net", "dA1", lambda t: t["A1"] * t["dZ2"]), ("regression_3hidden", "dA1", lambda t: t["A1"] * t["dZ2"]),
-        ("batch_vectorized", "dZ1", lambda t: t["A1"] * t["dZ2"] * sp(t["A1"]))],
+        ("batch_vectorized", "dZ1", lambda t: t["A1"] * t["dZ2"] * sp(t["A1"])),
+        ("regression_3hidden", "dA1", lambda t: (t["A1"].T @ t["dZ2"]).T)],  # summed over samples: dW2^T
     "squared_error_derivative_in_bce": [
         ("bce_net", "dZ2", lambda t: (t["Yhat"] - t["Y"]) * sp(t["Yhat"])),
         ("bce_net", "dW2", lambda t: t["A1"].T @ (2 * (t["Yhat"] - t["Y"]) * sp(t["Yhat"])))],

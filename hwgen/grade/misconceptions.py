@@ -156,13 +156,14 @@ def _updated_weights(net: Network, step: Step, steps: dict[str, Step]) -> list[S
 
 
 def _weight_gradient_for_error(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
-    """dA1 row i = (A1_i^T dZ2_i)^T: sample i's output-weight gradient a_j delta in place of delta w_j (seed 004).
-    Defined for one output unit, where it has dA1's shape."""
+    """dA1 = the output weights' gradient a_j delta in place of delta w_j (seed 004): per sample, row i =
+    (A1_i^T dZ2_i)^T, or summed over the samples, dW2^T. Defined for one output unit, where it fits dA1."""
     if net.sizes[2] != 1:
         return []
     dW2 = steps["dW2"].fn
     return [replace(step, inputs=("dZ2", "A1"),
-                    fn=lambda d, a: np.concatenate([dW2(a[i:i + 1], d[i:i + 1]).T for i in range(len(d))]))]
+                    fn=lambda d, a: np.concatenate([dW2(a[i:i + 1], d[i:i + 1]).T for i in range(len(d))])),
+            replace(step, inputs=("dZ2", "A1"), fn=lambda d, a: dW2(a, d).T)]
 
 
 def _bias_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:

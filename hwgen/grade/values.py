@@ -137,7 +137,7 @@ def trivial(a: Array, given: dict[str, Array], tol: tuple[float, float] = (1e-9,
     if a.size > 1 and _same(np.abs(a), (np.abs(a) > 0.5).astype(float), tol):
         return "only 0s and 1s (saturated or placeholder values)"
     for name in GIVEN_NAMES if a.size > 1 else ():  # one number may equal a given one by chance
-        for form in (given[name], given[name].T):
+        for form in (given[name], given[name].T) if given[name].size == a.size else ():
             fitted = conform(a, form.shape)
             if fitted is not None and _same(fitted, form, tol):
                 return COPY_OF + name

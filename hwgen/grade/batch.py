@@ -1,4 +1,9 @@
-"""`hwgen grade`: each student's notebook run in the sandbox, checked in this process, recorded at once.
+"""`hwgen grade`: each student's notebook run in the sandbox, checked, recorded at once.
+
+The pipeline: this process finds and reads each notebook; threads hand it to the sandbox workers
+(sandbox.py); the plain values that come back are checked (checks.py) and matched against classmates'
+variants (copies.py) in checker processes forked from this one, which see nothing but those values;
+each student's results are then written here in one gradebook transaction.
 
 Students come from manifest.json (a roster student without a notebook gets `missing` items and 0
 points, and appears in the gradebook and exports) plus any extra folder in the submissions folder

@@ -202,7 +202,11 @@ class Sandbox:
             self._idle.put(first)
             rest = [self._spawn(level) for _ in range(self.jobs - 1)]
             for worker in rest:
-                worker.wait_ready(START_TIMEOUT)
+                try:
+                    worker.wait_ready(START_TIMEOUT)
+                except OSError as exc:
+                    self.close()
+                    raise SandboxError(f"a second {level} worker could not be started: {exc}") from None
                 self._idle.put(worker)
             return
         raise SandboxError("no sandbox worker could be started: " + "; ".join(self.fallbacks))

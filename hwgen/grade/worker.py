@@ -1,14 +1,14 @@
 """The sandbox worker: runs INSIDE the isolation and forks one child per notebook run.
 
-This file is not imported by hwgen: its source is handed to `python -I -S -c SOURCE SITE CONFIG`, so it
-uses only the standard library and NumPy, and nothing of hwgen (or the class folder) has to be visible
-inside the sandbox. The worker imports NumPy once; each run forks a child that drops privileges, sets
+The worker runs from this file's source, handed to `python -I -S -c SOURCE SITE CONFIG`, so it uses only
+the standard library and NumPy, and nothing of hwgen (or the class folder) has to be visible inside the
+sandbox (hwgen itself imports only `prctl` from here). The worker imports NumPy once; each run forks a child that drops privileges, sets
 resource limits, runs the notebook's code cells in order in an empty directory, and converts the
 expected variables to plain JSON (numbers, nested lists, or a reason why not). The answers never
 enter the sandbox: every check runs in the trusted grader process on what comes back.
 
 Protocol, one JSON object per line. Parent -> worker: {"cells": [str], "names": [str], "skip": [int],
-"skip_names": [str], "limits": {...}}. Worker -> parent: {"ready": {...}} once, then one reply per
+"skip_names": [str], "careful": bool, "limits": {...}}. Worker -> parent: {"ready": {...}} once, then one reply per
 request: {"outcome": "done"|"timeout"|"crash"|"overflow", "signal", "exit_code", "result", "cpu", "wall"}.
 Child -> worker (a pipe): "result JSON". Child -> the trusted parent directly (a pipe the parent passed
 down, fd config["progress"]): "cell N" / "var NAME" before each cell and each variable, so the parent
@@ -39,7 +39,7 @@ CACHED_NOTEBOOK = 1_000_000  # characters of code beyond which a notebook's cell
 # change how the child reads and reports its values. (Code in the child can always forge its own report,
 # but that is no more than assigning other values: it never sees an answer, and the trusted grader checks
 # whatever comes back.)
-_write, _exit, _compile, _exec, _BaseException = os.write, os._exit, compile, exec, BaseException
+_write, _read, _exit, _compile, _exec, _BaseException = os.write, os.read, os._exit, compile, exec, BaseException
 _type, _isinstance, _len, _str, _float = type, isinstance, len, str, float
 _settrace, _setprofile, _setrecursionlimit, _setitimer = sys.settrace, sys.setprofile, sys.setrecursionlimit, signal.setitimer
 _dumps = json.dumps
@@ -51,7 +51,7 @@ class Unusable(Exception):
 
 
 def _emit(fd: int, data: bytes) -> None:
-    """Write all of `data` to the result pipe."""
+    """Write all of `data` to a pipe."""
     while data:
         data = data[_write(fd, data):]
 
@@ -262,7 +262,7 @@ def child(req: dict, fd: int, ack: int, config: dict, np_array) -> None:
             cell_errors.append([i, describe(error, filename)])
         if careful:  # wait until the worker has seen this cell end: a cell that kills the worker is then the last one
             _emit(fd, b"sync\n")
-            if not os.read(ack, 1):
+            if not _read(ack, 1):
                 _exit(71)
     _setrecursionlimit(10_000)
     _setitimer(signal.ITIMER_REAL, 0)

@@ -2,10 +2,11 @@
 
 `CopyIndex(manifest)` is built once per batch. For every problem and asked quantity it holds each student's
 exact answer as one row of a matrix, with the row order sorted by every column. A query takes the answer's
-largest entry, finds by binary search the students whose exact answer has that entry within a narrow window
-(20 units of rounding: 1% at 4 digits), screens those rows on every entry, and confirms the few that are left with the classmate's own
-rounding-aware tolerance. Building costs O(N log N) for N students and a query O(log N + window), so a
-whole class costs O(N log N) instead of the O(N^2) of comparing every pair.
+largest entry, finds by binary search the students whose exact answer has that entry within a narrow
+window (20 units of rounding: 1% at 4 digits), screens those rows on every entry, and confirms the few
+that are left with the classmate's own rounding-aware tolerance. Building costs O(N log N) for N students,
+a query O(log N + the rows in its window), so a class costs far less than the O(N^2) of comparing every
+pair (bench/copies.py: query time flat from 1000 to 8000 students).
 """
 
 from __future__ import annotations

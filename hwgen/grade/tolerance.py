@@ -63,18 +63,21 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
 
 
 def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
-                    fresh: Iterable[str] = ()) -> dict[str, Array]:
+                    fresh: Iterable[str] = (), needed: Iterable[str] | None = None) -> dict[str, Array]:
     """Per entry, how far a d-digit student's result of each step can be from the step evaluated on `values`.
 
     `values` holds the given arrays, lr, n and a value per step. For the exact answer key every step's value is
     its result; for a student's own work (error carried forward) the names in `fresh` are values the student
     wrote down, which later steps take as they are: downstream they count with their own rounding only.
+    With `needed`, steps after the last needed one are left out.
     """
     u, fresh = unit_roundoff(digits), set(fresh)
     bounds: dict[str, Array] = {k: np.abs(round_sig(values[k], digits) - values[k]) for k in GIVEN_NAMES}
     bounds["lr"] = bounds["n"] = np.zeros(())
     computed = {}
-    for step in steps:
+    needed = {s.name for s in steps} if needed is None else set(needed)
+    last = max((i for i, s in enumerate(steps) if s.name in needed), default=-1)
+    for step in steps[:last + 1]:
         result, moved = _propagated(step, values, bounds)
         computed[step.name] = moved + u * np.abs(result)
         bounds[step.name] = u * np.abs(values[step.name]) if step.name in fresh else computed[step.name]
@@ -124,5 +127,5 @@ def tolerances(spec: ProblemSpec, record: Mapping[str, Any],
     """{asked quantity: (rtol, atol)} for one student's variant, for np.isclose(answer, expected, rtol, atol);
     `grading` is the merged grading options (only `rounding_digits` matters here)."""
     trace = trace_of(spec, record)
-    bounds = rounding_bounds(spec.template.steps, trace, grading_digits(spec, grading))
+    bounds = rounding_bounds(spec.template.steps, trace, grading_digits(spec, grading), needed=spec.asked)
     return {q: as_tolerance(trace[q], bounds[q]) for q in spec.asked}

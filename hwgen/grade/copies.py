@@ -57,6 +57,24 @@ class _Variants:
         return record if self.lr[i] is None else record | {"network": {"lr": self.lr[i]}}
 
 
+class _Block:
+    """Named arrays of numbers for a whole class, filled one student (row) at a time: (rows, size) each."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows, self.data, self.shapes = rows, {}, {}
+
+    def put(self, name: str, row: int, value: Any) -> None:
+        """Row `row` of `name` is `value` (a number or nested list), flattened."""
+        flat = np.ravel(np.asarray(value, dtype=float))
+        if name not in self.data:
+            self.data[name], self.shapes[name] = np.empty((self.rows, flat.size)), np.shape(value)
+        self.data[name][row] = flat
+
+    def arrays(self, rows: int) -> dict[str, Array]:
+        """The first `rows` rows of every array."""
+        return {name: a[:rows] for name, a in self.data.items()}
+
+
 class CopyIndex:
     """Every student's exact answers, indexed so that a submission can be matched against the class. Holds
     arrays of numbers only (no parsed manifest entries), so it is small and cheap to send to other processes."""
@@ -64,35 +82,32 @@ class CopyIndex:
     def __init__(self, manifest: Mapping[str, Any]) -> None:
         self.problems = list(manifest["problems"])
         asked = {key: list(spec.asked) for key, spec in self.specs.items()}
+        size = len(manifest["students"])
         rows: dict[str, dict[str, int]] = {key: {} for key in asked}
-        given = {key: {k: [] for k in GIVEN_NAMES} for key in asked}
         lrs: dict[str, list[float | None]] = {key: [] for key in asked}
-        answers = {key: {q: [] for q in qs} for key, qs in asked.items()}
-        for sid, student in manifest["students"].items():  # each entry is read once, and only numbers are kept
+        given: dict[str, _Block] = {key: _Block(size) for key in asked}
+        answers: dict[str, _Block] = {key: _Block(size) for key in asked}
+        for sid, student in manifest["students"].items():  # each entry is read once; only its numbers are kept
             for key, record in student["problems"].items():
-                if key not in asked:
-                    continue
-                rows[key][sid] = len(rows[key])
-                for k in GIVEN_NAMES:
-                    given[key][k].append(record["given"][k])
-                lrs[key].append(record.get("network", {}).get("lr"))
-                for q in asked[key]:
-                    answers[key][q].append(record["answers"][q])
-        self.variants = {key: _Variants(rows[key], {k: np.array(v, dtype=float).reshape(len(rows[key]), -1)
-                                                    for k, v in given[key].items()},
-                                        {k: np.shape(v[0]) if v else () for k, v in given[key].items()}, lrs[key])
+                if key in asked:
+                    row = rows[key][sid] = len(rows[key])
+                    lrs[key].append(record.get("network", {}).get("lr"))
+                    for k in GIVEN_NAMES:
+                        given[key].put(k, row, record["given"][k])
+                    for q in asked[key]:
+                        answers[key].put(q, row, record["answers"][q])
+        self.variants = {key: _Variants(rows[key], given[key].arrays(len(rows[key])), given[key].shapes, lrs[key])
                          for key in asked}
         self.columns: dict[tuple[str, str], _Column] = {}
         self.shapes: dict[tuple[str, str], tuple[int, ...]] = {}
         for key, qs in asked.items():
-            students = list(rows[key])
+            students, matrices = list(rows[key]), answers[key].arrays(len(rows[key]))
             for q in qs:
-                values = answers[key][q]
-                matrix = np.array([np.ravel(v) for v in values], dtype=float).reshape(len(students), -1)
+                matrix = matrices.get(q, np.empty((0, 0)))
                 order = np.argsort(matrix, axis=0, kind="stable").T
                 self.columns[key, q] = _Column(students, matrix, order, np.take_along_axis(matrix.T, order, axis=1))
                 if students:
-                    self.shapes[key, q] = np.shape(values[0])
+                    self.shapes[key, q] = answers[key].shapes[q]
         self.window = {key: WINDOW_U * unit_roundoff(spec.template.significant) for key, spec in self.specs.items()}
         self._tolerances: dict[tuple[str, str], dict[str, Tolerance]] = {}
 

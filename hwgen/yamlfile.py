@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-import jsonschema
-import yaml
+# jsonschema imports rfc3987_syntax for its "iri" format checks when that package is installed (Jupyter
+# brings it), which builds a grammar for about a second at every start; hwgen's schemas use no formats.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import jsonschema  # noqa: E402
+import yaml  # noqa: E402
 
 from .errors import InputFileError
 

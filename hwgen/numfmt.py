@@ -10,10 +10,9 @@ Array = np.ndarray
 def round_sig(a: Array | float, sig: int) -> Array:
     """Round every entry to `sig` significant digits: (any shape) -> same shape."""
     a = np.asarray(a, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where(a == 0, 0, np.floor(np.log10(np.abs(np.where(a == 0, 1, a)))))
-    scale = 10.0 ** (sig - 1 - mag)
-    return np.where(np.isfinite(a) & (a != 0), np.round(a * scale) / scale, a)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # zeros, inf and nan are kept as they are
+        scale = 10.0 ** (sig - 1 - np.floor(np.log10(np.abs(a))))
+        return np.where(np.isfinite(a) & (a != 0), np.rint(a * scale) / scale, a)
 
 
 def fmt(x: float, sig: int) -> str:

@@ -15,6 +15,7 @@ shared by the grader and the notebooks' hidden tests.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -45,21 +46,35 @@ def trace_of(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Array]:
 
 def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Array]) -> tuple[Array, Array]:
     """The step's result on `values`, and a bound on how far it moves when each input entry moves by its
-    bound (both directions, the larger change, summed over entries): (result's shape) twice."""
+    bound (both directions, the larger change, summed over entries): (result's shape) twice.
+
+    Each moved entry costs two calls of the step's function; everything else is done on all of them at once,
+    the sum still taken entry after entry in the same order (so the bound is the same to the last bit)."""
     base = evaluate(step, values)
-    total = np.zeros_like(base)
-    for name in dict.fromkeys(step.inputs):
-        x, e = np.asarray(values[name], dtype=float), bounds[name]
-        for idx in zip(*np.nonzero(np.atleast_1d(e))):
-            idx = idx if x.ndim else ()
-            moved = dict(values)
-            worst = np.zeros_like(base)
-            for sign in (1.0, -1.0):
-                shifted = x.copy()
-                shifted[idx] += sign * e[idx]
-                moved[name] = shifted
-                worst = np.maximum(worst, np.abs(evaluate(step, moved) - base))
-            total += np.where(np.isfinite(worst), worst, 0.0)  # a move out of the domain is no rounding
+    args = [np.asarray(values[i], dtype=float) for i in step.inputs]
+    changes = []  # per moved entry: result moved up minus base, result moved down minus base
+    with np.errstate(all="ignore"):
+        for name in dict.fromkeys(step.inputs):
+            slots = [k for k, i in enumerate(step.inputs) if i == name]
+            x, e = args[slots[0]], bounds[name]
+            shifted = x.copy()
+            flat = shifted.reshape(-1)  # a view: entry i of `flat` is entry i of `shifted` in C order
+            ups, downs, xs = (x + e).ravel().tolist(), (x - e).ravel().tolist(), x.ravel().tolist()
+            for k in slots:
+                args[k] = shifted
+            for i in np.flatnonzero(e).tolist():
+                for moved in (ups[i], downs[i]):
+                    flat[i] = moved
+                    changes.append(np.asarray(step.fn(*args), dtype=float) - base)
+                flat[i] = xs[i]
+            for k in slots:
+                args[k] = x
+        total = np.zeros_like(base)
+        if changes:
+            moved = np.abs(np.array(changes))
+            worst = np.maximum(moved[0::2], moved[1::2])
+            for change in np.where(np.isfinite(worst), worst, 0.0):  # a move out of the domain is no rounding
+                total += change
     return base, total
 
 
@@ -90,19 +105,27 @@ def as_tolerance(expected: Array, bound: Array) -> Tolerance:
     cross, r = (e_i - e_j) / (b_i - b_j): all of them are tried (pairs for up to PAIRS entries)."""
     b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
     keep = e > 0
-    if not keep.any() or not np.all(np.isfinite(e)) or not np.all(np.isfinite(b)):  # nothing to allow, or no bound
+    if not keep.any() or not np.isfinite(e).all() or not np.isfinite(b).all():  # nothing to allow, or no bound
         return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
-    candidates = [[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]]
-    if b.size <= PAIRS:
+    positive = keep & (b > 0)
+    candidates = [[0.0], e[positive] / b[positive]]
+    if b.size <= PAIRS:  # each pair once (i < j): the pair (j, i) gives the same number to the last bit
+        i, j = _pairs(b.size)
         with np.errstate(divide="ignore", invalid="ignore"):
-            crossing = ((e[:, None] - e[None, :]) / (b[:, None] - b[None, :])).ravel()
+            crossing = (e[i] - e[j]) / (b[i] - b[j])
         candidates.append(crossing[np.isfinite(crossing) & (crossing > 0)])
-    candidates = np.unique(np.concatenate(candidates))
-    atols = np.max(e[None, :] - candidates[:, None] * b[None, :], axis=1).clip(min=0.0)
-    slack = np.max((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep], axis=1)
+    candidates = np.sort(np.concatenate(candidates))  # repeats change no minimum: argmin picks the same value
+    atols = (e[None, :] - candidates[:, None] * b[None, :]).max(axis=1).clip(min=0.0)
+    slack = ((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep]).max(axis=1)
     best = int(np.argmin(slack))
     return (max(float(candidates[best]), RTOL_FLOOR),
             max(float(atols[best]), ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))))
+
+
+@lru_cache(maxsize=PAIRS)
+def _pairs(size: int) -> tuple[Array, Array]:
+    """Index arrays (i, j) of every pair i < j of `size` entries."""
+    return np.triu_indices(size, 1)
 
 
 def close(answer: Array, expected: Array, tol: Tolerance) -> Array:

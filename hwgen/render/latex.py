@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import jinja2
 import numpy as np
@@ -60,6 +60,7 @@ def environment() -> jinja2.Environment:
         autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined)
 
 
+@lru_cache(maxsize=1024)
 def points_text(points: float) -> str:
     """1 pt, 2 pts, 0.526 pts."""
     return f"{fmt(points, 3)} pt{'' if points == 1 else 's'}"
@@ -133,15 +134,26 @@ def _arrow(x1: float, y1: float, x2: float, y2: float) -> tuple[float, ...]:
             back_y + ARROW_HALF_WIDTH * ux, back_x + ARROW_HALF_WIDTH * uy, back_y - ARROW_HALF_WIDTH * ux)
 
 
-def drawing(variant: Variant) -> dict[str, list]:
+def drawing(variant: Variant) -> dict[str, Sequence]:
     """The network: units, arrows between them, and the student's weights and biases on the arrows.
 
     Each arrow's number sits a quarter of the way from its source, where a source's arrows fan out, so a
     layer's numbers stand in one column; the units are spaced so that numbers in a column never touch.
     """
     t, g = variant.template, variant.given
-    d, h, o = t.network.sizes
-    act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
+    units, links, spots, captions = _layout(t.network.sizes, t.network.activations)
+    values = [value for w, b in ((g["W1"], g["b1"]), (g["W2"], g["b2"])) for j in range(w.shape[1])
+              for value in [b[j]] + [w[i, j] for i in range(w.shape[0])]]
+    weights = [{"x": x, "y": y, "number": Tex(tex_scalar(value, t.significant))} for (x, y), value in zip(spots, values)]
+    return {"units": units, "links": links, "weights": weights, "captions": captions}
+
+
+@lru_cache(maxsize=64)
+def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> tuple[tuple, tuple, tuple, tuple]:
+    """What a drawing of this network has whatever its numbers: units, arrows, where each weight's number
+    sits (in the order drawing() lists the weights: per target unit its bias, then its inputs), captions."""
+    d, h, o = sizes
+    act_h, act_o = (ACTIVATION_WORDS[a] for a in activations)
     layers = [[f"x_{{{i + 1}}}" for i in range(d)], [f"h_{{{j + 1}}}" for j in range(h)],
               [r"\hat{y}" if o == 1 else rf"\hat{{y}}_{{{k + 1}}}" for k in range(o)]]
     gaps = [ROW_GAP, ROW_GAP, ROW_GAP]
@@ -151,21 +163,20 @@ def drawing(variant: Variant) -> dict[str, list]:
     at = {(col, i): (COLUMN_X[col], ((len(labels) - 1) / 2 - i) * gaps[col])
           for col, labels in enumerate(layers) for i in range(len(labels))}
     at |= {(col, -1): (COLUMN_X[col], (len(layers[col]) + 1) / 2 * gaps[col]) for col in (0, 1)}  # bias units
-    units = [{"x": _pt(x), "y": _pt(y), "bias": i < 0, "label": Tex(layers[col][i]) if i >= 0 else ""}
-             for (col, i), (x, y) in at.items()]
-    links, weights = [], []
-    for col, (w, b) in enumerate(((g["W1"], g["b1"]), (g["W2"], g["b2"]))):
-        for j in range(w.shape[1]):
-            for i, value in [(-1, b[j])] + [(i, w[i, j]) for i in range(w.shape[0])]:
+    units = tuple({"x": _pt(x), "y": _pt(y), "bias": i < 0, "label": Tex(layers[col][i]) if i >= 0 else ""}
+                  for (col, i), (x, y) in at.items())
+    links, spots = [], []
+    for col, (sources, targets) in enumerate(((d, h), (h, o))):
+        for j in range(targets):
+            for i in [-1, *range(sources)]:
                 (x1, y1), (x2, y2) = at[col, i], at[col + 1, j]
                 links.append(tuple(_pt(v) for v in _arrow(x1, y1, x2, y2)))
-                weights.append({"x": _pt(x1 + LABEL_POS * (x2 - x1)), "y": _pt(y1 + LABEL_POS * (y2 - y1)),
-                                "number": Tex(tex_scalar(value, t.significant))})
+                spots.append((_pt(x1 + LABEL_POS * (x2 - x1)), _pt(y1 + LABEL_POS * (y2 - y1))))
     bottom = _pt(-max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9)
-    captions = [{"x": _pt(COLUMN_X[0]), "y": bottom, "text": "inputs"},
+    captions = ({"x": _pt(COLUMN_X[0]), "y": bottom, "text": "inputs"},
                 {"x": _pt(COLUMN_X[1]), "y": bottom, "text": f"hidden: {act_h}"},
-                {"x": _pt(COLUMN_X[2]), "y": bottom, "text": f"output: {act_o}"}]
-    return {"units": units, "links": links, "weights": weights, "captions": captions}
+                {"x": _pt(COLUMN_X[2]), "y": bottom, "text": f"output: {act_o}"})
+    return units, tuple(links), tuple(spots), captions
 
 
 def _problem(number: int, spec: ProblemSpec, variant: Variant) -> dict[str, Any]:
@@ -207,7 +218,12 @@ def _rows(value: Array) -> int:
 
 def _rounding(problems: list[ProblemSpec]) -> Tex:
     """The rounding rule, once for the whole assignment."""
-    digits = sorted({p.template.significant for p in problems})
+    return _rounding_rule(tuple(sorted({p.template.significant for p in problems})))
+
+
+@lru_cache(maxsize=64)
+def _rounding_rule(digits: tuple[int, ...]) -> Tex:
+    """The rounding rule for problems stating these numbers of significant digits (ascending)."""
     rule = (f"{digits[0]} significant digits" if len(digits) == 1
             else "the number of significant digits each problem states")
     examples = ", ".join(f"${tex_scalar(x, digits[0])}$" for x in (0.0474747, -1.234567, 12.34567))
@@ -228,16 +244,16 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
             "problems": [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]}
 
 
-def render(template: str, assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
-    """One student's worksheet.tex.j2 or key.tex.j2 as LaTeX source."""
-    return environment().get_template(template).render(context(assignment, student, variants))
+def render(template: str, ctx: Mapping[str, Any]) -> str:
+    """worksheet.tex.j2 or key.tex.j2 as LaTeX source, from one student's `context` (both share one)."""
+    return environment().get_template(template).render(ctx)
 
 
 def worksheet(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
     """The student's worksheet: header, instructions, and per problem the drawing, the data and the questions."""
-    return render("worksheet.tex.j2", assignment, student, variants)
+    return render("worksheet.tex.j2", context(assignment, student, variants))
 
 
 def key(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
     """The student's answer key: the worksheet's problems with every step worked out."""
-    return render("key.tex.j2", assignment, student, variants)
+    return render("key.tex.j2", context(assignment, student, variants))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 from nbformat import NotebookNode
 
@@ -95,6 +94,17 @@ def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
 STUDENT: tuple[Preprocessor, ...] = (ClearSolutions(), ClearHiddenTests(), ClearOutputs(), ComputeChecksums())
 
 
+def tree_copy(value: Any) -> Any:
+    """A deep copy of notebook data (dicts, NotebookNodes, lists, and immutable leaves): copy.deepcopy's
+    result at a fraction of its cost."""
+    if isinstance(value, dict):
+        return value.__class__({k: tree_copy(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [tree_copy(v) for v in value]
+    return value
+
+
 def student_notebook(instructor: NotebookNode) -> NotebookNode:
-    """The student's notebook derived from the instructor's: no solutions, no hidden tests, fresh checksums."""
-    return run(copy.deepcopy(instructor), STUDENT)
+    """The student's notebook derived from the instructor's (left as it is): no solutions, no hidden tests,
+    fresh checksums."""
+    return run(tree_copy(instructor), STUDENT)

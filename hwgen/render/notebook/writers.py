@@ -1,15 +1,18 @@
-"""`hwgen generate` writers: each student's instructor notebook (source/) and student notebook (release/)."""
+"""`hwgen generate` writers: each student's instructor notebook (source/) and student notebook (release/).
+
+Both come from one instructor notebook per student (StudentWork.shared), written as nbformat.writes would."""
 
 from __future__ import annotations
 
-from typing import Mapping
-
-import nbformat
+from typing import TYPE_CHECKING
 
 from ...assignment import Assignment, Student
-from ...variant import Variant
 from .build import for_student
+from .nbjson import writes
 from .preprocess import student_notebook
+
+if TYPE_CHECKING:
+    from ...generate import StudentWork
 
 
 def notebook_path(folder: str, assignment: Assignment, student: Student) -> str:
@@ -17,17 +20,12 @@ def notebook_path(folder: str, assignment: Assignment, student: Student) -> str:
     return f"{folder}/{student.id}/{assignment.name}/{assignment.name}.ipynb"
 
 
-def _text(nb: nbformat.NotebookNode) -> str:
-    """The .ipynb text (validated as nbformat writes it), ending in a newline."""
-    return nbformat.writes(nb) + "\n"
-
-
-def source_files(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+def source_files(work: StudentWork) -> dict[str, str]:
     """source/<id>/<name>/<name>.ipynb: the instructor notebook, with solutions and hidden tests."""
-    return {notebook_path("source", assignment, student): _text(for_student(assignment, student, variants))}
+    return {notebook_path("source", work.assignment, work.student): writes(work.shared(for_student)) + "\n"}
 
 
-def release_files(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+def release_files(work: StudentWork) -> dict[str, str]:
     """release/<id>/<name>/<name>.ipynb: the student notebook, derived from the instructor notebook."""
-    nb = student_notebook(for_student(assignment, student, variants))
-    return {notebook_path("release", assignment, student): _text(nb)}
+    nb = student_notebook(work.shared(for_student))
+    return {notebook_path("release", work.assignment, work.student): writes(nb) + "\n"}

@@ -1,0 +1,96 @@
+"""The fast paths of `hwgen generate` give exactly what the straightforward code gives: notebook text equal to
+nbformat.writes (and valid), tree_copy equal to copy.deepcopy, tolerance bounds equal to the last bit to the
+entry-by-entry walk they replace (kept here as the reference)."""
+
+from __future__ import annotations
+
+import copy
+
+import nbformat
+import numpy as np
+import pytest
+
+from hwgen.assignment import Student
+from hwgen.engine import Step, evaluate
+from hwgen.grade.tolerance import rounding_bounds
+from hwgen.render.notebook import for_student, nbjson, student_notebook
+from hwgen.render.notebook.preprocess import tree_copy
+
+from .gradehelp import TEMPLATES, problem, record, rounding_student
+from .test_generate import EXAMPLE  # noqa: F401  (the README's assignment, used through `inputs`)
+from .test_generate import inputs  # noqa: F401  (module-scoped fixture: the assignment and four students)
+
+
+def _reference_propagated(step: Step, values, bounds):
+    """The tolerance walk's original form: each moved entry in its own evaluate call, summed one by one."""
+    base = evaluate(step, values)
+    total = np.zeros_like(base)
+    for name in dict.fromkeys(step.inputs):  # (the original warned on infinities; the fast path does not)
+        x, e = np.asarray(values[name], dtype=float), bounds[name]
+        for idx in zip(*np.nonzero(np.atleast_1d(e))):
+            idx = idx if x.ndim else ()
+            moved = dict(values)
+            worst = np.zeros_like(base)
+            for sign in (1.0, -1.0):
+                shifted = x.copy()
+                shifted[idx] += sign * e[idx]
+                moved[name] = shifted
+                worst = np.maximum(worst, np.abs(evaluate(step, moved) - base))
+            total += np.where(np.isfinite(worst), worst, 0.0)
+    return base, total
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_tolerance_bounds_are_the_entry_by_entry_walks_to_the_last_bit(name, monkeypatch):
+    spec = problem(name)
+    cases = []
+    for seed in range(6):
+        rec = record(spec, seed)
+        student = rounding_student(spec, rec, 2)  # a student's own values, carried forward (the ECF walk)
+        wild = dict(student, dZ2=student["dZ2"] * np.array(np.inf), Yhat=np.full_like(student["Yhat"], 1.0))
+        cases += [(student, ()), (student, spec.asked), (wild, spec.asked)]
+    from hwgen.grade import tolerance
+    for values, fresh in cases:
+        for digits in (2, 4):
+            fast = rounding_bounds(spec.template.steps, values, digits, fresh)
+            with monkeypatch.context() as m:
+                m.setattr(tolerance, "_propagated", _reference_propagated)
+                with np.errstate(all="ignore"):
+                    slow = rounding_bounds(spec.template.steps, values, digits, fresh)
+            for q in slow:
+                assert fast[q].tobytes() == slow[q].tobytes(), (name, q, digits)
+
+
+def test_notebook_text_is_nbformats_byte_for_byte_and_valid(inputs):  # noqa: F811
+    assignment, students, _ = inputs
+    from hwgen import generate as gen
+    from hwgen.sampling import sample
+    for student in [*students, Student("x", 'Quote " and \\ back\tslash \u2028 \x7f', "")]:
+        variants = {p.key: sample(p.template, gen.problem_seed(assignment, student, p.key)) for p in assignment.problems}
+        inst = for_student(assignment, student, variants)
+        for nb in (inst, student_notebook(inst)):
+            nbformat.validate(nb)
+            assert nbjson.writes(nb) == nbformat.writes(nb)
+    odd = nbformat.v4.new_notebook(metadata={"n": [1, 2.5, -0.0, 1e300, None, True, False, {}, [], [{"a": "b"}]],
+                                             "é": "ü"})
+    odd.cells = [nbformat.v4.new_markdown_cell("a\r\nb\rc\n\n", id="m"), nbformat.v4.new_code_cell("", id="c")]
+    assert nbjson.writes(odd) == nbformat.writes(odd)
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", id="c", outputs=[
+        nbformat.v4.new_output("stream", text="out\nmore")])])
+    assert nbjson.writes(executed) == nbformat.writes(executed)  # handed to nbformat
+
+
+def test_tree_copy_is_a_deep_copy(inputs):  # noqa: F811
+    assignment, students, _ = inputs
+    from hwgen import generate as gen
+    from hwgen.sampling import sample
+    variants = {p.key: sample(p.template, gen.problem_seed(assignment, students[0], p.key)) for p in assignment.problems}
+    inst = for_student(assignment, students[0], variants)
+    before = nbformat.writes(inst)
+    twin = tree_copy(inst)
+    assert twin == copy.deepcopy(inst) and type(twin.cells[0].metadata) is type(inst.cells[0].metadata)
+    answer = next(i for i, c in enumerate(twin.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    twin.cells[answer].metadata.nbgrader["grade_id"] = "changed"
+    twin.cells[answer].source += "x"
+    student_notebook(inst)
+    assert nbformat.writes(inst) == before

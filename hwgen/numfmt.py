@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 Array = np.ndarray
@@ -20,6 +22,7 @@ def fmt(x: float, sig: int) -> str:
     return _positional(float(round_sig(x, sig)), sig)
 
 
+@lru_cache(maxsize=1 << 16)
 def _positional(x: float, sig: int) -> str:
     """An already rounded number written out as fmt writes it."""
     if not np.isfinite(x):

@@ -50,31 +50,36 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
 
     Each moved entry costs two calls of the step's function; everything else is done on all of them at once,
     the sum still taken entry after entry in the same order (so the bound is the same to the last bit)."""
-    base = evaluate(step, values)
     args = [np.asarray(values[i], dtype=float) for i in step.inputs]
     changes = []  # per moved entry: result moved up minus base, result moved down minus base
     with np.errstate(all="ignore"):
+        base = np.asarray(step.fn(*args), dtype=float)  # = evaluate(step, values)
         for name in dict.fromkeys(step.inputs):
             slots = [k for k, i in enumerate(step.inputs) if i == name]
             x, e = args[slots[0]], bounds[name]
+            where = np.flatnonzero(e).tolist()
+            if not where:
+                continue
             shifted = x.copy()
             flat = shifted.reshape(-1)  # a view: entry i of `flat` is entry i of `shifted` in C order
-            ups, downs, xs = (x + e).ravel().tolist(), (x - e).ravel().tolist(), x.ravel().tolist()
+            xs, es = x.ravel(), np.ravel(e)
+            ups, downs, olds = (xs[where] + es[where]).tolist(), (xs[where] - es[where]).tolist(), xs[where].tolist()
             for k in slots:
                 args[k] = shifted
-            for i in np.flatnonzero(e).tolist():
-                for moved in (ups[i], downs[i]):
-                    flat[i] = moved
-                    changes.append(np.asarray(step.fn(*args), dtype=float) - base)
-                flat[i] = xs[i]
+            for i, up, down, old in zip(where, ups, downs, olds):
+                flat[i] = up
+                changes.append(np.asarray(step.fn(*args), dtype=float) - base)
+                flat[i] = down
+                changes.append(np.asarray(step.fn(*args), dtype=float) - base)
+                flat[i] = old
             for k in slots:
                 args[k] = x
-        total = np.zeros_like(base)
-        if changes:
-            moved = np.abs(np.array(changes))
-            worst = np.maximum(moved[0::2], moved[1::2])
-            for change in np.where(np.isfinite(worst), worst, 0.0):  # a move out of the domain is no rounding
-                total += change
+        if not changes:
+            return base, np.zeros_like(base)
+        moved = np.abs(np.array(changes))
+        worst = np.maximum(moved[0::2], moved[1::2])
+        # a move out of the domain is no rounding; the sum is taken entry after entry (accumulate is sequential)
+        total = np.add.accumulate(np.where(np.isfinite(worst), worst, 0.0), axis=0)[-1]
     return base, total
 
 

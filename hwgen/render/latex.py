@@ -57,7 +57,7 @@ def environment() -> jinja2.Environment:
         block_start_string=r"\BLOCK{", block_end_string="}", variable_start_string=r"\VAR{",
         variable_end_string="}", comment_start_string=r"\#{", comment_end_string="}",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined)
+        autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined, auto_reload=False)
 
 
 @lru_cache(maxsize=1024)
@@ -240,8 +240,11 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
          "rounding": _rounding(specs), "paper": assignment.paper}
     widest = max(variant.template.display.value(value).shape[-1] for variant in variants.values()
                  for value in variant.trace.values() if np.ndim(value))
-    return {"a": a, "paper": a["paper"], "student": student, "matrix_cols": widest,
-            "problems": [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]}
+    problems = [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]
+    parts = environment().get_template("parts.tex.j2").module
+    for p in problems:  # what worksheet and key both print first: made once
+        p["intro"] = parts.problem_intro(p)
+    return {"a": a, "paper": a["paper"], "student": student, "matrix_cols": widest, "problems": problems}
 
 
 def render(template: str, ctx: Mapping[str, Any]) -> str:

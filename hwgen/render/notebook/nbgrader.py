@@ -44,7 +44,7 @@ def markdown_cell(source: str, cell_id: str) -> NotebookNode:
 
 def flags(cell: NotebookNode) -> tuple[bool, bool, bool]:
     """(grade, solution, locked) as nbgrader reads them: a solution is never locked, a grade cell always is."""
-    meta = cell.metadata.get("nbgrader", {})
+    meta = cell["metadata"].get("nbgrader", {})
     grade, solution = bool(meta.get("grade", False)), bool(meta.get("solution", False))
     return grade, solution, (not solution) and (grade or bool(meta.get("locked", False)))
 
@@ -52,8 +52,8 @@ def flags(cell: NotebookNode) -> tuple[bool, bool, bool]:
 def checksum(cell: NotebookNode) -> str:
     """nbgrader's checksum: MD5 of source, cell type, str(grade/solution/locked), grade_id, str(float(points))."""
     grade, solution, locked = flags(cell)
-    meta = cell.metadata["nbgrader"]
-    parts = [cell.source, cell.cell_type, str(grade), str(solution), str(locked), meta["grade_id"]]
+    meta = cell["metadata"]["nbgrader"]
+    parts = [cell["source"], cell["cell_type"], str(grade), str(solution), str(locked), meta["grade_id"]]
     if grade:
         parts.append(str(float(meta["points"])))
     return hashlib.md5("".join(parts).encode("utf-8")).hexdigest()

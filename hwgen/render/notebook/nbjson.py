@@ -34,16 +34,16 @@ def _float(x: float) -> str:
     return float.__repr__(x)
 
 
+_CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
 def _write(value: Any, indent: str, out: list[str]) -> None:
     """Append `value` in json.dumps(indent=1, sort_keys=True, ensure_ascii=False) layout at this indent."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind is str:
         out.append(encode_basestring(value))
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
+    elif kind is bool or value is None:
+        out.append(_CONSTANTS[value])
     elif isinstance(value, int):
         out.append(int.__repr__(value))
     elif isinstance(value, float):
@@ -55,8 +55,15 @@ def _write(value: Any, indent: str, out: list[str]) -> None:
         inner = indent + " "
         sep = "{\n" + inner
         for key in sorted(value):
-            out.append(sep + encode_basestring(key) + ": ")
-            _write(value[key], inner, out)
+            item = value[key]
+            kind = type(item)
+            if kind is str:  # most values: written here rather than in a call of their own
+                out.append(sep + encode_basestring(key) + ": " + encode_basestring(item))
+            elif kind is bool or item is None:
+                out.append(sep + encode_basestring(key) + ": " + _CONSTANTS[item])
+            else:
+                out.append(sep + encode_basestring(key) + ": ")
+                _write(item, inner, out)
             sep = ",\n" + inner
         out.append("\n" + indent + "}")
     elif isinstance(value, (list, tuple)):

@@ -45,10 +45,10 @@ class ClearSolutions(Preprocessor):
     """Solution regions of answer cells become `# YOUR CODE HERE` / `raise NotImplementedError()`."""
 
     def applies(self, cell: NotebookNode) -> bool:
-        return cell.cell_type == "code" and flags(cell)[1]
+        return cell["cell_type"] == "code" and flags(cell)[1]
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.source = replace_regions(cell.source, BEGIN_SOLUTION, END_SOLUTION, CODE_STUB)
+        cell["source"] = replace_regions(cell["source"], BEGIN_SOLUTION, END_SOLUTION, CODE_STUB)
 
 
 class ClearHiddenTests(Preprocessor):
@@ -58,17 +58,17 @@ class ClearHiddenTests(Preprocessor):
         return flags(cell)[0]
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.source = replace_regions(cell.source, BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, "")
+        cell["source"] = replace_regions(cell["source"], BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, "")
 
 
 class ClearOutputs(Preprocessor):
     """Code cells lose their outputs and execution counts."""
 
     def applies(self, cell: NotebookNode) -> bool:
-        return cell.cell_type == "code"
+        return cell["cell_type"] == "code"
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.outputs, cell.execution_count = [], None
+        cell["outputs"], cell["execution_count"] = [], None
 
 
 class ComputeChecksums(Preprocessor):
@@ -78,14 +78,14 @@ class ComputeChecksums(Preprocessor):
         return any(flags(cell))
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.metadata.nbgrader["checksum"] = checksum(cell)
-        cell.metadata.nbgrader["cell_type"] = cell.cell_type
+        meta = cell["metadata"]["nbgrader"]
+        meta["checksum"], meta["cell_type"] = checksum(cell), cell["cell_type"]
 
 
 def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
     """The notebook transformed in place: each preprocessor in turn over every cell it applies to."""
     for pre in pipeline:
-        for cell in nb.cells:
+        for cell in nb["cells"]:
             if pre.applies(cell):
                 pre.preprocess_cell(cell)
     return nb

@@ -141,17 +141,19 @@ def drawing(variant: Variant) -> dict[str, Sequence]:
     layer's numbers stand in one column; the units are spaced so that numbers in a column never touch.
     """
     t, g = variant.template, variant.given
-    units, links, spots, captions = _layout(t.network.sizes, t.network.activations)
+    layout = _layout(t.network.sizes, t.network.activations)
     values = [value for w, b in ((g["W1"], g["b1"]), (g["W2"], g["b2"])) for j in range(w.shape[1])
               for value in [b[j]] + [w[i, j] for i in range(w.shape[0])]]
-    weights = [{"x": x, "y": y, "number": Tex(tex_scalar(value, t.significant))} for (x, y), value in zip(spots, values)]
-    return {"units": units, "links": links, "weights": weights, "captions": captions}
+    weights = [{"x": x, "y": y, "number": Tex(tex_scalar(value, t.significant))}
+               for (x, y), value in zip(layout["spots"], values)]
+    return {**layout, "weights": weights}
 
 
 @lru_cache(maxsize=64)
-def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> tuple[tuple, tuple, tuple, tuple]:
-    """What a drawing of this network has whatever its numbers: units, arrows, where each weight's number
-    sits (in the order drawing() lists the weights: per target unit its bias, then its inputs), captions."""
+def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> dict[str, Any]:
+    """What a drawing of this network has whatever its numbers: units, arrows and captions (as data, and as
+    LaTeX from parts.tex.j2's `links` and `units`), and where each weight's number sits (in the order
+    drawing() lists the weights: per target unit its bias, then its inputs)."""
     d, h, o = sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in activations)
     layers = [[f"x_{{{i + 1}}}" for i in range(d)], [f"h_{{{j + 1}}}" for j in range(h)],
@@ -176,7 +178,9 @@ def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> tuple[
     captions = ({"x": _pt(COLUMN_X[0]), "y": bottom, "text": "inputs"},
                 {"x": _pt(COLUMN_X[1]), "y": bottom, "text": f"hidden: {act_h}"},
                 {"x": _pt(COLUMN_X[2]), "y": bottom, "text": f"output: {act_o}"})
-    return units, tuple(links), tuple(spots), captions
+    layout = {"units": units, "links": tuple(links), "spots": tuple(spots), "captions": captions}
+    parts = environment().get_template("parts.tex.j2").module
+    return layout | {"links_tex": parts.links(layout), "units_tex": parts.units(layout)}
 
 
 def _problem(number: int, spec: ProblemSpec, variant: Variant) -> dict[str, Any]:
@@ -184,13 +188,22 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> dict[str, Any]
     t, show, sig = variant.template, variant.template.display, variant.template.significant
     d, h, o = t.network.sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
-    worked = list(worked_steps(variant, symbol=_symbol, number=lambda v: tex_array(v, sig), style=sized))
+    texts: dict[tuple, str] = {}  # a value written as a step's result is written again as a later step's input
+
+    def written(value: Array) -> str:
+        """tex_array(value, sig), each distinct value (shape and bits) once."""
+        value = np.asarray(value)
+        key = (value.shape, value.tobytes())
+        if key not in texts:
+            texts[key] = tex_array(value, sig)
+        return texts[key]
+    worked = list(worked_steps(variant, symbol=_symbol, number=written, style=sized))
     loss = next(w for w in worked if w.step.name == "L")
     letters = {q: chr(ord("a") + i) for i, q in enumerate(spec.asked)}
     steps = [{"name": w.step.name, "phase": w.step.phase, "symbol": Tex(_symbol(w.step.name)),
               "description": DESCRIPTIONS.get(w.step.name, w.step.name), "question": letters.get(w.step.name),
               "points": points_text(spec.asked.get(w.step.name, 0)), "formula": Tex(w.formula),
-              "numbers": [Tex(piece) for piece in pieces(w.numbers)], "result": Tex(tex_array(w.result, sig))}
+              "numbers": [Tex(piece) for piece in pieces(w.numbers)], "result": Tex(written(w.result))}
              for w in worked]
     shown = {s.name: f"{s.tex} = {tex_array(s.value, sig)}" for s in show.given(variant.given)}
     lines = [[shown[k] for k in group if k in shown] for group in (("X", "Y"), ("W1", "b1"), ("W2", "b2"))]

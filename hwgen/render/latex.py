@@ -46,7 +46,13 @@ def _finalize(value: Any) -> Tex:
         return value
     if isinstance(value, (int, float)):
         return Tex(value)
-    return Tex(tex_text("" if value is None else str(value)))
+    return _escaped("" if value is None else str(value))
+
+
+@lru_cache(maxsize=1 << 14)
+def _escaped(text: str) -> Tex:
+    """Text as LaTeX (tex_text): the same few labels and names come back again and again."""
+    return Tex(tex_text(text))
 
 
 @lru_cache(maxsize=1)

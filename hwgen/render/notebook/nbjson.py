@@ -10,8 +10,10 @@ metadata) are handed to nbformat.writes.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, Callable
 
 import nbformat
 
@@ -84,13 +86,62 @@ def _write(value: Any, indent: str, out: list[str]) -> None:
         raise TypeError(f"not JSON data: {type(value).__name__}")
 
 
+CELL_INDENT = "  "  # cells stand in the top-level "cells" list
+
+
+def _cell_text(cell: dict) -> str:
+    """One cell as it stands in the notebook's text (at CELL_INDENT, sources split into lines)."""
+    if isinstance(cell.get("source"), str):
+        cell = {**cell, "source": cell["source"].splitlines(True)}
+    out: list[str] = []
+    _write(cell, CELL_INDENT, out)
+    return "".join(out)
+
+
+def _assemble(nb: dict, cells: list[str]) -> str:
+    """The notebook's text from its cells' texts: the top level written as json.dumps sorts and indents it."""
+    top = {k: v for k, v in nb.items() if k != "cells"}
+    out: list[str] = []
+    _write({**top, "cells": []}, "", out)
+    head = "".join(out)  # '{\n "cells": [],\n ...': the cells' list comes first (keys are sorted)
+    marker = '{\n "cells": []'
+    assert head.startswith(marker), "the cells are not the first key"
+    body = "[]" if not cells else "[\n" + CELL_INDENT + (",\n" + CELL_INDENT).join(cells) + "\n ]"
+    return '{\n "cells": ' + body + head[len(marker):]
+
+
 def writes(nb: dict) -> str:
     """The notebook as nbformat.writes(nb) writes it (without the trailing newline a file gets)."""
     if not _covered(nb):
         return nbformat.writes(nb)
-    top = {k: v for k, v in nb.items() if k != "cells"}
-    top["cells"] = [{**cell, "source": cell["source"].splitlines(True)} if isinstance(cell.get("source"), str) else cell
-                    for cell in nb["cells"]]
-    out: list[str] = []
-    _write(top, "", out)
-    return "".join(out)
+    return _assemble(nb, [_cell_text(cell) for cell in nb["cells"]])
+
+
+class CellTexts:
+    """A notebook's text and the text of a notebook derived from it cell by cell (the student notebook: each
+    of its cells is `derive(cell)`), with every cell written once per process: most cells are the same in
+    every student's notebook. A cell is known by its whole content (its compact JSON); the texts are those
+    of writes(), and at most `size` cells are remembered (the least recently used go first)."""
+
+    def __init__(self, derive: Callable[[dict], dict], size: int = 4096) -> None:
+        self.derive, self.size = derive, size
+        self._texts: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    def both(self, nb: dict, derived: Callable[[dict], dict]) -> tuple[str, str]:
+        """(writes(nb), writes(derived(nb))), where derived(nb) makes every cell of nb as `derive` does."""
+        if not _covered(nb):
+            return writes(nb), writes(derived(nb))
+        texts = [self._cell(cell) for cell in nb["cells"]]
+        return _assemble(nb, [t for t, _ in texts]), _assemble(nb, [d for _, d in texts])
+
+    def _cell(self, cell: dict) -> tuple[str, str]:
+        """The cell's text and its derived cell's text."""
+        key = json.dumps(cell, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        texts = self._texts.get(key)
+        if texts is None:
+            texts = self._texts[key] = (_cell_text(cell), _cell_text(self.derive(cell)))
+            if len(self._texts) > self.size:
+                self._texts.popitem(last=False)
+        else:
+            self._texts.move_to_end(key)
+        return texts

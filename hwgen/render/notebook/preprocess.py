@@ -104,6 +104,11 @@ def tree_copy(value: Any) -> Any:
     return value
 
 
+def student_cell(cell: NotebookNode) -> NotebookNode:
+    """One cell as student_notebook makes it (every preprocessor works cell by cell), the cell left as it is."""
+    return run(NotebookNode(cells=[tree_copy(cell)]), STUDENT)["cells"][0]
+
+
 def student_notebook(instructor: NotebookNode) -> NotebookNode:
     """The student's notebook derived from the instructor's (left as it is): no solutions, no hidden tests,
     fresh checksums."""

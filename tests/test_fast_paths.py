@@ -80,6 +80,23 @@ def test_notebook_text_is_nbformats_byte_for_byte_and_valid(inputs):  # noqa: F8
     assert nbjson.writes(executed) == nbformat.writes(executed)  # handed to nbformat
 
 
+def test_cell_texts_give_nbformats_text_of_both_notebooks_remembered_or_not(inputs):  # noqa: F811
+    assignment, students, _ = inputs
+    from hwgen import generate as gen
+    from hwgen.render.notebook.preprocess import student_cell
+    from hwgen.sampling import sample
+    roomy, cramped = nbjson.CellTexts(student_cell), nbjson.CellTexts(student_cell, size=3)
+    for student in [*students, *students[:2]]:  # the second time round, the cells are remembered
+        variants = {p.key: sample(p.template, gen.problem_seed(assignment, student, p.key)) for p in assignment.problems}
+        inst = for_student(assignment, student, variants)
+        want = (nbformat.writes(inst), nbformat.writes(student_notebook(inst)))
+        assert roomy.both(inst, student_notebook) == want == cramped.both(inst, student_notebook)
+    assert len(cramped._both) == len(cramped._texts) == 3
+    one = {"cell_type": "code", "id": "a", "metadata": {"x": True}, "source": "1", "outputs": [], "execution_count": None}
+    assert len({nbjson._key(one), nbjson._key({**one, "metadata": {"x": 1}}), nbjson._key({**one, "metadata": {"x": 1.0}}),
+                nbjson._key({**one, "execution_count": "None"})}) == 4
+
+
 def test_tree_copy_is_a_deep_copy(inputs):  # noqa: F811
     assignment, students, _ = inputs
     from hwgen import generate as gen

@@ -10,7 +10,6 @@ metadata) are handed to nbformat.writes.
 
 from __future__ import annotations
 
-import json
 from collections import OrderedDict
 from json.encoder import encode_basestring
 from typing import Any, Callable
@@ -37,6 +36,10 @@ def _float(x: float) -> str:
 
 
 _CONSTANTS = {True: "true", False: "false", None: "null"}
+
+
+class _Lines(list):
+    """A source split into lines: strings only (written without checking each)."""
 
 
 def _write(value: Any, indent: str, out: list[str]) -> None:
@@ -73,7 +76,7 @@ def _write(value: Any, indent: str, out: list[str]) -> None:
             out.append("[]")
             return
         inner = indent + " "
-        if all(type(v) is str for v in value):
+        if type(value) is _Lines or all(type(v) is str for v in value):
             out.append("[\n" + inner + (",\n" + inner).join(map(encode_basestring, value)) + "\n" + indent + "]")
             return
         sep = "[\n" + inner
@@ -82,6 +85,8 @@ def _write(value: Any, indent: str, out: list[str]) -> None:
             _write(item, inner, out)
             sep = ",\n" + inner
         out.append("\n" + indent + "]")
+    elif isinstance(value, str):
+        out.append(encode_basestring(value))
     else:
         raise TypeError(f"not JSON data: {type(value).__name__}")
 
@@ -92,7 +97,7 @@ CELL_INDENT = "  "  # cells stand in the top-level "cells" list
 def _cell_text(cell: dict) -> str:
     """One cell as it stands in the notebook's text (at CELL_INDENT, sources split into lines)."""
     if isinstance(cell.get("source"), str):
-        cell = {**cell, "source": cell["source"].splitlines(True)}
+        cell = {**cell, "source": _Lines(cell["source"].splitlines(True))}
     out: list[str] = []
     _write(cell, CELL_INDENT, out)
     return "".join(out)
@@ -119,29 +124,42 @@ def writes(nb: dict) -> str:
 
 class CellTexts:
     """A notebook's text and the text of a notebook derived from it cell by cell (the student notebook: each
-    of its cells is `derive(cell)`), with every cell written once per process: most cells are the same in
-    every student's notebook. A cell is known by its whole content (its compact JSON); the texts are those
-    of writes(), and at most `size` cells are remembered (the least recently used go first)."""
+    of its cells is `derive(cell)`), each distinct cell derived and written once per process: most cells are
+    the same in every student's notebook (and a test cell's student version too, though its hidden part is
+    not). A cell is known by its whole content (_key); the texts are those of writes(), and at most `size`
+    cells of each kind are remembered (the least recently used go first)."""
 
-    def __init__(self, derive: Callable[[dict], dict], size: int = 4096) -> None:
+    def __init__(self, derive: Callable[[dict], dict], size: int = 1024) -> None:
         self.derive, self.size = derive, size
-        self._texts: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._both: OrderedDict[tuple, tuple[str, str]] = OrderedDict()  # cell -> its text, its derived text
+        self._texts: OrderedDict[tuple, str] = OrderedDict()  # derived cell -> its text
 
     def both(self, nb: dict, derived: Callable[[dict], dict]) -> tuple[str, str]:
         """(writes(nb), writes(derived(nb))), where derived(nb) makes every cell of nb as `derive` does."""
         if not _covered(nb):
             return writes(nb), writes(derived(nb))
-        texts = [self._cell(cell) for cell in nb["cells"]]
+        texts = [self._remembered(self._both, cell, lambda c: (_cell_text(c), self._text(self.derive(c))))
+                 for cell in nb["cells"]]
         return _assemble(nb, [t for t, _ in texts]), _assemble(nb, [d for _, d in texts])
 
-    def _cell(self, cell: dict) -> tuple[str, str]:
-        """The cell's text and its derived cell's text."""
-        key = json.dumps(cell, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        texts = self._texts.get(key)
-        if texts is None:
-            texts = self._texts[key] = (_cell_text(cell), _cell_text(self.derive(cell)))
-            if len(self._texts) > self.size:
-                self._texts.popitem(last=False)
+    def _text(self, cell: dict) -> str:
+        """_cell_text(cell), remembered."""
+        return self._remembered(self._texts, cell, _cell_text)
+
+    def _remembered(self, memo: OrderedDict, cell: dict, make: Callable[[dict], Any]) -> Any:
+        """make(cell), from `memo` when a cell with the same content was made before."""
+        key = _key(cell)
+        made = memo.get(key)
+        if made is None:
+            made = memo[key] = make(cell)
+            if len(memo) > self.size:
+                memo.popitem(last=False)
         else:
-            self._texts.move_to_end(key)
-        return texts
+            memo.move_to_end(key)
+        return made
+
+
+def _key(cell: dict) -> tuple:
+    """A cell's whole content as a dict key: its strings as they are, any other value by repr (which tells
+    JSON values apart: True from 1, 1 from 1.0, 0.0 from -0.0), at a fraction of json.dumps' cost."""
+    return tuple((k, v) if type(v) is str else (k, repr(v), None) for k, v in cell.items())

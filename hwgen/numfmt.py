@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Sequence
 
 import numpy as np
 
@@ -50,7 +51,24 @@ def tex_scalar(x: float, sig: int) -> str:
 
 def tex_array(a: Array | float, sig: int) -> str:
     """A scalar as a number; a vector as a one-row bmatrix; a matrix as a bmatrix."""
-    a = round_sig(a, sig)
+    return _tex_rounded(round_sig(a, sig), sig)
+
+
+def tex_arrays(values: Sequence[Array | float], sig: int) -> list[str]:
+    """[tex_array(v, sig) for v in values], rounding all of them in one call. A number rounded on its own may
+    differ in the last bit from the same number rounded within an array (NumPy computes 10.0 ** k for a scalar
+    with the C library's pow, for an array with its own), but its text at `sig` digits is the same: the
+    rounded value lies within an ulp or two of a `sig`-digit decimal, never near a midpoint between two."""
+    values = [np.asarray(v, dtype=float) for v in values]
+    if not values:
+        return []
+    flat = round_sig(np.concatenate([v.ravel() for v in values]), sig)
+    ends = np.cumsum([v.size for v in values]).tolist()
+    return [_tex_rounded(flat[end - v.size:end].reshape(v.shape), sig) for v, end in zip(values, ends)]
+
+
+def _tex_rounded(a: Array, sig: int) -> str:
+    """An already rounded array as tex_array writes it."""
     if a.ndim == 0:
         return _positional(float(a), sig)
     rows = a.reshape(1, -1) if a.ndim == 1 else a

@@ -111,3 +111,16 @@ def test_tree_copy_is_a_deep_copy(inputs):  # noqa: F811
     twin.cells[answer].source += "x"
     student_notebook(inst)
     assert nbformat.writes(inst) == before
+
+
+def test_numbers_rounded_together_are_written_as_one_at_a_time():
+    from hwgen.numfmt import tex_array, tex_arrays
+    rng = np.random.default_rng(3)
+    scale = 10.0 ** rng.integers(-6, 6, 3000)
+    near_powers = np.concatenate([np.nextafter(10.0 ** np.arange(-8, 9), 0), 10.0 ** np.arange(-8, 9),
+                                  np.nextafter(10.0 ** np.arange(-8, 9), 100), [0.0, -0.0, 0.5, 9.9995, 1.15, 2.675]])
+    values = [*(rng.standard_normal(shape) * s for shape, s in zip([(), (3,), (2, 4), (1, 1)] * 200, scale)),
+              *near_powers, near_powers.reshape(3, -1)]
+    for sig in (2, 3, 4, 6):  # a number alone takes NumPy's scalar power, within arrays its vector power: a last
+        assert tex_arrays(values, sig) == [tex_array(v, sig) for v in values]  # bit may differ, the text never
+    assert tex_arrays([], 4) == []

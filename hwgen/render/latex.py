@@ -17,7 +17,7 @@ import numpy as np
 from markupsafe import Markup as Tex
 
 from ..notation import DESCRIPTIONS, SYMBOLS
-from ..numfmt import fmt, tex_array, tex_scalar
+from ..numfmt import fmt, tex_array, tex_arrays, tex_scalar
 from ..problem import ProblemSpec
 from ..variant import Variant
 from . import templates_dir
@@ -159,7 +159,8 @@ def drawing(variant: Variant) -> Record:
     layout = _layout(t.network.sizes, t.network.activations)
     values = [value for w, b in ((g["W1"], g["b1"]), (g["W2"], g["b2"])) for j in range(w.shape[1])
               for value in [b[j]] + [w[i, j] for i in range(w.shape[0])]]
-    weights = [Record(x=x, y=y, number=Tex(tex_scalar(value, t.significant))) for (x, y), value in zip(layout.spots, values)]
+    weights = [Record(x=x, y=y, number=Tex(text))  # tex_array of a number is tex_scalar
+               for (x, y), text in zip(layout.spots, tex_arrays(values, t.significant))]
     return Record(**vars(layout), weights=weights)
 
 
@@ -203,10 +204,11 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
     t, show, sig = variant.template, variant.template.display, variant.template.significant
     d, h, o = t.network.sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
-    texts: dict[tuple, str] = {}  # a value written as a step's result is written again as a later step's input
+    shown_values = [show.value(value) for value in variant.trace.values()]  # what the worked steps write
+    texts = {(v.shape, v.tobytes()): text for v, text in zip(shown_values, tex_arrays(shown_values, sig))}
 
     def written(value: Array) -> str:
-        """tex_array(value, sig), each distinct value (shape and bits) once."""
+        """tex_array(value, sig), made for all of the trace at once."""
         value = np.asarray(value)
         key = (value.shape, value.tobytes())
         if key not in texts:

@@ -1,6 +1,6 @@
 """Where chunks of work run: in this process, in local worker processes, or on a Dask cluster.
 
-    executor = executor_for("dask://10.0.0.5:8786", jobs=2)      # or "local" / None: local processes
+    executor = executor_for("dask://cluster-head:8786", jobs=2)  # or "local" / None: local processes
     with executor:
         for result in executor.map(fn, common, tasks):           # fn(common, task), results in task order
             ...
@@ -21,6 +21,7 @@ from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
+from . import __version__
 from .errors import HwgenError
 
 C = TypeVar("C")
@@ -108,12 +109,32 @@ class Dask:
                                 f"  fix: {DASK_INSTALL} (on this machine and on every worker)") from None
         try:
             self.client = Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise ExecutorError(f"cannot reach the Dask scheduler at {address} ({exc.__class__.__name__}: "
                                 f"{str(exc).splitlines()[0] if str(exc) else 'no answer'})\n  fix: start it with "
                                 f"`dask scheduler` and workers with `dask worker {address}`, or check the "
                                 "address and port") from None
+        try:
+            self._check_workers(address)
+        except BaseException:
+            self.client.close()
+            raise
         self.workers = max(1, sum(w.get("nthreads", 1) for w in self.client.scheduler_info()["workers"].values()))
+
+    def _check_workers(self, address: str) -> None:
+        """Every worker must have this hwgen (same version): the same inputs must give the same files."""
+        if not self.client.scheduler_info()["workers"]:
+            raise ExecutorError(f"the Dask scheduler at {address} has no workers\n  fix: start some with "
+                                f"`dask worker {address}` on machines where hwgen {__version__} is installed")
+        try:
+            versions = self.client.run(_version)
+        except Exception as exc:  # noqa: BLE001 (whatever a worker raised while importing hwgen)
+            raise ExecutorError(f"a Dask worker cannot run hwgen ({exc.__class__.__name__}: {exc})\n  fix: "
+                                f"pip install 'hwgen[dask]=={__version__}' on every worker") from None
+        stale = sorted(f"{worker} has hwgen {version}" for worker, version in versions.items() if version != __version__)
+        if stale:
+            raise ExecutorError(f"Dask workers must run hwgen {__version__}, as this machine does: {'; '.join(stale)}\n"
+                                f"  fix: pip install 'hwgen[dask]=={__version__}' on those workers")
 
     def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T]) -> Iterator[R]:
         """fn(common, task) for each task on the cluster, in order, 2 tasks ahead per worker thread."""
@@ -129,6 +150,11 @@ class Dask:
 
     def __exit__(self, *exc: object) -> None:
         self.client.close()
+
+
+def _version() -> str:
+    """On a worker: the hwgen version it runs."""
+    return __version__
 
 
 def _in_order(futures: Iterable[Any], ahead: int) -> Iterator[Any]:
@@ -148,13 +174,16 @@ def _in_order(futures: Iterable[Any], ahead: int) -> Iterator[Any]:
 
 def executor_for(spec: str | None, jobs: int) -> Executor:
     """The executor an --executor value names: None or `local` -> `jobs` local processes (this process
-    for jobs <= 1), `dask://HOST:PORT` (or `tcp://`, `tls://`) -> that Dask scheduler."""
+    for jobs <= 1), `dask://HOST:PORT` (or tcp://HOST:PORT, tls://HOST:PORT) -> that Dask scheduler."""
     if spec in (None, "", "local"):
         return LocalProcesses(jobs) if jobs > 1 else InProcess()
-    scheme = urllib.parse.urlsplit(spec).scheme
-    if scheme == "dask":
-        return Dask("tcp://" + spec[len("dask://"):])
-    if scheme in ("tcp", "tls", "ucx", "inproc"):
-        return Dask(spec)
+    url = urllib.parse.urlsplit(spec)
+    try:
+        port = url.port
+    except ValueError:
+        port = None
+    if url.scheme in ("dask", "tcp", "tls") and url.hostname and port:
+        return Dask(("tcp" if url.scheme == "dask" else url.scheme) + f"://{url.netloc}")
     raise ExecutorError(f"unknown --executor {spec!r}\n  fix: write `local` (the default: {os.cpu_count()} local "
-                        "processes, see --jobs) or dask://HOST:PORT (a Dask scheduler)")
+                        "processes, see --jobs) or dask://HOST:PORT, the address of a Dask scheduler "
+                        "(e.g. dask://cluster-head:8786)")

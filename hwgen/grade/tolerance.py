@@ -51,7 +51,7 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
     Each moved entry costs two calls of the step's function; everything else is done on all of them at once,
     the sum still taken entry after entry in the same order (so the bound is the same to the last bit)."""
     args = [np.asarray(values[i], dtype=float) for i in step.inputs]
-    changes = []  # per moved entry: result moved up minus base, result moved down minus base
+    results = []  # per moved entry: the result moved up, the result moved down
     with np.errstate(all="ignore"):
         base = np.asarray(step.fn(*args), dtype=float)  # = evaluate(step, values)
         for name in dict.fromkeys(step.inputs):
@@ -68,15 +68,15 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
                 args[k] = shifted
             for i, up, down, old in zip(where, ups, downs, olds):
                 flat[i] = up
-                changes.append(np.asarray(step.fn(*args), dtype=float) - base)
+                results.append(np.array(step.fn(*args), dtype=float))  # a copy: fn may hand back its input
                 flat[i] = down
-                changes.append(np.asarray(step.fn(*args), dtype=float) - base)
+                results.append(np.array(step.fn(*args), dtype=float))
                 flat[i] = old
             for k in slots:
                 args[k] = x
-        if not changes:
+        if not results:
             return base, np.zeros_like(base)
-        moved = np.abs(np.array(changes))
+        moved = np.abs(np.array(results) - base)
         worst = np.maximum(moved[0::2], moved[1::2])
         # a move out of the domain is no rounding; the sum is taken entry after entry (accumulate is sequential)
         total = np.add.accumulate(np.where(np.isfinite(worst), worst, 0.0), axis=0)[-1]

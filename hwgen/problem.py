@@ -77,4 +77,4 @@ def scale_points(asked: Mapping[str, float], total: float | None) -> dict[str, f
     if total is None:
         return dict(asked)
     weight = sum(asked.values())
-    return {q: round(total * p / weight, 6) for q, p in asked.items()}
+    return {q: total * p / weight for q, p in asked.items()}

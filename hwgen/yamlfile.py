@@ -6,27 +6,14 @@ import sys
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
+# jsonschema imports rfc3987_syntax for its "iri" format checks when that package is installed (Jupyter
+# brings it), which builds a grammar for about a second at every start; hwgen's schemas use no formats.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import jsonschema  # noqa: E402
+import yaml  # noqa: E402
 
 from .errors import InputFileError
-
-
-def _import_jsonschema():  # noqa: ANN202
-    """jsonschema, imported without rfc3987_syntax: where that is installed (Jupyter's packages bring it),
-    jsonschema imports it to check the "iri" format, which builds 39 Lark grammars, about 0.7 s at every
-    start of hwgen. hwgen's schemas check no formats. Later imports of rfc3987_syntax work as usual."""
-    blocked = "rfc3987_syntax" not in sys.modules
-    if blocked:
-        sys.modules["rfc3987_syntax"] = None  # type: ignore[assignment]
-    try:
-        import jsonschema
-    finally:
-        if blocked:
-            del sys.modules["rfc3987_syntax"]
-    return jsonschema
-
-
-jsonschema = _import_jsonschema()
 
 
 class LineDict(dict):

@@ -175,5 +175,6 @@ def test_partial_credit_counts_entries_carried_forward():
     values["dW1"] = dW1.tolist()
     item = grade(spec, rec, values, grading={"partial": True, "ecf_credit": 0.5})["dW1"]
     right = np.isclose(student["dW1"], rec["answers"]["dW1"], rtol=1e-3).ravel()[1:]
-    assert item.status == "partial"
+    assert item.status == "partial" and f"{right.sum()} of 4 entries are right" in item.message
+    assert f"{3 - right.sum()} more follow from your own earlier answers" in item.message
     assert item.points == pytest.approx(item.max_points * (right.sum() + 0.5 * (3 - right.sum())) / 4)

@@ -36,6 +36,9 @@ def test_demo_generates_submits_grades_and_prints_the_gradebook(tmp_path):
     assert 0 < total["carl"] < 16 and total["mallory"] == total["dora"] == 0.0
     assert table["emmy"]["status"] == "invalid" and table["kurt"]["status"] == "missing"
     assert table["mallory"]["about"].startswith("answers 0 everywhere")
+    assert total["pierre"] == 16.0 and 14 < total["sophie"] < 16 and 8 < total["leon"] < 16  # fair grading
+    assert table["copy"]["copied from"] == "ada" and total["copy"] < 4 and not table["ada"]["copied from"]
+    assert "transposed gradient" in result.stdout and "squared-error derivative" in result.stdout
     assert "isolation: bwrap" in result.stdout
     assert (out / "class" / "gradebook.db").is_file() and len(list((out / "class" / "feedback").iterdir())) == len(STUDENTS)
     assert (out / "class" / "release" / "ada" / "demo_hw" / "demo_hw.ipynb").is_file()
@@ -43,6 +46,10 @@ def test_demo_generates_submits_grades_and_prints_the_gradebook(tmp_path):
     assert again.returncode == 0 and again.stdout.count("Ada Lovelace") == 1
     report = run_cli("grade", str(out / "class"), "--json", str(tmp_path / "r.json"), "--quiet")
     assert report.returncode == 0 and json.loads((tmp_path / "r.json").read_text())["ada"]["score"] == pytest.approx(16)
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert {i["status"] for i in data["sophie"]["items"]} == {"wrong", "correct_ecf", "correct"}
+    assert {i["misconception"] for i in data["leon"]["items"]} >= {"transposed_gradient", "squared_error_derivative_in_bce"}
+    assert any("ada" in flag for flag in data["copy"]["flags"])
 
 
 def test_demo_leaves_other_folders_alone(tmp_path):

@@ -98,3 +98,11 @@ def test_export_and_feedback_need_a_graded_class(tmp_path):
     result = run_cli("export", str(folder))
     assert result.returncode == 2 and "no gradebook yet" in result.stderr and "Traceback" not in result.stderr
     assert load_manifest(folder).max_points == pytest.approx(16)
+
+
+def test_grade_one_student_and_unknown_ids(graded):
+    folder, manifest, report = graded
+    one = run_cli("grade", str(folder), "--student", "bob", "--regrade", "--quiet")
+    assert one.returncode == 0 and "1 students: 1 graded" in one.stderr
+    unknown = run_cli("grade", str(folder), "--student", "nobody_here", "--quiet")
+    assert unknown.returncode == 2 and "no student 'nobody_here'" in unknown.stderr and "Traceback" not in unknown.stderr

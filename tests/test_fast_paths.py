@@ -1,6 +1,6 @@
 """The fast paths of `hwgen generate` give exactly what the straightforward code gives: notebook text equal to
-nbformat.writes (and valid), tree_copy equal to copy.deepcopy, tolerance bounds equal to the last bit to the
-entry-by-entry walk they replace (kept here as the reference)."""
+nbformat.writes (and valid), tree_copy equal to copy.deepcopy, tolerances equal to the last bit to the
+straightforward code they replace (kept here as the reference)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from hwgen.assignment import Student
 from hwgen.engine import Step, evaluate
-from hwgen.grade.tolerance import rounding_bounds
+from hwgen.grade.tolerance import ATOL_FLOOR, PAIRS, RTOL_FLOOR, SAFETY, as_tolerance, rounding_bounds
 from hwgen.render.notebook import for_student, nbjson, student_notebook
 from hwgen.render.notebook.preprocess import tree_copy
 
@@ -22,26 +22,45 @@ from .test_generate import inputs  # noqa: F401  (module-scoped fixture: the ass
 
 
 def _reference_propagated(step: Step, values, bounds):
-    """The tolerance walk's original form: each moved entry in its own evaluate call, summed one by one."""
+    """The tolerance walk's straightforward form: each moved entry in its own evaluate call, summed one by one."""
     base = evaluate(step, values)
     total = np.zeros_like(base)
-    for name in dict.fromkeys(step.inputs):  # (the original warned on infinities; the fast path does not)
+    for name in dict.fromkeys(step.inputs):
         x, e = np.asarray(values[name], dtype=float), bounds[name]
+        moved = dict(values)
         for idx in zip(*np.nonzero(np.atleast_1d(e))):
             idx = idx if x.ndim else ()
-            moved = dict(values)
-            worst = np.zeros_like(base)
-            for sign in (1.0, -1.0):
-                shifted = x.copy()
-                shifted[idx] += sign * e[idx]
-                moved[name] = shifted
-                worst = np.maximum(worst, np.abs(evaluate(step, moved) - base))
-            total += np.where(np.isfinite(worst), worst, 0.0)
+            shifted = x.copy()
+            shifted[idx] += e[idx]
+            moved[name] = shifted
+            change = np.abs(evaluate(step, moved) - base)
+            total += np.where(np.isfinite(change), change, 0.0)
     return base, total
 
 
+def _reference_as_tolerance(expected, bound):
+    """as_tolerance's straightforward form: every ordered pair, np.unique."""
+    b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
+    keep = e > 0
+    if not keep.any() or not np.all(np.isfinite(e)) or not np.all(np.isfinite(b)):
+        return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
+    if b.size == 1:
+        return (max(float(e[0] / b[0]), RTOL_FLOOR), ATOL_FLOOR * max(1.0, float(b[0]))) if b[0] > 0 else \
+            (RTOL_FLOOR, float(e[0]))
+    candidates = [[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]]
+    if b.size <= PAIRS:
+        crossing = ((e[:, None] - e[None, :]) / (b[:, None] - b[None, :])).ravel()
+        candidates.append(crossing[np.isfinite(crossing) & (crossing > 0)])
+    candidates = np.unique(np.concatenate(candidates))
+    atols = np.max(e[None, :] - candidates[:, None] * b[None, :], axis=1).clip(min=0.0)
+    slack = np.max((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep], axis=1)
+    best = int(np.argmin(slack))
+    return (max(float(candidates[best]), RTOL_FLOOR),
+            max(float(atols[best]), ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))))
+
+
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_tolerance_bounds_are_the_entry_by_entry_walks_to_the_last_bit(name, monkeypatch):
+def test_tolerance_bounds_and_pairs_are_the_straightforward_ones_to_the_last_bit(name, monkeypatch):
     spec = problem(name)
     cases = []
     for seed in range(6):
@@ -59,6 +78,15 @@ def test_tolerance_bounds_are_the_entry_by_entry_walks_to_the_last_bit(name, mon
                     slow = rounding_bounds(spec.template.steps, values, digits, fresh)
             for q in slow:
                 assert fast[q].tobytes() == slow[q].tobytes(), (name, q, digits)
+                with np.errstate(all="ignore"):
+                    assert as_tolerance(values[q], fast[q]) == _reference_as_tolerance(values[q], fast[q])
+    rng = np.random.default_rng(7)  # ties, zeros and repeated entries as well
+    for shape in [(1,), (2,), (3, 2), (4, 4), (9, 9)]:
+        for _ in range(20):
+            expected = rng.choice([0.0, 0.5, -0.5, 1.25, 3.0], shape) * rng.choice([1.0, 1e-3], shape)
+            bound = rng.choice([0.0, 1e-4, 2e-4, 5e-3], shape)
+            with np.errstate(all="ignore"):
+                assert as_tolerance(expected, bound) == _reference_as_tolerance(expected, bound)
 
 
 def test_notebook_text_is_nbformats_byte_for_byte_and_valid(inputs):  # noqa: F811

@@ -47,7 +47,8 @@ PLANTED = {
         ("regression_3hidden", "dA1", lambda t: t["dZ2"] @ t["W2_new"].T)],
     "weight_gradient_for_error": [  # seed page 004: a_j * delta in place of delta * w_j
         ("bce_net", "dA1", lambda t: t["A1"] * t["dZ2"]), ("regression_3hidden", "dA1", lambda t: t["A1"] * t["dZ2"]),
-        ("batch_vectorized", "dZ1", lambda t: t["A1"] * t["dZ2"] * sp(t["A1"]))],
+        ("batch_vectorized", "dZ1", lambda t: t["A1"] * t["dZ2"] * sp(t["A1"])),
+        ("regression_3hidden", "dA1", lambda t: (t["A1"].T @ t["dZ2"]).T)],  # summed over samples: dW2^T
     "squared_error_derivative_in_bce": [
         ("bce_net", "dZ2", lambda t: (t["Yhat"] - t["Y"]) * sp(t["Yhat"])),
         ("bce_net", "dW2", lambda t: t["A1"].T @ (2 * (t["Yhat"] - t["Y"]) * sp(t["Yhat"])))],
@@ -61,6 +62,11 @@ PLANTED = {
     "error_sign": [("regression_3hidden", "dYhat", lambda t: 2 * (t["Y"] - t["Yhat"]))],
     "update_without_lr": [("xor_net", "b1_new", lambda t: t["b1"] - t["db1"])],
     "bias_gradient_averaged": [("batch_vectorized", "db1", lambda t: t["dZ1"].mean(axis=0))],
+    "dropped_half": [("xor_net", "L", lambda t: 2 * t["L"]), ("batch_vectorized", "dZ2", lambda t: 2 * t["dZ2"])],
+    "samples_as_columns": [("relu_sigmoid", "Z1", lambda t: t["Z1"].T), ("batch_vectorized", "dZ1", lambda t: t["dZ1"].T),
+                           ("xor_net", "A1", lambda t: t["A1"].T)],
+    "lost_factor_2": [("regression_3hidden", "dYhat", lambda t: t["Yhat"] - t["Y"]),  # with n = 2 it is "1/n"
+                      ("regression_3hidden", "dW2", lambda t: t["A1"].T @ (t["Yhat"] - t["Y"]))],
 }
 CASES = [(key, *case) for key, cases in PLANTED.items() for case in cases]
 

@@ -33,3 +33,9 @@ def test_manifest_round_trip_needs_no_bank_file(templates):
     assert back.asked == spec.asked
     assert sample(back.template, 9).to_json() == sample(t, 9).to_json()
     assert answer_variable("p2", "dW1") == back.variable("dW1") == "p2_dW1"
+
+
+def test_scaled_points_add_up_exactly_to_the_total(templates):
+    for total in (7, 10, 20, 33.5):
+        for t in templates.values():
+            assert sum(scale_points(t.asked, total).values()) == pytest.approx(total, abs=1e-12)

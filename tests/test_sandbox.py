@@ -108,3 +108,18 @@ def test_a_python_below_tmp_is_bound_over_the_private_tmp(tmp_path):
     tmpfs = args.index("/tmp", args.index("--tmpfs"))
     assert tmpfs < args.index(str(tmp_path / "venv")) and ["--dir", "/tmp"] not in [args[i:i + 2] for i in range(len(args))]
     assert str(tmp_path / "class") not in args  # not below a bound folder, so simply never bound
+
+
+def test_a_cell_that_kills_its_worker_costs_only_that_cell(monkeypatch):
+    # Run as a normal user, a child has the worker's uid and can kill it; here (maybe root) the child is
+    # made to keep the worker's uid so that it can, too.
+    import hwgen.grade.sandbox as sandbox
+
+    monkeypatch.setattr(sandbox, "NOBODY", None)
+    cells = ["x = 1.0", "import os\nos.kill(os.getppid(), 9)", "y = 2.0", "import os, signal\nos.kill(-1, signal.SIGKILL)",
+             "z = 3.0"]
+    with Sandbox(1, FAST) as box:
+        run = box.run(cells, ["x", "y", "z"])
+        assert box.run(["a = 5"], ["a"]).values == {"a": 5.0}  # the pool replaced the worker
+    assert run.values == {"x": 1.0, "y": 2.0, "z": 3.0}
+    assert set(run.cell_errors) == {1, 3} and "stopped the grading process" in run.cell_errors[1]

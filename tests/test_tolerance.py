@@ -104,3 +104,10 @@ def test_tolerances_are_plain_json_for_the_notebooks():
     assert list(tol) == list(spec.asked)
     assert json.loads(json.dumps(tol)) == {q: list(v) for q, v in tol.items()}
     assert all(0 < r < 1 and 0 < a and np.isfinite(a) for r, a in tol.values())
+
+
+def test_asking_fewer_quantities_does_not_change_their_tolerance():
+    full = problem("bce_net")
+    few = problem("bce_net", asked={"L": 1, "dZ2": 2, "dW1": 2})
+    rec = record(full, 6)
+    assert tolerances(few, rec) == {q: tolerances(full, rec)[q] for q in ("L", "dZ2", "dW1")}

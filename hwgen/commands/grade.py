@@ -77,7 +77,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(folder: Path) -> tuple[ClassManifest, Gradebook]:
+def open_class(folder: Path) -> tuple[ClassManifest, Gradebook]:
     """The class's manifest and its existing gradebook."""
     manifest = load_manifest(folder)
     if not (folder / GRADEBOOK).is_file():
@@ -87,7 +87,7 @@ def _open(folder: Path) -> tuple[ClassManifest, Gradebook]:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the CSV."""
-    manifest, book = _open(args.dir)
+    manifest, book = open_class(args.dir)
     out = args.csv or args.dir / "grades.csv"
     with book:
         out.write_text(csv_text(manifest, book, args.format), encoding="utf-8", newline="")
@@ -97,7 +97,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Write the HTML pages."""
-    manifest, book = _open(args.dir)
+    manifest, book = open_class(args.dir)
     with book:
         pages = write_pages(manifest, book, args.out or args.dir / "feedback",
                             [args.student] if args.student else None)

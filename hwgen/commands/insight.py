@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..grade.insight import csv_text, misconception_counts, table_text
-from .grade import _open as open_class
+from .grade import open_class
 
 
 def register(sub: argparse._SubParsersAction) -> None:

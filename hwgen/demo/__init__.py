@@ -16,6 +16,7 @@ from pathlib import Path
 from ..assignment import load_assignment, load_roster
 from ..errors import HwgenError
 from ..generate import generate
+from ..grade import insight
 from ..grade.batch import GradeOptions, grade_class
 from ..grade.export import table_text
 from ..grade.feedback import write_pages
@@ -45,6 +46,11 @@ STUDENTS: tuple[DemoStudent, ...] = (
     DemoStudent("emmy", "Emmy Noether", "broken", "uploads a damaged .ipynb file"),
     DemoStudent("mallory", "Mallory Hack", "allclose_attack", "answers 0 everywhere and patches np.allclose to say True"),
     DemoStudent("kurt", "Kurt Absent", "absent", "submits nothing"),
+    DemoStudent("pierre", "Pierre Fermat", "rounded_3", "works by hand keeping 3 significant digits (grading accepts 3)"),
+    DemoStudent("sophie", "Sophie Germain", "slip", "miscopies one entry of Z1, then works on consistently from it"),
+    DemoStudent("leon", "Leon Hasty", "misconceptions",
+                "transposes dW1 in problem 1; uses the squared-error derivative in problem 2's BCE net"),
+    DemoStudent("copy", "Copy Cat", "copier", "hands in Ada's numbers instead of working on their own"),
 )
 
 
@@ -75,8 +81,10 @@ def run_demo(out: Path, jobs: int = 0, progress: bool = True) -> str:
     summary = grade_class(folder, GradeOptions(jobs=jobs, limits=Limits(wall=5.0, cpu=5.0), progress=progress))
     with Gradebook(folder / GRADEBOOK) as book:
         table = table_text(manifest, book, {s.id: s.about for s in STUDENTS})
+        mistakes = insight.table_text(insight.misconception_counts(book))
         pages = write_pages(manifest, book, folder / "feedback")
     return (f"\n{table}\n{summary.line()}, isolation: {summary.isolation}\n\n"
+            f"Known mistakes found (hwgen misconceptions {folder}):\n{mistakes}\n"
             f"Everything is in {out}/: assignment.yaml and roster.csv (the inputs), class/ (worksheets/ and "
             f"keys/ in LaTeX, release/ and source/ notebooks, manifest.json, submitted/, gradebook.db), "
             f"and {len(pages)} feedback pages in {folder / 'feedback'}/.\n"

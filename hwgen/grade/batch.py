@@ -1,4 +1,9 @@
-"""`hwgen grade`: each student's notebook run in the sandbox, checked in this process, recorded at once.
+"""`hwgen grade`: each student's notebook run in the sandbox, checked, recorded at once.
+
+The pipeline: this process finds and reads each notebook; threads hand it to the sandbox workers
+(sandbox.py); the plain values that come back are checked (checks.py) and matched against classmates'
+variants (copies.py) in checker processes forked from this one, which see nothing but those values;
+each student's results are then written here in one gradebook transaction.
 
 Students come from manifest.json (a roster student without a notebook gets `missing` items and 0
 points, and appears in the gradebook and exports) plus any extra folder in the submissions folder
@@ -140,18 +145,20 @@ _COPIES: CopyIndex | None = None  # its copied-work index, likewise
 
 def _checked(student: str, values: dict[str, Any], reasons: dict[str, str]) -> tuple[list[Item], dict, list[dict]]:
     """In a checker process: the trusted checks of one student's plain values (by variable) -> items, the
-    student's values by (problem, quantity), copied-work flags."""
+    student's values by (problem, quantity), copied-work flags (a flagged problem carries no error forward)."""
     manifest = _CLASS
     record = manifest.students[student]["problems"]
+    by_problem = {spec.key: {q: values[spec.variable(q)] for q in spec.asked if spec.variable(q) in values}
+                  for spec in manifest.problems}
+    copies = _COPIES.flags(student, by_problem)
+    copied = {c["problem"] for c in copies}
     items: list[Item] = []
-    by_problem: dict[str, dict[str, Any]] = {}
     for spec in manifest.problems:
-        variables = {q: spec.variable(q) for q in spec.asked}
-        mine = by_problem[spec.key] = {q: values[v] for q, v in variables.items() if v in values}
-        errors = {q: reasons[v] for q, v in variables.items() if v in reasons}
-        items += grade_problem(spec, record[spec.key], mine, errors, manifest.grading)
+        errors = {q: reasons[spec.variable(q)] for q in spec.asked if spec.variable(q) in reasons}
+        items += grade_problem(spec, record[spec.key], by_problem[spec.key], errors, manifest.grading,
+                               copied=spec.key in copied)
     answers = {(key, q): v for key, mine in by_problem.items() for q, v in mine.items()}
-    return items, answers, _COPIES.flags(student, by_problem)
+    return items, answers, copies
 
 
 def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[Item]) -> list[Item]:

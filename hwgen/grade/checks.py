@@ -92,25 +92,25 @@ class Checker:
         if q not in sheet.fitted:
             got = " x ".join(map(str, sheet.answers[q].shape)) or "a single number"
             return _item(sheet, q, "invalid", f"{variable} has shape {got}; {_expected_form(sheet, q)}.")
-        share = self.entry_credit(q, carried_ok=not note)
-        if sheet.grading.get("partial", False) and sheet.trace[q].size > 1 and share > 0:
-            right = int(np.sum(close(sheet.fitted[q], sheet.trace[q], sheet.tolerance[q])))
-            return _item(sheet, q, "partial", f"Partly correct: {right} of {sheet.trace[q].size} entries are right "
-                         f"(to the {digits} significant digits asked), the rest earn credit only where they follow "
-                         f"from your own earlier answers. Recheck {_formula(sheet, q)} for the others.", share)
+        right, carried = self.entries(q, carried_ok=not note)
+        share = 0.0 if sheet.placeholder(q) else float(np.mean(np.where(right, 1.0, carried * self.ecf_credit)))
+        if sheet.grading.get("partial", False) and right.size > 1 and share > 0:
+            also = f", {int(carried.sum())} more follow from your own earlier answers" if carried.any() else ""
+            return _item(sheet, q, "partial", f"Partly correct: {int(right.sum())} of {right.size} entries are right "
+                         f"(to the {digits} significant digits asked){also}. Recheck {_formula(sheet, q)} for the "
+                         "others.", share)
         why = sheet.placeholder(q)
         what = f": your {q} is {why}" if why else f" to the {digits} significant digits asked"
         return _item(sheet, q, "wrong", f"Not correct{what}. Recheck {_formula(sheet, q)} entry by entry.{note}")
 
-    def entry_credit(self, q: str, carried_ok: bool) -> float:
-        """Share of q's points earned entry by entry: 1 for an entry within tolerance of the exact answer,
-        ecf_credit for one that matches the step on the student's own earlier answers (if allowed)."""
+    def entries(self, q: str, carried_ok: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Entry by entry: within tolerance of the exact answer, and (where not) matching the step on the
+        student's own earlier answers (only if credit may be carried forward). Two boolean arrays."""
         sheet, answer = self.sheet, self.sheet.fitted[q]
         right = close(answer, sheet.trace[q], sheet.tolerance[q])
         if carried_ok and self.own.rests_on(q):
-            own = close(answer, self.own.expected(q), self.own.tolerance(q))
-            return float(np.mean(np.where(right, 1.0, np.where(own, self.ecf_credit, 0.0))))
-        return float(np.mean(right))
+            return right, ~right & close(answer, self.own.expected(q), self.own.tolerance(q))
+        return right, np.zeros_like(right)
 
 
 def grade_problem(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any],

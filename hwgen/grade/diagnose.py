@@ -11,7 +11,7 @@ from .ecf import OwnWork
 from .misconceptions import Misconception, wrong_steps
 from .sheet import Sheet
 from .tolerance import Tolerance, close
-from .values import conform, trivial
+from .values import COPY_OF, ZEROS, conform, trivial
 
 Array = np.ndarray
 
@@ -47,7 +47,8 @@ class Diagnosis:
         answers. A wrong step whose value cannot go through the later steps (a wrong shape) yields nothing."""
         order = {name: i for i, name in enumerate(self.sheet.steps)}
         earlier = self.sheet.ancestors(q) | {q}
-        nearest_first = sorted((k for k, (m, wrong) in enumerate(self.wrong) if wrong.name in earlier),
+        nearest_first = sorted((k for k, (m, wrong) in enumerate(self.wrong)
+                                if wrong.name == q or (m.carried and wrong.name in earlier)),
                                key=lambda k: -order[self.wrong[k][1].name])  # q itself, then the step before, ...
         for k in nearest_first:
             m, wrong = self.wrong[k]
@@ -67,16 +68,20 @@ class Diagnosis:
         """The first misconception whose value of q the answer matches (shape and entries), where that value
         is not also the right one; None if none does."""
         answer, truth, tol = self.sheet.answers[q], self.sheet.trace[q], self.sheet.tolerance[q]
+        blank = self.sheet.placeholder(q) or ""
+        if self.sheet.copied or blank == ZEROS or blank.startswith(COPY_OF):
+            return None  # a classmate's numbers, zeros or a given copied show no mistake of one's own
         for m, wrong, value, own in self.candidates(q):
             fitted = conform(answer, value.shape)
-            if fitted is None or not close(fitted, value, _scaled(tol, value, truth)).all():
+            if fitted is None or not np.all(np.isfinite(value)) or not close(fitted, value,
+                                                                           _scaled(tol, value, truth)).all():
                 continue
             reference = self.own.expected(q) if own else truth
             as_right = conform(value, reference.shape)
             if as_right is not None and close(as_right, reference, tol).all():
                 continue  # the mistake changes nothing here (e.g. transposing a column of one output)
             why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
-            if why == "all zeros" or (own and why):
+            if why == ZEROS or (own and why):
                 continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake
             return m, wrong
         return None

@@ -54,7 +54,8 @@ class OwnWork:
     @cached_property
     def _bounds(self) -> dict[str, Array]:
         """Rounding bounds of every step on the student's own values (asked quantities count as written)."""
-        return rounding_bounds(self.sheet.spec.template.steps, self.values, self.sheet.digits, self.sheet.spec.asked)
+        asked = self.sheet.spec.asked
+        return rounding_bounds(self.sheet.spec.template.steps, self.values, self.sheet.digits, asked, needed=asked)
 
     def tolerance(self, q: str) -> Tolerance:
         """(rtol, atol) of q against its step on the student's own values: that step's own rounding."""

@@ -119,10 +119,10 @@ AVAILABLE: dict[str, Callable[[], bool]] = {
 }
 
 
-def command(level: str, py: Python, hidden: Sequence[Path], config: str) -> list[str]:
-    """The full command line of one worker at `level`."""
+def command(level: str, py: Python, hidden: Sequence[Path]) -> list[str]:
+    """The command line of one worker at `level`, but for its last argument (the worker's JSON config)."""
     return [*WRAPPERS[level](py, [Path(h).resolve() for h in hidden]),
-            py.executable, "-I", "-S", "-c", worker_source(), py.site, config]
+            py.executable, "-I", "-S", "-c", worker_source(), py.site]
 
 
 def environment(level: str) -> dict[str, str]:

@@ -37,6 +37,7 @@ class Misconception:
     message: str
     steps: tuple[str, ...]
     forms: Builder
+    carried: bool = True  # whether later steps are evaluated on the wrong value (not for a mere layout slip)
 
 
 def _activation(net: Network, step: Step) -> Activation:
@@ -48,6 +49,14 @@ def _averages(net: Network) -> bool:
     """Whether the network's loss has a 1/n: the same rows twice give the same loss (read off the table)."""
     loss, yhat, y = LOSSES[net.loss], np.array([[0.3]]), np.array([[1.0]])
     return bool(np.isclose(loss.fn(np.vstack([yhat, yhat]), np.vstack([y, y])), loss.fn(yhat, y)))
+
+
+def _squared_error(net: Network) -> float | None:
+    """For a squared-error loss, its factor in front of the sum of squares for one sample (1 or 1/2, read
+    off the table); None for other losses."""
+    if net.loss == "bce":
+        return None
+    return float(LOSSES[net.loss].fn(np.array([[1.0]]), np.array([[0.0]])))
 
 
 def _swap(step: Step, old: str, new: str) -> Step:
@@ -85,7 +94,7 @@ def _derivative_at_z(net: Network, step: Step, steps: dict[str, Step]) -> list[S
 
 
 def _transposed(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
-    """dW = (X^T dZ)^T = dZ^T X."""
+    """The step's result transposed: dW = (X^T dZ)^T = dZ^T X, or a per-sample quantity with samples as columns."""
     return [replace(step, fn=lambda *a, f=step.fn: f(*a).T)]
 
 
@@ -97,6 +106,16 @@ def _without_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step
 def _with_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
     """The loss (or its gradient) divided by n although the loss is a sum."""
     return [] if _averages(net) else [replace(step, fn=lambda yh, y, f=step.fn: f(yh, y) / len(y))]
+
+
+def _dropped_half(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
+    """The loss (or its gradient) of a 1/2 loss without the 1/2."""
+    return [replace(step, fn=lambda yh, y, f=step.fn: f(yh, y) * 2)] if _squared_error(net) == 0.5 else []
+
+
+def _lost_two(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
+    """The gradient of a squared error without the 2 that differentiating the square brings down."""
+    return [replace(step, fn=lambda yh, y, f=step.fn: f(yh, y) / 2)] if _squared_error(net) == 1.0 else []
 
 
 def _squared_error_gradient(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
@@ -137,13 +156,14 @@ def _updated_weights(net: Network, step: Step, steps: dict[str, Step]) -> list[S
 
 
 def _weight_gradient_for_error(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
-    """dA1 row i = (A1_i^T dZ2_i)^T: sample i's output-weight gradient a_j delta in place of delta w_j (seed 004).
-    Defined for one output unit, where it has dA1's shape."""
+    """dA1 = the output weights' gradient a_j delta in place of delta w_j (seed 004): per sample, row i =
+    (A1_i^T dZ2_i)^T, or summed over the samples, dW2^T. Defined for one output unit, where it fits dA1."""
     if net.sizes[2] != 1:
         return []
     dW2 = steps["dW2"].fn
     return [replace(step, inputs=("dZ2", "A1"),
-                    fn=lambda d, a: np.concatenate([dW2(a[i:i + 1], d[i:i + 1]).T for i in range(len(d))]))]
+                    fn=lambda d, a: np.concatenate([dW2(a[i:i + 1], d[i:i + 1]).T for i in range(len(d))])),
+            replace(step, inputs=("dZ2", "A1"), fn=lambda d, a: dW2(a, d).T)]
 
 
 def _bias_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
@@ -152,6 +172,7 @@ def _bias_mean(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
 
 
 DZ, DW, UPDATES = ("dZ1", "dZ2"), ("dW1", "dW2"), ("W1_new", "b1_new", "W2_new", "b2_new")
+PER_SAMPLE = ("Z1", "A1", "Z2", "Yhat", "dYhat", "dZ2", "dA1", "dZ1")
 
 CATALOGUE: tuple[Misconception, ...] = (
     Misconception("forgot_activation_derivative", "forgot the activation derivative",
@@ -170,12 +191,22 @@ CATALOGUE: tuple[Misconception, ...] = (
     Misconception("transposed_gradient", "transposed gradient",
                   "a weight's gradient has the shape of the weight: dL/dW1 = X^T delta1 is inputs x hidden units "
                   "like W1 (and dL/dW2 = A1^T delta2 like W2); delta^T X is its transpose.", DW, _transposed),
+    Misconception("samples_as_columns", "samples as columns instead of rows",
+                  "the notebook keeps one row per sample (X is n x d, Z1 and A1 are n x h); this answer has one "
+                  "column per sample, like some worksheets draw it. Transpose it.", PER_SAMPLE, _transposed,
+                  carried=False),
     Misconception("missing_1_over_n", "forgot the 1/n",
                   "this loss is a mean over the n samples, so the 1/n stays in the loss and in every gradient that "
                   "follows from it.", ("L", "dYhat"), _without_mean),
     Misconception("extra_1_over_n", "1/n where the loss has none",
                   "this loss is a sum over the samples, not a mean: there is no 1/n in the loss or in its gradients.",
                   ("L", "dYhat"), _with_mean),
+    Misconception("dropped_half", "dropped the 1/2 of the loss",
+                  "this loss has 1/2 in front of the squares; it stays in the loss, and in the gradient it cancels "
+                  "the 2 from the square: dL/dyhat = (yhat - y), not 2 (yhat - y).", ("L", "dYhat"), _dropped_half),
+    Misconception("lost_factor_2", "lost the 2 of the squared error's derivative",
+                  "the derivative of (yhat - y)^2 is 2 (yhat - y): with no 1/2 in front of the loss, the 2 stays "
+                  "in dL/dyhat and in every gradient after it.", ("dYhat",), _lost_two),
     Misconception("squared_error_derivative_in_bce", "squared-error derivative in a cross-entropy network",
                   "for binary cross-entropy dL/dyhat = (yhat - y) / (yhat (1 - yhat)) / n; (yhat - y) is the "
                   "derivative of the squared error. With a sigmoid output the two factors combine to "

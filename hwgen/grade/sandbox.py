@@ -29,7 +29,7 @@ from .isolation import DESCRIPTION, LEVELS, NOBODY, Python
 
 START_TIMEOUT = 30.0  # seconds for a worker to import NumPy and say it is ready
 GRACE = 5.0  # seconds the trusted side waits beyond the worker's own wall-time limit
-MAX_ATTEMPTS = 3  # runs of one notebook: the first, and one more per cell that crashed or hung
+MAX_ATTEMPTS = 4  # runs of one notebook: the first, one more per cell that crashed or hung, one to locate a lost worker
 MAX_DEPTH = 8
 MAX_ENTRIES = 100_000
 
@@ -42,7 +42,6 @@ class Limits:
     cpu: float = 10.0  # seconds of CPU time, per run
     memory_mb: int = 1024  # address space beyond what Python and NumPy already map
     file_mb: int = 16  # largest file the notebook may write
-    output_chars: int = 10_000  # printed output kept (the rest is counted and dropped)
     result_bytes: int = 4 * 2**20  # largest report a run may send back
 
     def describe(self) -> str:
@@ -69,14 +68,33 @@ class SandboxError(HwgenError):
 
 
 class _Worker:
-    """One sandboxed worker process and the line-reading state of its pipe."""
+    """One sandboxed worker process, the line-reading state of its pipe, and the progress pipe that its
+    children write to directly (so that where a run stopped is known even if the worker dies)."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str]) -> None:
+    def __init__(self, cmd: list[str], config: dict[str, Any], env: dict[str, str]) -> None:
         self.log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                     env=env, start_new_session=True, close_fds=True)
+        self.progress, write_end = os.pipe()
+        os.set_blocking(self.progress, False)
+        config = json.dumps(config | {"progress": write_end})
+        self.proc = subprocess.Popen([*cmd, config], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
+                                     env=env, start_new_session=True, close_fds=True, pass_fds=(write_end,))
+        os.close(write_end)
         self.buffer = b""
         self.info: dict[str, Any] = {}
+
+    def last_progress(self) -> str | None:
+        """The last progress line the children wrote since the previous call (None if none)."""
+        data = b""
+        while True:
+            try:
+                chunk = os.read(self.progress, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            data = (data + chunk)[-256:]
+        lines = [line for line in data.split(b"\n") if line]
+        return lines[-1].decode("utf-8", "replace") if lines else None
 
     def wait_ready(self, timeout: float) -> None:
         """Wait for the worker's hello; raise OSError with the worker's own error output if none comes."""
@@ -89,7 +107,7 @@ class _Worker:
             self._stop()
             self.log.seek(0)
             err = self.log.read().decode("utf-8", "replace").strip().splitlines()
-            self.log.close()
+            self.kill()
             raise OSError(err[-1] if err else f"the worker exited with status {self.proc.returncode}")
 
     def readline(self, deadline: float, cap: int) -> bytes | None:
@@ -108,6 +126,7 @@ class _Worker:
 
     def request(self, message: dict[str, Any], deadline: float, cap: int) -> dict[str, Any] | None:
         """Send one request; the reply, or None if the worker died or missed the deadline."""
+        self.last_progress()  # forget what earlier runs wrote
         try:
             self.proc.stdin.write(json.dumps(message).encode() + b"\n")
             self.proc.stdin.flush()
@@ -121,9 +140,12 @@ class _Worker:
         return reply if isinstance(reply, dict) else None
 
     def kill(self) -> None:
-        """Kill the worker and everything it started (its session), reap it, close its files."""
+        """Kill the worker and everything it started (its session), reap it, close its files (once)."""
+        if self.log.closed:
+            return
         self._stop()
         self.log.close()
+        os.close(self.progress)
 
     def _stop(self) -> None:
         """Kill and reap the worker's session; close its pipes."""
@@ -155,8 +177,8 @@ class Sandbox:
 
     # -- life cycle ---------------------------------------------------------------------------
     def _spawn(self, level: str) -> _Worker:
-        config = json.dumps({"drop_to": NOBODY if os.geteuid() == 0 else None})
-        worker = _Worker(isolation.command(level, self.python, self.hidden, config), isolation.environment(level))
+        config = {"drop_to": NOBODY if os.geteuid() == 0 else None}
+        worker = _Worker(isolation.command(level, self.python, self.hidden), config, isolation.environment(level))
         with self._lock:
             self._all.append(worker)
         return worker
@@ -180,7 +202,11 @@ class Sandbox:
             self._idle.put(first)
             rest = [self._spawn(level) for _ in range(self.jobs - 1)]
             for worker in rest:
-                worker.wait_ready(START_TIMEOUT)
+                try:
+                    worker.wait_ready(START_TIMEOUT)
+                except OSError as exc:
+                    self.close()
+                    raise SandboxError(f"a second {level} worker could not be started: {exc}") from None
                 self._idle.put(worker)
             return
         raise SandboxError("no sandbox worker could be started: " + "; ".join(self.fallbacks))
@@ -207,6 +233,7 @@ class Sandbox:
         """One run on an idle worker; a worker that dies or hangs is replaced."""
         worker = self._idle.get()
         reply = worker.request(message, time.monotonic() + self.limits.wall + GRACE, self.limits.result_bytes + 4096)
+        where = worker.last_progress()
         if reply is None:
             worker.kill()
             with self._lock:
@@ -219,23 +246,27 @@ class Sandbox:
                 raise SandboxError(f"a sandbox worker could not be restarted: {exc}") from None
             reply = {"outcome": "lost"}
         self._idle.put(worker)
-        return reply
+        return reply | {"where": where}
 
     def run(self, cells: Sequence[str], names: Sequence[str]) -> Run:
         """Run the code cells in order; bring back the named variables as plain values (or reasons)."""
         run = Run()
         skip: list[int] = []
         skip_names: list[str] = []
+        careful = False  # after a lost worker: the child waits for the worker after every cell (see worker.py)
         limits = asdict(self.limits)
         while True:
             run.attempts += 1
             reply = self._attempt({"cells": list(cells), "names": list(names), "skip": skip,
-                                   "skip_names": skip_names, "limits": limits})
+                                   "skip_names": skip_names, "careful": careful, "limits": limits})
             run.cpu += _number(reply.get("cpu"))
             run.wall += _number(reply.get("wall"))
             if reply.get("outcome") == "done":
                 _accept(run, reply.get("result"), names)
                 break
+            if reply.get("outcome") == "lost" and not careful and run.attempts < MAX_ATTEMPTS:
+                careful = True  # where it stopped is only certain in careful mode: run once more to find out
+                continue
             what, where = _stopped(reply, self.limits), reply.get("where")
             kind, _, ident = where.partition(" ") if isinstance(where, str) else ("", "", "")
             if kind == "cell" and ident.isdigit() and int(ident) < len(cells) and run.attempts < MAX_ATTEMPTS:

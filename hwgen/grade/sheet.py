@@ -42,7 +42,7 @@ class Sheet:
     @cached_property
     def tolerance(self) -> dict[str, Tolerance]:
         """(rtol, atol) of every asked quantity against the exact answer."""
-        bounds = rounding_bounds(self.spec.template.steps, self.trace, self.digits)
+        bounds = rounding_bounds(self.spec.template.steps, self.trace, self.digits, needed=self.spec.asked)
         return {q: as_tolerance(self.trace[q], bounds[q]) for q in self.spec.asked}
 
     @cached_property

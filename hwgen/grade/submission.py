@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 MAX_BYTES = 50 * 2**20  # larger notebooks are almost always full of saved output; they are refused
@@ -35,10 +36,14 @@ class Notebook:
         first = first if len(first) <= 40 else first[:37] + "..."
         return f"code cell {index + 1}" + (f" (`{first}`)" if first else "")
 
+    @cached_property
+    def _names(self) -> list[set[str]]:
+        """The identifiers in each code cell."""
+        return [set(re.findall(r"[A-Za-z_]\w*", src)) for src in self.cells]
+
     def mentioning(self, name: str) -> list[int]:
         """Indexes of the code cells whose source mentions the variable `name`."""
-        word = re.compile(rf"\b{re.escape(name)}\b")
-        return [i for i, src in enumerate(self.cells) if word.search(src)]
+        return [i for i, names in enumerate(self._names) if name in names]
 
 
 def locate(student_dir: Path, assignment: str) -> tuple[Path | None, list[str]]:

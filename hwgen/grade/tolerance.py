@@ -46,12 +46,14 @@ def trace_of(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Array]:
 
 def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Array]) -> tuple[Array, Array]:
     """The step's result on `values`, and a bound on how far it moves when each input entry moves by its
-    bound (both directions, the larger change, summed over entries): (result's shape) twice.
+    bound (summed over entries): (result's shape) twice. The steps are smooth where variants are drawn
+    (no ReLU input near 0), so one move per entry measures the first-order effect.
 
-    Each moved entry costs two calls of the step's function; everything else is done on all of them at once,
-    the sum still taken entry after entry in the same order (so the bound is the same to the last bit)."""
+    Each moved entry costs one call of the step's function; the rest is done on all of them at once, the sum
+    still taken entry after entry in the same order (so the bound is evaluate()'s, one move at a time, to the
+    last bit: tests/test_fast_paths.py)."""
     args = [np.asarray(values[i], dtype=float) for i in step.inputs]
-    results = []  # per moved entry: the result moved up, the result moved down
+    results = []  # per moved entry: the step's result with that entry moved
     with np.errstate(all="ignore"):
         base = np.asarray(step.fn(*args), dtype=float)  # = evaluate(step, values)
         for name in dict.fromkeys(step.inputs):
@@ -63,39 +65,38 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
             shifted = x.copy()
             flat = shifted.reshape(-1)  # a view: entry i of `flat` is entry i of `shifted` in C order
             xs, es = x.ravel(), np.ravel(e)
-            ups, downs, olds = (xs[where] + es[where]).tolist(), (xs[where] - es[where]).tolist(), xs[where].tolist()
             for k in slots:
                 args[k] = shifted
-            for i, up, down, old in zip(where, ups, downs, olds):
-                flat[i] = up
+            for i, moved, old in zip(where, (xs[where] + es[where]).tolist(), xs[where].tolist()):
+                flat[i] = moved
                 results.append(np.array(step.fn(*args), dtype=float))  # a copy: fn may hand back its input
-                flat[i] = down
-                results.append(np.array(step.fn(*args), dtype=float))
                 flat[i] = old
             for k in slots:
                 args[k] = x
         if not results:
             return base, np.zeros_like(base)
-        moved = np.abs(np.array(results) - base)
-        worst = np.maximum(moved[0::2], moved[1::2])
+        change = np.abs(np.array(results) - base)
         # a move out of the domain is no rounding; the sum is taken entry after entry (accumulate is sequential)
-        total = np.add.accumulate(np.where(np.isfinite(worst), worst, 0.0), axis=0)[-1]
+        total = np.add.accumulate(np.where(np.isfinite(change), change, 0.0), axis=0)[-1]
     return base, total
 
 
 def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
-                    fresh: Iterable[str] = ()) -> dict[str, Array]:
+                    fresh: Iterable[str] = (), needed: Iterable[str] | None = None) -> dict[str, Array]:
     """Per entry, how far a d-digit student's result of each step can be from the step evaluated on `values`.
 
     `values` holds the given arrays, lr, n and a value per step. For the exact answer key every step's value is
     its result; for a student's own work (error carried forward) the names in `fresh` are values the student
     wrote down, which later steps take as they are: downstream they count with their own rounding only.
+    With `needed`, steps after the last needed one are left out.
     """
     u, fresh = unit_roundoff(digits), set(fresh)
     bounds: dict[str, Array] = {k: np.abs(round_sig(values[k], digits) - values[k]) for k in GIVEN_NAMES}
     bounds["lr"] = bounds["n"] = np.zeros(())
     computed = {}
-    for step in steps:
+    needed = {s.name for s in steps} if needed is None else set(needed)
+    last = max((i for i, s in enumerate(steps) if s.name in needed), default=-1)
+    for step in steps[:last + 1]:
         result, moved = _propagated(step, values, bounds)
         computed[step.name] = moved + u * np.abs(result)
         bounds[step.name] = u * np.abs(values[step.name]) if step.name in fresh else computed[step.name]
@@ -112,6 +113,9 @@ def as_tolerance(expected: Array, bound: Array) -> Tolerance:
     keep = e > 0
     if not keep.any() or not np.isfinite(e).all() or not np.isfinite(b).all():  # nothing to allow, or no bound
         return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
+    if b.size == 1:
+        return (max(float(e[0] / b[0]), RTOL_FLOOR), ATOL_FLOOR * max(1.0, float(b[0]))) if b[0] > 0 else \
+            (RTOL_FLOOR, float(e[0]))
     positive = keep & (b > 0)
     candidates = [[0.0], e[positive] / b[positive]]
     if b.size <= PAIRS:  # each pair once (i < j): the pair (j, i) gives the same number to the last bit
@@ -150,5 +154,5 @@ def tolerances(spec: ProblemSpec, record: Mapping[str, Any],
     """{asked quantity: (rtol, atol)} for one student's variant, for np.isclose(answer, expected, rtol, atol);
     `grading` is the merged grading options (only `rounding_digits` matters here)."""
     trace = trace_of(spec, record)
-    bounds = rounding_bounds(spec.template.steps, trace, grading_digits(spec, grading))
+    bounds = rounding_bounds(spec.template.steps, trace, grading_digits(spec, grading), needed=spec.asked)
     return {q: as_tolerance(trace[q], bounds[q]) for q in spec.asked}

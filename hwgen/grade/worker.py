@@ -1,16 +1,18 @@
 """The sandbox worker: runs INSIDE the isolation and forks one child per notebook run.
 
-This file is not imported by hwgen: its source is handed to `python -I -S -c SOURCE SITE CONFIG`, so it
-uses only the standard library and NumPy, and nothing of hwgen (or the class folder) has to be visible
-inside the sandbox. The worker imports NumPy once; each run forks a child that drops privileges, sets
+The worker runs from this file's source, handed to `python -I -S -c SOURCE SITE CONFIG`, so it uses only
+the standard library and NumPy, and nothing of hwgen (or the class folder) has to be visible inside the
+sandbox (hwgen itself imports only `prctl` from here). The worker imports NumPy once; each run forks a child that drops privileges, sets
 resource limits, runs the notebook's code cells in order in an empty directory, and converts the
 expected variables to plain JSON (numbers, nested lists, or a reason why not). The answers never
 enter the sandbox: every check runs in the trusted grader process on what comes back.
 
 Protocol, one JSON object per line. Parent -> worker: {"cells": [str], "names": [str], "skip": [int],
-"skip_names": [str], "limits": {...}}. Worker -> parent: {"ready": {...}} once, then one reply per
-request: {"outcome": "done"|"timeout"|"crash"|"overflow", "where", "signal", "exit_code", "result",
-"cpu", "wall"}. Child -> worker (a pipe): "cell N" / "var NAME" progress lines, then "result JSON".
+"skip_names": [str], "careful": bool, "limits": {...}}. Worker -> parent: {"ready": {...}} once, then one reply per
+request: {"outcome": "done"|"timeout"|"crash"|"overflow", "signal", "exit_code", "result", "cpu", "wall"}.
+Child -> worker (a pipe): "result JSON". Child -> the trusted parent directly (a pipe the parent passed
+down, fd config["progress"]): "cell N" / "var NAME" before each cell and each variable, so the parent
+knows where a run stopped even if the child took the worker down with it.
 """
 
 import builtins
@@ -28,13 +30,16 @@ PRELOAD = ("math", "cmath", "random", "statistics", "fractions", "decimal", "ite
 MAX_ENTRIES = 100_000  # numbers in one answer; far more than any answer of the bank needs
 MAX_DEPTH = 6  # nesting of lists in one answer
 TEXT_CAP = 200  # characters of a string answer or an error message that are kept
+CACHED_SOURCE = 10_000  # cells up to this length are compiled once by the worker and shared by its children
+CACHE_SIZE = 20_000  # compiled cells a worker keeps (test cells repeat in every student's notebook)
+CACHED_NOTEBOOK = 1_000_000  # characters of code beyond which a notebook's cells are all left to the child
 
 
 # Captured before any student code runs: a cell that monkeypatches builtins, os, sys or NumPy does not
 # change how the child reads and reports its values. (Code in the child can always forge its own report,
 # but that is no more than assigning other values: it never sees an answer, and the trusted grader checks
 # whatever comes back.)
-_write, _exit, _compile, _exec, _BaseException = os.write, os._exit, compile, exec, BaseException
+_write, _read, _exit, _compile, _exec, _BaseException = os.write, os.read, os._exit, compile, exec, BaseException
 _type, _isinstance, _len, _str, _float = type, isinstance, len, str, float
 _settrace, _setprofile, _setrecursionlimit, _setitimer = sys.settrace, sys.setprofile, sys.setrecursionlimit, signal.setitimer
 _dumps = json.dumps
@@ -46,7 +51,7 @@ class Unusable(Exception):
 
 
 def _emit(fd: int, data: bytes) -> None:
-    """Write all of `data` to the result pipe."""
+    """Write all of `data` to a pipe."""
     while data:
         data = data[_write(fd, data):]
 
@@ -76,17 +81,15 @@ def describe(exc: BaseException, filename: str = "") -> str:
 
 
 class _Sink:
-    """stdout/stderr of the notebook: keeps the first `cap` characters and counts the rest."""
+    """stdout/stderr of the notebook: counted, never stored (and never read: printing cannot fake a result)."""
 
-    def __init__(self, cap: int) -> None:
-        self.cap, self.kept, self.total = cap, [], 0
+    def __init__(self) -> None:
+        self.total = 0
 
     def write(self, text) -> int:
-        text = _str(text)
-        if self.total < self.cap:
-            self.kept.append(text[: self.cap - self.total])
-        self.total += _len(text)
-        return _len(text)
+        size = _len(_str(text))
+        self.total += size
+        return size
 
     def flush(self) -> None:
         return None
@@ -184,7 +187,31 @@ def _clear_dir(path: str) -> None:
                 pass
 
 
-def child(req: dict, fd: int, config: dict, np_array) -> None:
+def compiled(cells: list, cache: dict) -> list:
+    """Code objects of the short cells, from the worker's cache or compiled now; None where the child must
+    compile (a long cell, or one that does not compile: the child then reports the error). compile() runs
+    no code of the cell, so this is safe outside the child's limits for sources of bounded length."""
+    import warnings
+
+    if len(cache) > CACHE_SIZE:
+        cache.clear()
+    if sum(len(source) for source in cells) > CACHED_NOTEBOOK:
+        return [None] * len(cells)
+    out = []
+    for i, source in enumerate(cells):
+        key = (i, source)
+        if key not in cache and len(source) <= CACHED_SOURCE:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    cache[key] = compile(source, f"<cell {i + 1}>", "exec")
+                except (SyntaxError, ValueError, MemoryError, RecursionError):
+                    cache[key] = None
+        out.append(cache.get(key))
+    return out
+
+
+def child(req: dict, fd: int, ack: int, config: dict, np_array) -> None:
     """In the forked child: drop privileges, limit, run the cells, report values on `fd`. Never returns."""
     os.setpgid(0, 0)
     if config.get("drop_to") is not None:  # root: become an unprivileged user, so RLIMIT_NPROC applies
@@ -192,6 +219,7 @@ def child(req: dict, fd: int, config: dict, np_array) -> None:
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (after the uid change, which clears it): die with the worker
     work = config["work"]
     _clear_dir(work)
     home = os.path.join(work, "run")
@@ -200,13 +228,15 @@ def child(req: dict, fd: int, config: dict, np_array) -> None:
     null = os.open(os.devnull, os.O_RDWR)
     for target in (0, 1, 2):
         os.dup2(null, target)
-    os.closerange(3, fd)
-    os.closerange(fd + 1, 1 << 16)
+    progress = config["progress"]
+    edges = [2, *sorted((fd, progress, ack)), 1 << 16]
+    for low, high in zip(edges, edges[1:]):
+        os.closerange(low + 1, high)
     os.environ.update(HOME=home, TMPDIR=home)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises OSError instead of killing
     limits = req["limits"]
     _set_limits(limits)
-    sink = _Sink(int(limits["output_chars"]))
+    sink = _Sink()
     sys.stdout = sys.stderr = sink
     sys.stdin = None
     main_module = types.ModuleType("__main__")  # the notebook's own __main__, as in a kernel
@@ -214,20 +244,26 @@ def child(req: dict, fd: int, config: dict, np_array) -> None:
     sys.modules["__main__"] = main_module
     ns = main_module.__dict__
     skip = set(req.get("skip", ()))
+    careful = bool(req.get("careful"))
     cell_errors = []
+    codes = req["codes"]
     for i, source in enumerate(req["cells"]):
         if i in skip:
             continue
-        _emit(fd, b"cell %d\n" % i)
+        _emit(progress, b"cell %d\n" % i)
         filename = f"<cell {i + 1}>"
         error = None
         try:
-            _exec(_compile(source, filename, "exec"), ns)
+            _exec(codes[i] or _compile(source, filename, "exec"), ns)
         except _BaseException as exc:  # an error in one cell does not stop the next
             error = exc
         _restore()
         if error is not None:
             cell_errors.append([i, describe(error, filename)])
+        if careful:  # wait until the worker has seen this cell end: a cell that kills the worker is then the last one
+            _emit(fd, b"sync\n")
+            if not _read(ack, 1):
+                _exit(71)
     _setrecursionlimit(10_000)
     _setitimer(signal.ITIMER_REAL, 0)
     values, reasons = {}, {}
@@ -235,7 +271,7 @@ def child(req: dict, fd: int, config: dict, np_array) -> None:
     for name in req["names"]:
         if name in skip_names or name not in ns:
             continue
-        _emit(fd, b"var " + name.encode() + b"\n")
+        _emit(progress, b"var " + name.encode() + b"\n")
         try:
             values[name] = plain(ns[name], np_array)
         except Unusable as exc:
@@ -248,15 +284,10 @@ def child(req: dict, fd: int, config: dict, np_array) -> None:
     _exit(0)
 
 
-def _parse(data: bytes) -> tuple:
-    """The child's pipe: (last progress marker, result JSON text if the last line is one)."""
-    where, result = None, None
-    for line in data.split(b"\n"):
-        if line.startswith(b"cell ") or line.startswith(b"var "):
-            where, result = line.decode("utf-8", "replace"), None
-        elif line.startswith(b"result "):
-            result = line[7:].decode("utf-8", "replace")
-    return where, result
+def _result(data: bytes) -> str | None:
+    """The child's report: the JSON of the last line if it is a `result` line."""
+    last = data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    return last[7:].decode("utf-8", "replace") if last.startswith(b"result ") else None
 
 
 def _wait(pid: int, deadline: float) -> tuple:
@@ -281,21 +312,26 @@ def _kill(pid: int) -> None:
             pass
 
 
-def supervise(req: dict, config: dict, np_array) -> dict:
+def supervise(req: dict, config: dict, np_array, cache: dict) -> dict:
     """Fork a child for one run; read its pipe within the wall-time and size limits; report how it ended."""
+    req["codes"] = compiled(req["cells"], cache)
     limits = req["limits"]
     cap = int(limits["result_bytes"])
     r, w = os.pipe()
+    ack_r, ack_w = os.pipe()
+    os.set_blocking(ack_w, False)  # a child that floods "sync" lines cannot block the worker
     start = time.monotonic()
     deadline = start + float(limits["wall"])
     pid = os.fork()
     if pid == 0:
         try:
             os.close(r)
-            child(req, w, config, np_array)
+            os.close(ack_w)
+            child(req, w, ack_r, config, np_array)
         finally:
             _exit(70)
     os.close(w)
+    os.close(ack_r)
     chunks, size, outcome = [], 0, None
     while outcome is None:
         ready, _, _ = select.select([r], [], [], max(0.0, deadline - time.monotonic()))
@@ -305,6 +341,12 @@ def supervise(req: dict, config: dict, np_array) -> dict:
         chunk = os.read(r, 1 << 16)
         if not chunk:
             break
+        tail = (chunks[-1][-4:] if chunks else b"") + chunk
+        for _ in range(tail.count(b"sync\n")):
+            try:
+                os.write(ack_w, b".")
+            except OSError:
+                pass
         size += len(chunk)
         if size > cap:
             outcome = "overflow"
@@ -313,12 +355,13 @@ def supervise(req: dict, config: dict, np_array) -> dict:
     if outcome is not None:
         _kill(pid)
     os.close(r)
+    os.close(ack_w)
     status, usage, late = _wait(pid, deadline)
-    where, result = _parse(b"".join(chunks))
+    result = _result(b"".join(chunks))
     code = os.waitstatus_to_exitcode(status)
     if outcome is None:
         outcome = "timeout" if late else ("done" if code == 0 and result is not None else "crash")
-    return {"outcome": outcome, "where": where, "result": result if outcome == "done" else None,
+    return {"outcome": outcome, "result": result if outcome == "done" else None,
             "exit_code": code if code >= 0 else None,
             "signal": signal.Signals(-code).name if code < 0 and -code in signal.Signals._value2member_map_ else None,
             "cpu": usage.ru_utime + usage.ru_stime, "wall": time.monotonic() - start}
@@ -356,9 +399,10 @@ def main(argv: list) -> None:
     out.write(json.dumps({"ready": {"python": sys.version.split()[0], "numpy": numpy.__version__,
                                     "uid": os.getuid(), "work": config["work"]}}) + "\n")
     out.flush()
+    cache: dict = {}
     try:
         for line in sys.stdin.buffer:
-            out.write(json.dumps(supervise(json.loads(line), config, numpy.array)) + "\n")
+            out.write(json.dumps(supervise(json.loads(line), config, numpy.array, cache)) + "\n")
             out.flush()
     finally:
         _clear_dir(config["work"])

@@ -2,29 +2,29 @@
 
 The work per student is `build_student(assignment, student, salts)`: a pure, picklable function that
 returns the student's files and manifest record, so chunks of students can run in processes (or on a
-cluster); the driver (`generate`) writes files and streams the manifest to disk in roster order, holding
-only small fingerprints of earlier students' numbers, never the class.
+cluster, hwgen.executor); the driver (`generate`) writes files and streams the manifest to disk in roster
+order, holding only small fingerprints of earlier students' numbers, never the class.
 
-A writer turns one student's variants into files; WRITERS lists them (docs/architecture.md, "Writers").
+A writer turns one student's StudentWork into files; WRITERS lists them (docs/architecture.md, "Writers").
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from tqdm import tqdm
 
 from . import __version__
 from .assignment import Assignment, Student
 from .errors import VariantError
+from .executor import Executor, executor_for
 from .outdir import Output, prepare
 from .render import latex
 from .render.notebook import writers as notebooks
@@ -34,30 +34,50 @@ from .variant import Variant
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "hwgen-manifest/1"
 MAX_SALT = 200  # re-derivations tried before a problem is declared too small for the class
-CHUNK = 16  # students per task when students are built in several processes
+CHUNK = 32  # students per task at most when students are built in several processes (or on a cluster)
+TASKS_PER_WORKER = 8  # smaller chunks for small classes, so that every worker has work until the end
+
+
+@dataclass
+class StudentWork:
+    """One student's solved variants (p1, p2, ... -> Variant), and what several writers build from them.
+
+    `shared(make)` returns make(assignment, student, variants), made once per student however many writers
+    ask (the LaTeX context of worksheet and key, the instructor notebook the student notebook derives from).
+    """
+
+    assignment: Assignment
+    student: Student
+    variants: Mapping[str, Variant]
+    _made: dict[Callable, Any] = field(default_factory=dict, repr=False)
+
+    def shared(self, make: Callable[[Assignment, Student, Mapping[str, Variant]], Any]) -> Any:
+        """make(assignment, student, variants), computed on first use; callers must not change it."""
+        if make not in self._made:
+            self._made[make] = make(self.assignment, self.student, self.variants)
+        return self._made[make]
 
 
 @dataclass(frozen=True)
 class Writer:
-    """Makes one kind of per-student file: render(assignment, student, variants) -> {relative path: text}.
+    """Makes one kind of per-student file: render(work: StudentWork) -> {relative path: text}.
 
     Every path it returns lies under `folder` (a top-level folder of the output), e.g. worksheets/<id>.tex.
-    `variants` maps problem keys (p1, p2, ...) to the student's solved Variant.
     """
 
     name: str
     folder: str
-    render: Callable[[Assignment, Student, Mapping[str, Variant]], dict[str, str]]
+    render: Callable[[StudentWork], dict[str, str]]
 
 
-def _worksheet(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+def _worksheet(work: StudentWork) -> dict[str, str]:
     """worksheets/<id>.tex."""
-    return {f"worksheets/{student.id}.tex": latex.worksheet(assignment, student, variants)}
+    return {f"worksheets/{work.student.id}.tex": latex.render("worksheet.tex.j2", work.shared(latex.context))}
 
 
-def _key(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+def _key(work: StudentWork) -> dict[str, str]:
     """keys/<id>.tex."""
-    return {f"keys/{student.id}.tex": latex.key(assignment, student, variants)}
+    return {f"keys/{work.student.id}.tex": latex.render("key.tex.j2", work.shared(latex.context))}
 
 
 WRITERS: dict[str, Writer] = {
@@ -74,7 +94,7 @@ class StudentOutput:
 
     student: Student
     files: dict[str, str]
-    record: dict[str, Any]
+    record: str  # the student's manifest entry as JSON text
     fingerprints: dict[str, int] = field(default_factory=dict)
 
 
@@ -95,49 +115,34 @@ def build_student(assignment: Assignment, student: Student, salts: Mapping[str, 
     salts = salts or {}
     variants = {p.key: sample(p.template, problem_seed(assignment, student, p.key, salts.get(p.key, 0)))
                 for p in assignment.problems}
+    work = StudentWork(assignment, student, variants)
     files: dict[str, str] = {}
     for name in writers:
-        made = WRITERS[name].render(assignment, student, variants)
+        made = WRITERS[name].render(work)
         stray = [rel for rel in made if PurePosixPath(rel).parts[0] != WRITERS[name].folder]
         if stray:
             raise ValueError(f"writer {name!r} wrote {stray[0]!r} outside its folder {WRITERS[name].folder!r}")
         files.update(made)
     record = {"name": student.name, "email": student.email,
               "problems": {key: {"key": key, **v.to_json()} for key, v in variants.items()}}
-    return StudentOutput(student, files, record, {key: fingerprint(v) for key, v in variants.items()})
+    return StudentOutput(student, files, json.dumps(record), {key: fingerprint(v) for key, v in variants.items()})
 
 
-def build_chunk(assignment: Assignment, students: Sequence[Student], writers: Sequence[str]) -> list[StudentOutput]:
-    """build_student for several students (one task of a process pool or cluster)."""
+def build_chunk(common: tuple[Assignment, tuple[str, ...]], students: Sequence[Student]) -> list[StudentOutput]:
+    """build_student for several students: one task of an Executor, common = (assignment, writer names)."""
+    assignment, writers = common
     return [build_student(assignment, s, writers=writers) for s in students]
+
+
+def chunk_size(students: int, workers: int) -> int:
+    """Students per task: TASKS_PER_WORKER tasks per worker at least, CHUNK students per task at most."""
+    return max(1, min(CHUNK, math.ceil(students / (workers * TASKS_PER_WORKER))))
 
 
 def _chunks(items: Sequence[Student], size: int) -> Iterator[Sequence[Student]]:
     """Consecutive slices of at most `size` items."""
     for start in range(0, len(items), size):
         yield items[start:start + size]
-
-
-def local_map(jobs: int) -> Callable[[Callable, Iterable], Iterator]:
-    """map(fn, tasks) in order: in this process for jobs <= 1, else in `jobs` processes, a few tasks ahead."""
-    if jobs <= 1:
-        return map
-
-    def pooled(fn: Callable, tasks: Iterable) -> Iterator:
-        with ProcessPoolExecutor(jobs) as pool:
-            yield from _bounded(pool, fn, tasks, ahead=2 * jobs)
-    return pooled
-
-
-def _bounded(pool: Executor, fn: Callable, tasks: Iterable, ahead: int) -> Iterator:
-    """Results of fn over tasks in order, with at most `ahead` tasks submitted and not yet consumed."""
-    pending = []
-    for task in tasks:
-        pending.append(pool.submit(fn, task))
-        if len(pending) > ahead:
-            yield pending.pop(0).result()
-    for future in pending:
-        yield future.result()
 
 
 class Manifest:
@@ -152,9 +157,9 @@ class Manifest:
         self._file.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
                          + ' "students": {')
 
-    def add(self, student_id: str, record: dict[str, Any]) -> None:
-        """Append one student's record."""
-        self._file.write(("\n" if self._first else ",\n") + f"  {json.dumps(student_id)}: {json.dumps(record)}")
+    def add(self, student_id: str, record: str) -> None:
+        """Append one student's record (JSON text)."""
+        self._file.write(("\n" if self._first else ",\n") + f"  {json.dumps(student_id)}: {record}")
         self._first = False
 
     def close(self) -> Path:
@@ -182,23 +187,21 @@ BUNDLES = ("worksheets.pdf", "keys.pdf")
 
 
 def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, jobs: int = 1, force: bool = False,
-             progress: bool = True, writers: Sequence[str] = tuple(WRITERS),
-             mapper: Callable[[Callable, Iterable], Iterator] | None = None) -> Summary:
-    """Write every student's files and manifest.json into `out`, students in parallel chunks if jobs > 1.
-
-    `mapper(fn, chunks)` runs the chunks and yields their results in order (default: local processes);
-    each chunk is a list of students and fn(chunk) -> list[StudentOutput].
-    """
+             progress: bool = True, writers: Sequence[str] = tuple(WRITERS), executor: Executor | None = None) -> Summary:
+    """Write every student's files and manifest.json into `out`, chunks of students built by `executor`
+    (default: `jobs` local processes; this process for jobs <= 1 or a class of one chunk)."""
     start = time.perf_counter()
     prepare(out, (MANIFEST, MANIFEST + ".partial", *BUNDLES), {WRITERS[w].folder for w in writers}, force)
     output = Output(out)
     manifest = Manifest(output, assignment)
     seen: dict[str, set[int]] = {p.key: set() for p in assignment.problems}
     summary = Summary(out, len(students), len(assignment.problems), 0, 0.0)
-    run = mapper or local_map(jobs if len(students) > CHUNK else 1)
+    if executor is None:
+        executor = executor_for(None, jobs if len(students) > CHUNK else 1)
+    size = chunk_size(len(students), executor.workers)
     bar = tqdm(total=len(students), unit="student", desc="generate", delay=0.5, disable=not progress)
     try:
-        for chunk in run(partial(build_chunk, assignment, writers=tuple(writers)), _chunks(students, CHUNK)):
+        for chunk in executor.map(build_chunk, (assignment, tuple(writers)), _chunks(students, size)):
             for result in chunk:
                 result = _unique(assignment, result, seen, writers, summary)
                 output.write(result.files)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Sequence
+
 import numpy as np
 
 Array = np.ndarray
@@ -10,10 +13,9 @@ Array = np.ndarray
 def round_sig(a: Array | float, sig: int) -> Array:
     """Round every entry to `sig` significant digits: (any shape) -> same shape."""
     a = np.asarray(a, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mag = np.where(a == 0, 0, np.floor(np.log10(np.abs(np.where(a == 0, 1, a)))))
-    scale = 10.0 ** (sig - 1 - mag)
-    return np.where(np.isfinite(a) & (a != 0), np.round(a * scale) / scale, a)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # zeros, inf and nan are kept as they are
+        scale = 10.0 ** (sig - 1 - np.floor(np.log10(np.abs(a))))
+        return np.where(np.isfinite(a) & (a != 0), np.rint(a * scale) / scale, a)
 
 
 def fmt(x: float, sig: int) -> str:
@@ -21,6 +23,7 @@ def fmt(x: float, sig: int) -> str:
     return _positional(float(round_sig(x, sig)), sig)
 
 
+@lru_cache(maxsize=1 << 16)
 def _positional(x: float, sig: int) -> str:
     """An already rounded number written out as fmt writes it."""
     if not np.isfinite(x):
@@ -48,7 +51,24 @@ def tex_scalar(x: float, sig: int) -> str:
 
 def tex_array(a: Array | float, sig: int) -> str:
     """A scalar as a number; a vector as a one-row bmatrix; a matrix as a bmatrix."""
-    a = round_sig(a, sig)
+    return _tex_rounded(round_sig(a, sig), sig)
+
+
+def tex_arrays(values: Sequence[Array | float], sig: int) -> list[str]:
+    """[tex_array(v, sig) for v in values], rounding all of them in one call. A number rounded on its own may
+    differ in the last bit from the same number rounded within an array (NumPy computes 10.0 ** k for a scalar
+    with the C library's pow, for an array with its own), but its text at `sig` digits is the same: the
+    rounded value lies within an ulp or two of a `sig`-digit decimal, never near a midpoint between two."""
+    values = [np.asarray(v, dtype=float) for v in values]
+    if not values:
+        return []
+    flat = round_sig(np.concatenate([v.ravel() for v in values]), sig)
+    ends = np.cumsum([v.size for v in values]).tolist()
+    return [_tex_rounded(flat[end - v.size:end].reshape(v.shape), sig) for v, end in zip(values, ends)]
+
+
+def _tex_rounded(a: Array, sig: int) -> str:
+    """An already rounded array as tex_array writes it."""
     if a.ndim == 0:
         return _positional(float(a), sig)
     rows = a.reshape(1, -1) if a.ndim == 1 else a

@@ -13,7 +13,8 @@ from pathlib import Path
 from .. import pdf
 from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
-from ..generate import WRITERS, generate
+from ..executor import executor_for
+from ..generate import CHUNK, WRITERS, generate
 from ..outdir import Output
 
 
@@ -33,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                                                      "DIR/worksheets.pdf and DIR/keys.pdf (needs pdflatex and qpdf)")
     p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
                    help="processes to use (default: the number of CPUs)")
+    p.add_argument("--executor", metavar="WHERE", default="local",
+                   help="where students are built: `local` (default: --jobs processes on this machine) or "
+                        "dask://HOST:PORT, a Dask scheduler whose workers have the same hwgen installed "
+                        "(pip install 'hwgen[dask]'); files and manifest are still written here")
     p.add_argument("--name", metavar="NAME",
                    help="the assignment's name: the notebooks' folder and file name, and nbgrader's assignment id "
                         "(default: `name:` in the assignment file, else its file name made safe: hw 3.yaml -> hw_3)")
@@ -48,8 +53,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
         assignment = renamed(assignment, args.name)
     students = load_roster(args.roster)
     out = Path(args.out)
-    summary = generate(assignment, students, out, jobs=max(1, args.jobs), force=args.force,
-                       progress=sys.stderr.isatty())
+    jobs = max(1, args.jobs)
+    with executor_for(args.executor, jobs if len(students) > CHUNK else 1) as executor:
+        summary = generate(assignment, students, out, force=args.force, progress=sys.stderr.isatty(), executor=executor)
     print(f"wrote {summary.files} files for {summary.students} students x {summary.problems} problems and "
           f"{out / 'manifest.json'} in {summary.seconds:.1f} s")
     if summary.rederived:

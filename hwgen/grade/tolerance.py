@@ -15,6 +15,7 @@ shared by the grader and the notebooks' hidden tests.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -46,19 +47,37 @@ def trace_of(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Array]:
 def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Array]) -> tuple[Array, Array]:
     """The step's result on `values`, and a bound on how far it moves when each input entry moves by its
     bound (summed over entries): (result's shape) twice. The steps are smooth where variants are drawn
-    (no ReLU input near 0), so one move per entry measures the first-order effect."""
-    base = evaluate(step, values)
-    total = np.zeros_like(base)
-    for name in dict.fromkeys(step.inputs):
-        x, e = np.asarray(values[name], dtype=float), bounds[name]
-        moved = dict(values)
-        for idx in zip(*np.nonzero(np.atleast_1d(e))):
-            idx = idx if x.ndim else ()
+    (no ReLU input near 0), so one move per entry measures the first-order effect.
+
+    Each moved entry costs one call of the step's function; the rest is done on all of them at once, the sum
+    still taken entry after entry in the same order (so the bound is evaluate()'s, one move at a time, to the
+    last bit: tests/test_fast_paths.py)."""
+    args = [np.asarray(values[i], dtype=float) for i in step.inputs]
+    results = []  # per moved entry: the step's result with that entry moved
+    with np.errstate(all="ignore"):
+        base = np.asarray(step.fn(*args), dtype=float)  # = evaluate(step, values)
+        for name in dict.fromkeys(step.inputs):
+            slots = [k for k, i in enumerate(step.inputs) if i == name]
+            x, e = args[slots[0]], bounds[name]
+            where = np.flatnonzero(e).tolist()
+            if not where:
+                continue
             shifted = x.copy()
-            shifted[idx] += e[idx]
-            moved[name] = shifted
-            change = np.abs(evaluate(step, moved) - base)
-            total += np.where(np.isfinite(change), change, 0.0)  # a move out of the domain is no rounding
+            flat = shifted.reshape(-1)  # a view: entry i of `flat` is entry i of `shifted` in C order
+            xs, es = x.ravel(), np.ravel(e)
+            for k in slots:
+                args[k] = shifted
+            for i, moved, old in zip(where, (xs[where] + es[where]).tolist(), xs[where].tolist()):
+                flat[i] = moved
+                results.append(np.array(step.fn(*args), dtype=float))  # a copy: fn may hand back its input
+                flat[i] = old
+            for k in slots:
+                args[k] = x
+        if not results:
+            return base, np.zeros_like(base)
+        change = np.abs(np.array(results) - base)
+        # a move out of the domain is no rounding; the sum is taken entry after entry (accumulate is sequential)
+        total = np.add.accumulate(np.where(np.isfinite(change), change, 0.0), axis=0)[-1]
     return base, total
 
 
@@ -92,22 +111,30 @@ def as_tolerance(expected: Array, bound: Array) -> Tolerance:
     cross, r = (e_i - e_j) / (b_i - b_j): all of them are tried (pairs for up to PAIRS entries)."""
     b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
     keep = e > 0
-    if not keep.any() or not np.all(np.isfinite(e)) or not np.all(np.isfinite(b)):  # nothing to allow, or no bound
+    if not keep.any() or not np.isfinite(e).all() or not np.isfinite(b).all():  # nothing to allow, or no bound
         return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
     if b.size == 1:
         return (max(float(e[0] / b[0]), RTOL_FLOOR), ATOL_FLOOR * max(1.0, float(b[0]))) if b[0] > 0 else \
             (RTOL_FLOOR, float(e[0]))
-    candidates = [[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]]
-    if b.size <= PAIRS:
+    positive = keep & (b > 0)
+    candidates = [[0.0], e[positive] / b[positive]]
+    if b.size <= PAIRS:  # each pair once (i < j): the pair (j, i) gives the same number to the last bit
+        i, j = _pairs(b.size)
         with np.errstate(divide="ignore", invalid="ignore"):
-            crossing = ((e[:, None] - e[None, :]) / (b[:, None] - b[None, :])).ravel()
+            crossing = (e[i] - e[j]) / (b[i] - b[j])
         candidates.append(crossing[np.isfinite(crossing) & (crossing > 0)])
-    candidates = np.unique(np.concatenate(candidates))
-    atols = np.max(e[None, :] - candidates[:, None] * b[None, :], axis=1).clip(min=0.0)
-    slack = np.max((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep], axis=1)
+    candidates = np.sort(np.concatenate(candidates))  # repeats change no minimum: argmin picks the same value
+    atols = (e[None, :] - candidates[:, None] * b[None, :]).max(axis=1).clip(min=0.0)
+    slack = ((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep]).max(axis=1)
     best = int(np.argmin(slack))
     return (max(float(candidates[best]), RTOL_FLOOR),
             max(float(atols[best]), ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))))
+
+
+@lru_cache(maxsize=PAIRS)
+def _pairs(size: int) -> tuple[Array, Array]:
+    """Index arrays (i, j) of every pair i < j of `size` entries."""
+    return np.triu_indices(size, 1)
 
 
 def close(answer: Array, expected: Array, tol: Tolerance) -> Array:

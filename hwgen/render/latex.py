@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from types import SimpleNamespace
 from typing import Any, Mapping
 
 import jinja2
@@ -16,7 +17,7 @@ import numpy as np
 from markupsafe import Markup as Tex
 
 from ..notation import DESCRIPTIONS, SYMBOLS
-from ..numfmt import fmt, tex_array, tex_scalar
+from ..numfmt import fmt, tex_array, tex_arrays, tex_scalar
 from ..problem import ProblemSpec
 from ..variant import Variant
 from . import templates_dir
@@ -46,7 +47,13 @@ def _finalize(value: Any) -> Tex:
         return value
     if isinstance(value, (int, float)):
         return Tex(value)
-    return Tex(tex_text("" if value is None else str(value)))
+    return _escaped("" if value is None else str(value))
+
+
+@lru_cache(maxsize=1 << 14)
+def _escaped(text: str) -> Tex:
+    """Text as LaTeX (tex_text): the same few labels and names come back again and again."""
+    return Tex(tex_text(text))
 
 
 @lru_cache(maxsize=1)
@@ -57,9 +64,10 @@ def environment() -> jinja2.Environment:
         block_start_string=r"\BLOCK{", block_end_string="}", variable_start_string=r"\VAR{",
         variable_end_string="}", comment_start_string=r"\#{", comment_end_string="}",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined)
+        autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined, auto_reload=False)
 
 
+@lru_cache(maxsize=1024)
 def points_text(points: float) -> str:
     """1 pt, 2 pts, 0.526 pts."""
     return f"{fmt(points, 3)} pt{'' if points == 1 else 's'}"
@@ -133,15 +141,36 @@ def _arrow(x1: float, y1: float, x2: float, y2: float) -> tuple[float, ...]:
             back_y + ARROW_HALF_WIDTH * ux, back_x + ARROW_HALF_WIDTH * uy, back_y - ARROW_HALF_WIDTH * ux)
 
 
-def drawing(variant: Variant) -> dict[str, list]:
+class Record(SimpleNamespace):
+    """A thing the templates print (a problem, a step, a weight): fields read as attributes, which Jinja
+    looks up first (several times faster than a dict's items), or as items."""
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+def drawing(variant: Variant) -> Record:
     """The network: units, arrows between them, and the student's weights and biases on the arrows.
 
     Each arrow's number sits a quarter of the way from its source, where a source's arrows fan out, so a
     layer's numbers stand in one column; the units are spaced so that numbers in a column never touch.
     """
     t, g = variant.template, variant.given
-    d, h, o = t.network.sizes
-    act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
+    layout = _layout(t.network.sizes, t.network.activations)
+    values = [value for w, b in ((g["W1"], g["b1"]), (g["W2"], g["b2"])) for j in range(w.shape[1])
+              for value in [b[j]] + [w[i, j] for i in range(w.shape[0])]]
+    weights = [Record(x=x, y=y, number=Tex(text))  # tex_array of a number is tex_scalar
+               for (x, y), text in zip(layout.spots, tex_arrays(values, t.significant))]
+    return Record(**vars(layout), weights=weights)
+
+
+@lru_cache(maxsize=64)
+def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> Record:
+    """What a drawing of this network has whatever its numbers: units, arrows and captions (as data, and as
+    LaTeX from parts.tex.j2's `links` and `units`), and where each weight's number sits (in the order
+    drawing() lists the weights: per target unit its bias, then its inputs)."""
+    d, h, o = sizes
+    act_h, act_o = (ACTIVATION_WORDS[a] for a in activations)
     layers = [[f"x_{{{i + 1}}}" for i in range(d)], [f"h_{{{j + 1}}}" for j in range(h)],
               [r"\hat{y}" if o == 1 else rf"\hat{{y}}_{{{k + 1}}}" for k in range(o)]]
     gaps = [ROW_GAP, ROW_GAP, ROW_GAP]
@@ -151,53 +180,65 @@ def drawing(variant: Variant) -> dict[str, list]:
     at = {(col, i): (COLUMN_X[col], ((len(labels) - 1) / 2 - i) * gaps[col])
           for col, labels in enumerate(layers) for i in range(len(labels))}
     at |= {(col, -1): (COLUMN_X[col], (len(layers[col]) + 1) / 2 * gaps[col]) for col in (0, 1)}  # bias units
-    units = [{"x": _pt(x), "y": _pt(y), "bias": i < 0, "label": Tex(layers[col][i]) if i >= 0 else ""}
-             for (col, i), (x, y) in at.items()]
-    links, weights = [], []
-    for col, (w, b) in enumerate(((g["W1"], g["b1"]), (g["W2"], g["b2"]))):
-        for j in range(w.shape[1]):
-            for i, value in [(-1, b[j])] + [(i, w[i, j]) for i in range(w.shape[0])]:
+    units = tuple(Record(x=_pt(x), y=_pt(y), bias=i < 0, label=Tex(layers[col][i]) if i >= 0 else "")
+                  for (col, i), (x, y) in at.items())
+    links, spots = [], []
+    for col, (sources, targets) in enumerate(((d, h), (h, o))):
+        for j in range(targets):
+            for i in [-1, *range(sources)]:
                 (x1, y1), (x2, y2) = at[col, i], at[col + 1, j]
                 links.append(tuple(_pt(v) for v in _arrow(x1, y1, x2, y2)))
-                weights.append({"x": _pt(x1 + LABEL_POS * (x2 - x1)), "y": _pt(y1 + LABEL_POS * (y2 - y1)),
-                                "number": Tex(tex_scalar(value, t.significant))})
+                spots.append((_pt(x1 + LABEL_POS * (x2 - x1)), _pt(y1 + LABEL_POS * (y2 - y1))))
     bottom = _pt(-max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9)
-    captions = [{"x": _pt(COLUMN_X[0]), "y": bottom, "text": "inputs"},
-                {"x": _pt(COLUMN_X[1]), "y": bottom, "text": f"hidden: {act_h}"},
-                {"x": _pt(COLUMN_X[2]), "y": bottom, "text": f"output: {act_o}"}]
-    return {"units": units, "links": links, "weights": weights, "captions": captions}
+    captions = (Record(x=_pt(COLUMN_X[0]), y=bottom, text="inputs"),
+                Record(x=_pt(COLUMN_X[1]), y=bottom, text=f"hidden: {act_h}"),
+                Record(x=_pt(COLUMN_X[2]), y=bottom, text=f"output: {act_o}"))
+    layout = Record(units=units, links=tuple(links), spots=tuple(spots), captions=captions)
+    parts = environment().get_template("parts.tex.j2").module
+    layout.links_tex, layout.units_tex = parts.links(layout), parts.units(layout)
+    return layout
 
 
-def _problem(number: int, spec: ProblemSpec, variant: Variant) -> dict[str, Any]:
+def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
     """Everything the templates print about one problem of one student."""
     t, show, sig = variant.template, variant.template.display, variant.template.significant
     d, h, o = t.network.sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
-    worked = list(worked_steps(variant, symbol=_symbol, number=lambda v: tex_array(v, sig), style=sized))
+    shown_values = [show.value(value) for value in variant.trace.values()]  # what the worked steps write
+    texts = {(v.shape, v.tobytes()): text for v, text in zip(shown_values, tex_arrays(shown_values, sig))}
+
+    def written(value: Array) -> str:
+        """tex_array(value, sig), made for all of the trace at once."""
+        value = np.asarray(value)
+        key = (value.shape, value.tobytes())
+        if key not in texts:
+            texts[key] = tex_array(value, sig)
+        return texts[key]
+    worked = list(worked_steps(variant, symbol=_symbol, number=written, style=sized))
     loss = next(w for w in worked if w.step.name == "L")
     letters = {q: chr(ord("a") + i) for i, q in enumerate(spec.asked)}
-    steps = [{"name": w.step.name, "phase": w.step.phase, "symbol": Tex(_symbol(w.step.name)),
-              "description": DESCRIPTIONS.get(w.step.name, w.step.name), "question": letters.get(w.step.name),
-              "points": points_text(spec.asked.get(w.step.name, 0)), "formula": Tex(w.formula),
-              "numbers": [Tex(piece) for piece in pieces(w.numbers)], "result": Tex(tex_array(w.result, sig))}
+    steps = [Record(name=w.step.name, phase=w.step.phase, symbol=Tex(_symbol(w.step.name)),
+                    description=DESCRIPTIONS.get(w.step.name, w.step.name), question=letters.get(w.step.name),
+                    points=points_text(spec.asked.get(w.step.name, 0)), formula=Tex(w.formula),
+                    numbers=[Tex(piece) for piece in pieces(w.numbers)], result=Tex(written(w.result)))
              for w in worked]
     shown = {s.name: f"{s.tex} = {tex_array(s.value, sig)}" for s in show.given(variant.given)}
     lines = [[shown[k] for k in group if k in shown] for group in (("X", "Y"), ("W1", "b1"), ("W2", "b2"))]
     lines[-1].append(rf"\eta = {tex_scalar(variant.lr, sig)}")
     given = [Tex(r" \qquad ".join(line)) for line in lines]
-    return {
-        "number": number, "key": spec.key, "title": t.title, "points": points_text(spec.points),
-        "network": Tex(f"A {d}-{h}-{o} network with {tex_escape(act_h)} hidden units and {tex_escape(act_o)} "
+    return Record(
+        number=number, key=spec.key, title=t.title, points=points_text(spec.points),
+        network=Tex(f"A {d}-{h}-{o} network with {tex_escape(act_h)} hidden units and {tex_escape(act_o)} "
                        f"output{'s' if o > 1 else ''}, one step of gradient descent with learning rate "
                        rf"$\eta = {tex_scalar(variant.lr, sig)}$, answers to {sig} significant digits, and the loss"),
-        "loss": Tex(f"L = {loss.formula}"),
-        "note": show.note(), "instructions": t.instructions, "drawing": drawing(variant), "given": given,
-        "questions": [{"symbol": Tex(_symbol(q)), "description": DESCRIPTIONS[q], "points": points_text(pts),
-                       "shape": _shape_text(show.value(variant.trace[q])),
-                       "room": round(1.6 + 0.55 * _rows(show.value(variant.trace[q])), 2)}
-                      for q, pts in spec.asked.items()],
-        "phases": [{"title": title, "steps": [s for s in steps if s["phase"] == phase]} for phase, title in PHASES.items()],
-    }
+        loss=Tex(f"L = {loss.formula}"),
+        note=show.note(), instructions=t.instructions, drawing=drawing(variant), given=given,
+        questions=[Record(symbol=Tex(_symbol(q)), description=DESCRIPTIONS[q], points=points_text(pts),
+                          shape=_shape_text(show.value(variant.trace[q])),
+                          room=round(1.6 + 0.55 * _rows(show.value(variant.trace[q])), 2))
+                   for q, pts in spec.asked.items()],
+        phases=[Record(title=title, steps=[s for s in steps if s.phase == phase]) for phase, title in PHASES.items()],
+    )
 
 
 def _rows(value: Array) -> int:
@@ -207,7 +248,12 @@ def _rows(value: Array) -> int:
 
 def _rounding(problems: list[ProblemSpec]) -> Tex:
     """The rounding rule, once for the whole assignment."""
-    digits = sorted({p.template.significant for p in problems})
+    return _rounding_rule(tuple(sorted({p.template.significant for p in problems})))
+
+
+@lru_cache(maxsize=64)
+def _rounding_rule(digits: tuple[int, ...]) -> Tex:
+    """The rounding rule for problems stating these numbers of significant digits (ascending)."""
     rule = (f"{digits[0]} significant digits" if len(digits) == 1
             else "the number of significant digits each problem states")
     examples = ", ".join(f"${tex_scalar(x, digits[0])}$" for x in (0.0474747, -1.234567, 12.34567))
@@ -219,25 +265,28 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
     """The template context of one student: assignment header, student, and every problem."""
     specs = list(assignment.problems)
     paragraphs = [p.strip() for p in assignment.instructions.split("\n\n") if p.strip()]
-    a = {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,
-         "points": points_text(sum(p.points for p in specs)), "instructions": paragraphs,
-         "rounding": _rounding(specs), "paper": assignment.paper}
+    a = Record(title=assignment.title, course=assignment.course, due=assignment.due_text,
+               points=points_text(sum(p.points for p in specs)), instructions=paragraphs,
+               rounding=_rounding(specs), paper=assignment.paper)
     widest = max(variant.template.display.value(value).shape[-1] for variant in variants.values()
                  for value in variant.trace.values() if np.ndim(value))
-    return {"a": a, "paper": a["paper"], "student": student, "matrix_cols": widest,
-            "problems": [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]}
+    problems = [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]
+    parts = environment().get_template("parts.tex.j2").module
+    for p in problems:  # what worksheet and key both print first: made once
+        p.intro = parts.problem_intro(p)
+    return {"a": a, "paper": a.paper, "student": student, "matrix_cols": widest, "problems": problems}
 
 
-def render(template: str, assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
-    """One student's worksheet.tex.j2 or key.tex.j2 as LaTeX source."""
-    return environment().get_template(template).render(context(assignment, student, variants))
+def render(template: str, ctx: Mapping[str, Any]) -> str:
+    """worksheet.tex.j2 or key.tex.j2 as LaTeX source, from one student's `context` (both share one)."""
+    return environment().get_template(template).render(ctx)
 
 
 def worksheet(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
     """The student's worksheet: header, instructions, and per problem the drawing, the data and the questions."""
-    return render("worksheet.tex.j2", assignment, student, variants)
+    return render("worksheet.tex.j2", context(assignment, student, variants))
 
 
 def key(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> str:
     """The student's answer key: the worksheet's problems with every step worked out."""
-    return render("key.tex.j2", assignment, student, variants)
+    return render("key.tex.j2", context(assignment, student, variants))

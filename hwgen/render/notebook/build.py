@@ -15,6 +15,7 @@ import numpy as np
 from nbformat import NotebookNode
 
 from ...assignment import Assignment, Student
+from ...bank import Template
 from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
 from ...grade.tolerance import Tolerance, tolerances, trace_of
 from ...notation import DESCRIPTIONS, SYMBOLS
@@ -45,7 +46,7 @@ EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
 def environment() -> jinja2.Environment:
     """Jinja2 over templates/notebook (inside the installed package, or beside it in a source checkout)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir() / "notebook"), undefined=jinja2.StrictUndefined,
-                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False, auto_reload=False)
     env.filters["points"] = lambda p: f"{p:g} point{'' if p == 1 else 's'}"
     env.filters["md"] = lambda text: re.sub(r"([\\`*_\[\]<>#|$])", r"\\\1", str(text))
     return env
@@ -54,6 +55,21 @@ def environment() -> jinja2.Environment:
 def _render(name: str, **values: Any) -> str:
     """One cell source from templates/notebook/NAME."""
     return environment().get_template(name).render(**values).strip("\n")
+
+
+@lru_cache(maxsize=256)
+def _fixed_sources(index: int, key: str, template: Template, rows: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
+                   ) -> tuple[tuple[str, str], ...]:
+    """Per asked (quantity, prompt row) of a problem, the prompt's and the answer cell's sources: the same for
+    every student of the problem, so made once."""
+    known: set[str] = set()
+    out = []
+    for number, (q, items) in enumerate(rows, start=1):
+        row = dict(items)
+        solution = solution_lines(key, template.steps, template.network, q, known)
+        out.append((_render("prompt.md.j2", prefix=index, number=number, **row),
+                    _render("answer.py.j2", solution=solution, **row)))
+    return tuple(out)
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -104,13 +120,11 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
                GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
     cells = [markdown_cell(statement, key),
              code_cell(_render("given.py.j2", index=index, arrays=arrays), "readonly", f"{key}_given")]
-    known: set[str] = set()
-    for number, (q, row) in enumerate(zip(asked, rows), start=1):
+    fixed = _fixed_sources(index, key, t, tuple((q, tuple(row.items())) for q, row in zip(asked, rows)))
+    for q, row, (prompt, answer) in zip(asked, rows, fixed):
         variable, expected = row["variable"], np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
-        cells.append(markdown_cell(_render("prompt.md.j2", prefix=index, number=number, **row), f"{variable}_prompt"))
-        solution = solution_lines(key, t.steps, t.network, q, known)
-        cells.append(code_cell(_render("answer.py.j2", solution=solution, **row), "answer", variable,
-                               hwgen={"problem": key, "quantity": q, "variable": variable}))
+        cells.append(markdown_cell(prompt, f"{variable}_prompt"))
+        cells.append(code_cell(answer, "answer", variable, hwgen={"problem": key, "quantity": q, "variable": variable}))
         rtol, atol = tol[q]
         cells.append(code_cell(_render("test.py.j2", core_shape=[k for k in shapes[q] if k != 1],
                                        expected=repr(expected.ravel().tolist()), rtol=repr(rtol), atol=repr(atol),

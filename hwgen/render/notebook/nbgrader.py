@@ -1,7 +1,7 @@
 """nbgrader's cell format (metadata schema version 3): cell roles, delimiters and checksums.
 
 Cells are built as plain NotebookNodes (nbformat.v4.new_*_cell validates each one, which is most of the
-cost of a notebook); the whole notebook is validated when it is written."""
+cost of a notebook); the tests validate whole notebooks."""
 
 from __future__ import annotations
 
@@ -32,18 +32,19 @@ def code_cell(source: str, role: Role, grade_id: str, points: float | None = Non
     meta = {"grade_id": grade_id, **flags, "schema_version": SCHEMA_VERSION}
     if flags["grade"]:
         meta["points"] = points
-    return nbformat.from_dict({"cell_type": "code", "id": grade_id, "metadata": {**lock, "nbgrader": meta, **extra},
-                               "source": source, "outputs": [], "execution_count": None})
+    metadata = NotebookNode({**lock, "nbgrader": NotebookNode(meta), **nbformat.from_dict(extra)})
+    return NotebookNode({"cell_type": "code", "id": grade_id, "metadata": metadata, "source": source, "outputs": [],
+                         "execution_count": None})
 
 
 def markdown_cell(source: str, cell_id: str) -> NotebookNode:
     """A plain markdown cell (not graded) with a stable id."""
-    return nbformat.from_dict({"cell_type": "markdown", "id": cell_id, "metadata": {}, "source": source})
+    return NotebookNode({"cell_type": "markdown", "id": cell_id, "metadata": NotebookNode(), "source": source})
 
 
 def flags(cell: NotebookNode) -> tuple[bool, bool, bool]:
     """(grade, solution, locked) as nbgrader reads them: a solution is never locked, a grade cell always is."""
-    meta = cell.metadata.get("nbgrader", {})
+    meta = cell["metadata"].get("nbgrader", {})
     grade, solution = bool(meta.get("grade", False)), bool(meta.get("solution", False))
     return grade, solution, (not solution) and (grade or bool(meta.get("locked", False)))
 
@@ -51,8 +52,8 @@ def flags(cell: NotebookNode) -> tuple[bool, bool, bool]:
 def checksum(cell: NotebookNode) -> str:
     """nbgrader's checksum: MD5 of source, cell type, str(grade/solution/locked), grade_id, str(float(points))."""
     grade, solution, locked = flags(cell)
-    meta = cell.metadata["nbgrader"]
-    parts = [cell.source, cell.cell_type, str(grade), str(solution), str(locked), meta["grade_id"]]
+    meta = cell["metadata"]["nbgrader"]
+    parts = [cell["source"], cell["cell_type"], str(grade), str(solution), str(locked), meta["grade_id"]]
     if grade:
         parts.append(str(float(meta["points"])))
     return hashlib.md5("".join(parts).encode("utf-8")).hexdigest()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import re
-from typing import Sequence
+from typing import Any, Sequence
 
 from nbformat import NotebookNode
 
@@ -46,10 +45,10 @@ class ClearSolutions(Preprocessor):
     """Solution regions of answer cells become `# YOUR CODE HERE` / `raise NotImplementedError()`."""
 
     def applies(self, cell: NotebookNode) -> bool:
-        return cell.cell_type == "code" and flags(cell)[1]
+        return cell["cell_type"] == "code" and flags(cell)[1]
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.source = replace_regions(cell.source, BEGIN_SOLUTION, END_SOLUTION, CODE_STUB)
+        cell["source"] = replace_regions(cell["source"], BEGIN_SOLUTION, END_SOLUTION, CODE_STUB)
 
 
 class ClearHiddenTests(Preprocessor):
@@ -59,17 +58,17 @@ class ClearHiddenTests(Preprocessor):
         return flags(cell)[0]
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.source = replace_regions(cell.source, BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, "")
+        cell["source"] = replace_regions(cell["source"], BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, "")
 
 
 class ClearOutputs(Preprocessor):
     """Code cells lose their outputs and execution counts."""
 
     def applies(self, cell: NotebookNode) -> bool:
-        return cell.cell_type == "code"
+        return cell["cell_type"] == "code"
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.outputs, cell.execution_count = [], None
+        cell["outputs"], cell["execution_count"] = [], None
 
 
 class ComputeChecksums(Preprocessor):
@@ -79,14 +78,14 @@ class ComputeChecksums(Preprocessor):
         return any(flags(cell))
 
     def preprocess_cell(self, cell: NotebookNode) -> None:
-        cell.metadata.nbgrader["checksum"] = checksum(cell)
-        cell.metadata.nbgrader["cell_type"] = cell.cell_type
+        meta = cell["metadata"]["nbgrader"]
+        meta["checksum"], meta["cell_type"] = checksum(cell), cell["cell_type"]
 
 
 def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
     """The notebook transformed in place: each preprocessor in turn over every cell it applies to."""
     for pre in pipeline:
-        for cell in nb.cells:
+        for cell in nb["cells"]:
             if pre.applies(cell):
                 pre.preprocess_cell(cell)
     return nb
@@ -95,6 +94,22 @@ def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
 STUDENT: tuple[Preprocessor, ...] = (ClearSolutions(), ClearHiddenTests(), ClearOutputs(), ComputeChecksums())
 
 
+def tree_copy(value: Any) -> Any:
+    """A deep copy of notebook data (dicts, NotebookNodes, lists, and immutable leaves): copy.deepcopy's
+    result at a fraction of its cost."""
+    if isinstance(value, dict):
+        return value.__class__({k: tree_copy(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return [tree_copy(v) for v in value]
+    return value
+
+
+def student_cell(cell: NotebookNode) -> NotebookNode:
+    """One cell as student_notebook makes it (every preprocessor works cell by cell), the cell left as it is."""
+    return run(NotebookNode(cells=[tree_copy(cell)]), STUDENT)["cells"][0]
+
+
 def student_notebook(instructor: NotebookNode) -> NotebookNode:
-    """The student's notebook derived from the instructor's: no solutions, no hidden tests, fresh checksums."""
-    return run(copy.deepcopy(instructor), STUDENT)
+    """The student's notebook derived from the instructor's (left as it is): no solutions, no hidden tests,
+    fresh checksums."""
+    return run(tree_copy(instructor), STUDENT)

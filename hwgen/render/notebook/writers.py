@@ -1,15 +1,21 @@
-"""`hwgen generate` writers: each student's instructor notebook (source/) and student notebook (release/)."""
+"""`hwgen generate` writers: each student's instructor notebook (source/) and student notebook (release/).
+
+Both come from one instructor notebook per student (StudentWork.shared), written as nbformat.writes would;
+cells that are the same for every student of a problem (statements aside: prompts, answers) are
+derived and written once per process (nbjson.CellTexts)."""
 
 from __future__ import annotations
 
-from typing import Mapping
-
-import nbformat
+from typing import TYPE_CHECKING, Mapping
 
 from ...assignment import Assignment, Student
 from ...variant import Variant
 from .build import for_student
-from .preprocess import student_notebook
+from .nbjson import CellTexts
+from .preprocess import student_cell, student_notebook
+
+if TYPE_CHECKING:
+    from ...generate import StudentWork
 
 
 def notebook_path(folder: str, assignment: Assignment, student: Student) -> str:
@@ -17,17 +23,20 @@ def notebook_path(folder: str, assignment: Assignment, student: Student) -> str:
     return f"{folder}/{student.id}/{assignment.name}/{assignment.name}.ipynb"
 
 
-def _text(nb: nbformat.NotebookNode) -> str:
-    """The .ipynb text (validated as nbformat writes it), ending in a newline."""
-    return nbformat.writes(nb) + "\n"
+_TEXTS = CellTexts(student_cell)
 
 
-def source_files(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+def notebook_texts(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> tuple[str, str]:
+    """The .ipynb texts of the student's instructor notebook and of the student notebook derived from it."""
+    instructor, release = _TEXTS.both(for_student(assignment, student, variants), student_notebook)
+    return instructor + "\n", release + "\n"
+
+
+def source_files(work: StudentWork) -> dict[str, str]:
     """source/<id>/<name>/<name>.ipynb: the instructor notebook, with solutions and hidden tests."""
-    return {notebook_path("source", assignment, student): _text(for_student(assignment, student, variants))}
+    return {notebook_path("source", work.assignment, work.student): work.shared(notebook_texts)[0]}
 
 
-def release_files(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> dict[str, str]:
+def release_files(work: StudentWork) -> dict[str, str]:
     """release/<id>/<name>/<name>.ipynb: the student notebook, derived from the instructor notebook."""
-    nb = student_notebook(for_student(assignment, student, variants))
-    return {notebook_path("release", assignment, student): _text(nb)}
+    return {notebook_path("release", work.assignment, work.student): work.shared(notebook_texts)[1]}

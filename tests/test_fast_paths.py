@@ -1,0 +1,154 @@
+"""The fast paths of `hwgen generate` give exactly what the straightforward code gives: notebook text equal to
+nbformat.writes (and valid), tree_copy equal to copy.deepcopy, tolerances equal to the last bit to the
+straightforward code they replace (kept here as the reference)."""
+
+from __future__ import annotations
+
+import copy
+
+import nbformat
+import numpy as np
+import pytest
+
+from hwgen.assignment import Student
+from hwgen.engine import Step, evaluate
+from hwgen.grade.tolerance import ATOL_FLOOR, PAIRS, RTOL_FLOOR, SAFETY, as_tolerance, rounding_bounds
+from hwgen.render.notebook import for_student, nbjson, student_notebook
+from hwgen.render.notebook.preprocess import tree_copy
+
+from .gradehelp import TEMPLATES, problem, record, rounding_student
+from .test_generate import EXAMPLE  # noqa: F401  (the README's assignment, used through `inputs`)
+from .test_generate import inputs  # noqa: F401  (module-scoped fixture: the assignment and four students)
+
+
+def _reference_propagated(step: Step, values, bounds):
+    """The tolerance walk's straightforward form: each moved entry in its own evaluate call, summed one by one."""
+    base = evaluate(step, values)
+    total = np.zeros_like(base)
+    for name in dict.fromkeys(step.inputs):
+        x, e = np.asarray(values[name], dtype=float), bounds[name]
+        moved = dict(values)
+        for idx in zip(*np.nonzero(np.atleast_1d(e))):
+            idx = idx if x.ndim else ()
+            shifted = x.copy()
+            shifted[idx] += e[idx]
+            moved[name] = shifted
+            change = np.abs(evaluate(step, moved) - base)
+            total += np.where(np.isfinite(change), change, 0.0)
+    return base, total
+
+
+def _reference_as_tolerance(expected, bound):
+    """as_tolerance's straightforward form: every ordered pair, np.unique."""
+    b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
+    keep = e > 0
+    if not keep.any() or not np.all(np.isfinite(e)) or not np.all(np.isfinite(b)):
+        return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
+    if b.size == 1:
+        return (max(float(e[0] / b[0]), RTOL_FLOOR), ATOL_FLOOR * max(1.0, float(b[0]))) if b[0] > 0 else \
+            (RTOL_FLOOR, float(e[0]))
+    candidates = [[0.0], e[keep & (b > 0)] / b[keep & (b > 0)]]
+    if b.size <= PAIRS:
+        crossing = ((e[:, None] - e[None, :]) / (b[:, None] - b[None, :])).ravel()
+        candidates.append(crossing[np.isfinite(crossing) & (crossing > 0)])
+    candidates = np.unique(np.concatenate(candidates))
+    atols = np.max(e[None, :] - candidates[:, None] * b[None, :], axis=1).clip(min=0.0)
+    slack = np.max((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep], axis=1)
+    best = int(np.argmin(slack))
+    return (max(float(candidates[best]), RTOL_FLOOR),
+            max(float(atols[best]), ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))))
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_tolerance_bounds_and_pairs_are_the_straightforward_ones_to_the_last_bit(name, monkeypatch):
+    spec = problem(name)
+    cases = []
+    for seed in range(6):
+        rec = record(spec, seed)
+        student = rounding_student(spec, rec, 2)  # a student's own values, carried forward (the ECF walk)
+        wild = dict(student, dZ2=student["dZ2"] * np.array(np.inf), Yhat=np.full_like(student["Yhat"], 1.0))
+        cases += [(student, ()), (student, spec.asked), (wild, spec.asked)]
+    from hwgen.grade import tolerance
+    for values, fresh in cases:
+        for digits in (2, 4):
+            fast = rounding_bounds(spec.template.steps, values, digits, fresh)
+            with monkeypatch.context() as m:
+                m.setattr(tolerance, "_propagated", _reference_propagated)
+                with np.errstate(all="ignore"):
+                    slow = rounding_bounds(spec.template.steps, values, digits, fresh)
+            for q in slow:
+                assert fast[q].tobytes() == slow[q].tobytes(), (name, q, digits)
+                with np.errstate(all="ignore"):
+                    assert as_tolerance(values[q], fast[q]) == _reference_as_tolerance(values[q], fast[q])
+    rng = np.random.default_rng(7)  # ties, zeros and repeated entries as well
+    for shape in [(1,), (2,), (3, 2), (4, 4), (9, 9)]:
+        for _ in range(20):
+            expected = rng.choice([0.0, 0.5, -0.5, 1.25, 3.0], shape) * rng.choice([1.0, 1e-3], shape)
+            bound = rng.choice([0.0, 1e-4, 2e-4, 5e-3], shape)
+            with np.errstate(all="ignore"):
+                assert as_tolerance(expected, bound) == _reference_as_tolerance(expected, bound)
+
+
+def test_notebook_text_is_nbformats_byte_for_byte_and_valid(inputs):  # noqa: F811
+    assignment, students, _ = inputs
+    from hwgen import generate as gen
+    from hwgen.sampling import sample
+    for student in [*students, Student("x", 'Quote " and \\ back\tslash \u2028 \x7f', "")]:
+        variants = {p.key: sample(p.template, gen.problem_seed(assignment, student, p.key)) for p in assignment.problems}
+        inst = for_student(assignment, student, variants)
+        for nb in (inst, student_notebook(inst)):
+            nbformat.validate(nb)
+            assert nbjson.writes(nb) == nbformat.writes(nb)
+    odd = nbformat.v4.new_notebook(metadata={"n": [1, 2.5, -0.0, 1e300, None, True, False, {}, [], [{"a": "b"}]],
+                                             "é": "ü"})
+    odd.cells = [nbformat.v4.new_markdown_cell("a\r\nb\rc\n\n", id="m"), nbformat.v4.new_code_cell("", id="c")]
+    assert nbjson.writes(odd) == nbformat.writes(odd)
+    executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", id="c", outputs=[
+        nbformat.v4.new_output("stream", text="out\nmore")])])
+    assert nbjson.writes(executed) == nbformat.writes(executed)  # handed to nbformat
+
+
+def test_cell_texts_give_nbformats_text_of_both_notebooks_remembered_or_not(inputs):  # noqa: F811
+    assignment, students, _ = inputs
+    from hwgen import generate as gen
+    from hwgen.render.notebook.preprocess import student_cell
+    from hwgen.sampling import sample
+    roomy, cramped = nbjson.CellTexts(student_cell), nbjson.CellTexts(student_cell, size=3)
+    for student in [*students, *students[:2]]:  # the second time round, the cells are remembered
+        variants = {p.key: sample(p.template, gen.problem_seed(assignment, student, p.key)) for p in assignment.problems}
+        inst = for_student(assignment, student, variants)
+        want = (nbformat.writes(inst), nbformat.writes(student_notebook(inst)))
+        assert roomy.both(inst, student_notebook) == want == cramped.both(inst, student_notebook)
+    assert len(cramped._both) == len(cramped._texts) == 3
+    one = {"cell_type": "code", "id": "a", "metadata": {"x": True}, "source": "1", "outputs": [], "execution_count": None}
+    assert len({nbjson._key(one), nbjson._key({**one, "metadata": {"x": 1}}), nbjson._key({**one, "metadata": {"x": 1.0}}),
+                nbjson._key({**one, "execution_count": "None"})}) == 4
+
+
+def test_tree_copy_is_a_deep_copy(inputs):  # noqa: F811
+    assignment, students, _ = inputs
+    from hwgen import generate as gen
+    from hwgen.sampling import sample
+    variants = {p.key: sample(p.template, gen.problem_seed(assignment, students[0], p.key)) for p in assignment.problems}
+    inst = for_student(assignment, students[0], variants)
+    before = nbformat.writes(inst)
+    twin = tree_copy(inst)
+    assert twin == copy.deepcopy(inst) and type(twin.cells[0].metadata) is type(inst.cells[0].metadata)
+    answer = next(i for i, c in enumerate(twin.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    twin.cells[answer].metadata.nbgrader["grade_id"] = "changed"
+    twin.cells[answer].source += "x"
+    student_notebook(inst)
+    assert nbformat.writes(inst) == before
+
+
+def test_numbers_rounded_together_are_written_as_one_at_a_time():
+    from hwgen.numfmt import tex_array, tex_arrays
+    rng = np.random.default_rng(3)
+    scale = 10.0 ** rng.integers(-6, 6, 3000)
+    near_powers = np.concatenate([np.nextafter(10.0 ** np.arange(-8, 9), 0), 10.0 ** np.arange(-8, 9),
+                                  np.nextafter(10.0 ** np.arange(-8, 9), 100), [0.0, -0.0, 0.5, 9.9995, 1.15, 2.675]])
+    values = [*(rng.standard_normal(shape) * s for shape, s in zip([(), (3,), (2, 4), (1, 1)] * 200, scale)),
+              *near_powers, near_powers.reshape(3, -1)]
+    for sig in (2, 3, 4, 6):  # a number alone takes NumPy's scalar power, within arrays its vector power: a last
+        assert tex_arrays(values, sig) == [tex_array(v, sig) for v in values]  # bit may differ, the text never
+    assert tex_arrays([], 4) == []

@@ -76,12 +76,13 @@ def _broken_cells(sim: Sim) -> str:
     return text(nb)
 
 
-# Per 100 students: (simulate.py behaviour or a function, how many, full marks?). Hanging notebooks are left
-# out on purpose: each costs --timeout seconds of one worker, which measures the timeout, not the grader.
-MIX: list[tuple[str, object, int, bool]] = [
+# Per 100 students: (name, simulate.py behaviour or a function, how many, full marks? None: depends on the
+# variant). Hanging notebooks are left out on purpose: each costs --timeout seconds of one worker, which
+# measures the timeout, not the grader.
+MIX: list[tuple[str, object, int, bool | None]] = [
     ("correct", "correct", 30, True),
     ("rounded", "rounded", 20, True),
-    ("rounded_3", "rounded_3", 8, False),
+    ("rounded_3", "rounded_3", 8, None),
     ("slip", "slip", 8, False),
     ("misconceptions", "misconceptions", 6, False),
     ("one_wrong", "one_wrong", 8, False),
@@ -219,7 +220,7 @@ class Result:
     graded: int
     isolation: str
     tree: Tree
-    full: int
+    full: dict[str, bool]  # student -> full marks
 
 
 def grade(folder: Path, jobs: int, env: dict[str, str]) -> Result:
@@ -242,9 +243,16 @@ def grade(folder: Path, jobs: int, env: dict[str, str]) -> Result:
     isolation = next((line.split("isolation: ")[1].split(" ")[0] for line in err.splitlines()
                       if "isolation: " in line), "?")
     with Gradebook(folder / GRADEBOOK) as book:
-        subs = book.submissions()
-    full = sum(1 for s in subs.values() if s.max_score and abs(s.score - s.max_score) < 1e-6)
-    return Result(len(subs), wall, running, graded, isolation, tree, full)
+        full = {sid: abs(s.score - s.max_score) < 1e-6 for sid, s in book.submissions().items()}
+    return Result(len(full), wall, running, graded, isolation, tree, full)
+
+
+def check(result: Result, students: list[str]) -> str:
+    """Whether every student whose kind fixes the outcome has full marks exactly when expected."""
+    wrong = [f"{sid} ({MIX[kind(i)][0]})" for i, sid in enumerate(students)
+             if MIX[kind(i)][3] is not None and result.full.get(sid) != MIX[kind(i)][3]]
+    return (f"check: {sum(result.full.values())} of {result.size} students have full marks; "
+            + (f"NOT AS EXPECTED: {', '.join(wrong[:5])}" if wrong else "each kind of student scored as expected"))
 
 
 def nbgrader_rate(root: Path, folder: Path, manifest: ClassManifest, count: int, env: dict[str, str]) -> float:
@@ -264,8 +272,10 @@ def nbgrader_rate(root: Path, folder: Path, manifest: ClassManifest, count: int,
 
 def profile(folder: Path, jobs: int) -> None:
     """cProfile of the grader's own process (an in-process run), then of the checks alone."""
-    from hwgen.grade import batch
     from hwgen.grade.batch import GradeOptions, grade_class
+    from hwgen.grade.chunks import ClassContext, check_student
+    from hwgen.grade.copies import CopyIndex
+    from hwgen.grade.sandbox import Limits
 
     prof = cProfile.Profile()
     prof.enable()
@@ -281,16 +291,29 @@ def profile(folder: Path, jobs: int) -> None:
         for sid, problem, quantity, answer in book.db.execute("SELECT student, problem, quantity, answer FROM items"):
             if answer is not None:
                 values.setdefault(sid, {})[specs[problem].variable(quantity)] = json.loads(answer)
-    context = batch.check_context(manifest)
+    context = ClassContext(manifest.data["problems"], manifest.grading, CopyIndex(manifest.data), Limits(), "auto")
     prof = cProfile.Profile()
     start = time.perf_counter()
     prof.enable()
     for sid in values:
-        batch.check_student(context, sid, values[sid], {})
+        check_student(context, sid, manifest.students[sid]["problems"], values[sid], {})
     prof.disable()
     per = (time.perf_counter() - start) / max(len(values), 1) * 1e3
     print(f"\nprofile of the checks alone ({len(values)} students, {per:.2f} ms each under cProfile), cumulative:")
     pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+
+
+def table(results: list[Result]) -> None:
+    """One line per size: notebooks run, wall time, rates, CPU by role, memory of the process tree."""
+    print(f"{'students':>8} {'notebooks':>9} {'wall s':>7} {'nb/s':>6} {'nb/s running':>12} "
+          + "".join(f"{'CPU ' + r:>13}" for r in ROLES) + f" {'tree RSS MB':>11} {'tree PSS MB':>11} {'largest MB':>10}")
+    for r in results:
+        cpu = r.tree.by_role()
+        print(f"{r.size:>8} {r.graded:>9} {r.wall:>7.2f} {r.graded / r.wall:>6.0f} {r.graded / r.running:>12.0f} "
+              + "".join(f"{cpu[role]:>13.2f}" for role in ROLES)
+              + f" {r.tree.rss / 2**20:>11.0f} {r.tree.pss / 2**20:>11.0f} {r.tree.largest / 2**20:>10.0f}")
+    print("(notebooks: those run in the sandbox; nb/s: notebooks per second of wall time, start-up included, and "
+          "once running as the grader reports it)")
 
 
 def main() -> None:
@@ -309,10 +332,12 @@ def main() -> None:
         start = time.perf_counter()
         folder = root / "full" / "class"
         manifest = load_manifest(folder) if (folder / MANIFEST).is_file() else None
-        if manifest is None or len(manifest.students) < sizes[-1]:  # --keep DIR of an earlier run is reused
+        what = "reused"  # --keep DIR of an earlier run
+        if manifest is None or len(manifest.students) < sizes[-1]:
             shutil.rmtree(root / "full", ignore_errors=True)
             folder, manifest = build(root / "full", sizes[-1], args.jobs)
-        print(f"built a class of {sizes[-1]} students and their submissions in {time.perf_counter() - start:.1f} s "
+            what = "built"
+        print(f"{what} a class of {sizes[-1]} students and their submissions in {time.perf_counter() - start:.1f} s "
               f"({root}); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
         results = []
         for size in sizes:
@@ -322,18 +347,9 @@ def main() -> None:
 
         print(f"\nhwgen grade --jobs {args.jobs}, isolation {results[-1].isolation}; load average "
               f"{os.getloadavg()[0]:.2f} (a shared machine: other work slows every number)")
-        head = (f"{'students':>8} {'notebooks':>9} {'wall s':>7} {'nb/s':>6} {'nb/s running':>12} "
-                + "".join(f"{'CPU ' + r:>13}" for r in ROLES) + f" {'tree RSS MB':>11} {'tree PSS MB':>11} {'largest MB':>10}")
-        print(head)
-        for r in results:
-            cpu = r.tree.by_role()
-            print(f"{r.size:>8} {r.graded:>9} {r.wall:>7.2f} {r.graded / r.wall:>6.0f} {r.graded / r.running:>12.0f} "
-                  + "".join(f"{cpu[role]:>13.2f}" for role in ROLES)
-                  + f" {r.tree.rss / 2**20:>11.0f} {r.tree.pss / 2**20:>11.0f} {r.tree.largest / 2**20:>10.0f}")
+        table(results)
         last = results[-1]
-        expected = sum(1 for i in range(last.size) if MIX[kind(i)][3])
-        print(f"check: {last.full} of {last.size} students have full marks (expected {expected}); "
-              f"{last.graded} notebooks ran in the sandbox")
+        print(check(last, list(manifest.students)[:last.size]))
         if nb_rate:
             rate = last.graded / last.wall
             print(f"nbgrader autograde: {args.nbgrader} notebooks at {nb_rate:.2f} notebooks/s; ratio: hwgen grades "

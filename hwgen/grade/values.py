@@ -122,27 +122,31 @@ def describe_shape(quantity: str, shape: tuple[int, ...]) -> str:
     return f"a {size} array"
 
 
-def _same(a: Array, b: Array, tol: tuple[float, float] = (1e-9, 1e-12)) -> bool:
-    """Equal entry by entry within (rtol, atol); float noise by default."""
-    return a.shape == b.shape and bool(np.all(np.abs(a - b) <= tol[1] + tol[0] * np.abs(b)))
+def _same(xs: list[float], ys: list[float], tol: tuple[float, float]) -> bool:
+    """Equal entry by entry within (rtol, atol): |x - y| <= atol + rtol |y|. Plain floats: the arrays compared
+    here have a handful of entries, where NumPy's per-call cost is most of the work (the same IEEE operations)."""
+    rtol, atol = tol
+    return all(abs(x - y) <= atol + rtol * abs(y) for x, y in zip(xs, ys))
 
 
+FLOAT_NOISE = (1e-9, 1e-12)  # (rtol, atol) of float noise
 ZEROS = "all zeros"
 COPY_OF = "a copy of the given "
 
 
-def trivial(a: Array, given: dict[str, Array], tol: tuple[float, float] = (1e-9, 1e-12)) -> str | None:
+def trivial(a: Array, given: dict[str, Array], tol: tuple[float, float] = FLOAT_NOISE) -> str | None:
     """Why a value is not a real attempt (all zeros, one repeated number, only 0s and +-1s, a copy of a given
     array), or None; `tol` is how close counts as equal (float noise, or a quantity's tolerance)."""
-    if _same(a, np.zeros_like(a), tol):
+    xs = np.ravel(a).tolist()
+    if _same(xs, [0.0] * len(xs), tol):
         return ZEROS
-    if a.size > 1 and _same(a, np.full_like(a, a.flat[0]), tol):
+    if len(xs) > 1 and _same(xs, [xs[0]] * len(xs), tol):
         return "the same number in every entry"
-    if a.size > 1 and _same(np.abs(a), (np.abs(a) > 0.5).astype(float), tol):
+    magnitudes = [abs(x) for x in xs]
+    if len(xs) > 1 and _same(magnitudes, [1.0 if m > 0.5 else 0.0 for m in magnitudes], tol):
         return "only 0s and 1s (saturated or placeholder values)"
-    for name in GIVEN_NAMES if a.size > 1 else ():  # one number may equal a given one by chance
-        for form in (given[name], given[name].T) if given[name].size == a.size else ():
-            fitted = conform(a, form.shape)
-            if fitted is not None and _same(fitted, form, tol):
+    for name in GIVEN_NAMES if len(xs) > 1 else ():  # one number may equal a given one by chance
+        for form in (given[name], given[name].T) if given[name].size == len(xs) else ():
+            if conform(a, form.shape) is not None and _same(xs, np.ravel(form).tolist(), tol):
                 return COPY_OF + name
     return None

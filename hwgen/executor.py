@@ -7,15 +7,18 @@
 
 `fn` must be a module-level function (picklable by reference), `common` the data every task shares (sent to
 each worker once, not with every task), `tasks` picklable (e.g. chunks of students). Results come back in
-the order of `tasks`, at most `ahead` tasks being worked on or waiting to be consumed, so memory stays flat
-however many tasks there are; the caller alone writes what they return. A task that raises stops the map
-with that exception. `hwgen generate` runs chunks of students this way; a grader can map chunks of
-submissions with the same interface.
+the order of `tasks` (or, with `ordered=False`, as they finish, so one slow task holds up no other), at most
+`ahead` tasks being worked on or waiting to be consumed, so memory stays flat however many tasks there are;
+the caller alone writes what they return. A task that raises stops the map with that exception. Local
+worker processes die with this process, even after kill -9. `hwgen generate` runs chunks of students this
+way, `hwgen grade` chunks of submissions (unordered; `cleanup` then stops the sandboxes a worker keeps).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
+import signal
 import urllib.parse
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -23,6 +26,9 @@ from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from . import __version__
 from .errors import HwgenError
+from .grade.worker import prctl
+
+PR_SET_PDEATHSIG = 1  # prctl(2): a signal for this process when its parent dies
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -41,8 +47,12 @@ class Executor(Protocol):
 
     workers: int
 
-    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T]) -> Iterator[R]:
-        """fn(common, task) for each task, in order; `common` travels to each worker once."""
+    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T], ordered: bool = True) -> Iterator[R]:
+        """fn(common, task) for each task, in order (or as they finish); `common` travels to each worker once."""
+        ...
+
+    def cleanup(self, fn: Callable[[], Any]) -> None:
+        """fn() in every process that keeps state from one map to the next (this one, or Dask's workers)."""
         ...
 
     def __enter__(self) -> "Executor": ...
@@ -55,9 +65,13 @@ class InProcess:
 
     workers = 1
 
-    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T]) -> Iterator[R]:
+    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T], ordered: bool = True) -> Iterator[R]:
         """fn(common, task) for each task, here and now."""
         return (fn(common, task) for task in tasks)
+
+    def cleanup(self, fn: Callable[[], Any]) -> None:
+        """fn() here."""
+        fn()
 
     def __enter__(self) -> "InProcess":
         return self
@@ -70,9 +84,11 @@ _COMMON: Any = None  # in a local worker process: the `common` of the map it ser
 
 
 def _set_common(common: Any) -> None:
-    """Worker initializer: keep `common` for the tasks to come."""
+    """Worker initializer: keep `common` for the tasks to come; die with the parent (PR_SET_PDEATHSIG), so a
+    killed driver leaves no worker (nor what a worker started) behind."""
     global _COMMON
     _COMMON = common
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _call_with_common(fn: Callable[[Any, T], R], task: T) -> R:
@@ -86,10 +102,16 @@ class LocalProcesses:
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
-    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T]) -> Iterator[R]:
-        """fn(common, task) for each task in the worker processes, in order, 2 tasks ahead per worker."""
+    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T], ordered: bool = True) -> Iterator[R]:
+        """fn(common, task) for each task in the worker processes, in order (or as they finish), 2 tasks ahead
+        per worker."""
         with ProcessPoolExecutor(self.workers, initializer=_set_common, initargs=(common,)) as pool:
-            yield from _in_order((pool.submit(_call_with_common, fn, task) for task in tasks), 2 * self.workers)
+            futures = (pool.submit(_call_with_common, fn, task) for task in tasks)
+            yield from (_in_order(futures, 2 * self.workers) if ordered else
+                        _as_finished(futures, 2 * self.workers, _first_finished))
+
+    def cleanup(self, fn: Callable[[], Any]) -> None:
+        """Nothing: the worker processes end with their map."""
 
     def __enter__(self) -> "LocalProcesses":
         return self
@@ -136,14 +158,27 @@ class Dask:
             raise ExecutorError(f"Dask workers must run hwgen {__version__}, as this machine does: {'; '.join(stale)}\n"
                                 f"  fix: pip install 'hwgen[dask]=={__version__}' on those workers")
 
-    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T]) -> Iterator[R]:
-        """fn(common, task) for each task on the cluster, in order, 2 tasks ahead per worker thread."""
+    def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T], ordered: bool = True) -> Iterator[R]:
+        """fn(common, task) for each task on the cluster, in order (or as they finish), 2 tasks ahead per worker
+        thread."""
         shared = self.client.scatter(common, broadcast=True, hash=False)
         try:
             futures = (self.client.submit(fn, shared, task, pure=False) for task in tasks)
-            yield from _in_order(futures, 2 * self.workers)
+            yield from (_in_order(futures, 2 * self.workers) if ordered else
+                        _as_finished(futures, 2 * self.workers, self._first_finished))
         finally:
             self.client.cancel([shared])
+
+    def _first_finished(self, running: set) -> tuple[set, set]:
+        """(finished, still running) once at least one of the cluster's futures has finished."""
+        from distributed import as_completed
+
+        done = next(as_completed(running, loop=self.client.loop))
+        return {done}, running - {done}
+
+    def cleanup(self, fn: Callable[[], Any]) -> None:
+        """fn() on every worker."""
+        self.client.run(fn)
 
     def __enter__(self) -> "Dask":
         return self
@@ -169,6 +204,29 @@ def _in_order(futures: Iterable[Any], ahead: int) -> Iterator[Any]:
             yield pending.popleft().result()
     finally:
         for future in pending:
+            future.cancel()
+
+
+def _first_finished(running: set) -> tuple[set, set]:
+    """(finished, still running) once at least one of the local futures has finished."""
+    return concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+
+
+def _as_finished(futures: Iterable[Any], ahead: int, wait: Callable[[set], tuple[set, set]]) -> Iterator[Any]:
+    """The futures' results as they finish, with at most `ahead` futures created and not yet consumed;
+    wait(running) -> (finished, not finished) blocks until one has finished."""
+    running: set = set()
+    try:
+        for future in futures:
+            running.add(future)
+            while len(running) >= ahead:
+                finished, running = wait(running)
+                yield from (f.result() for f in finished)
+        while running:
+            finished, running = wait(running)
+            yield from (f.result() for f in finished)
+    finally:
+        for future in running:
             future.cancel()
 
 

@@ -19,3 +19,11 @@ def templates():
 def run_cli(*args: str, cwd=None, check: bool = False) -> subprocess.CompletedProcess:
     """Run `python -m hwgen ARGS` in a fresh interpreter and capture its output."""
     return subprocess.run([sys.executable, "-m", "hwgen", *args], capture_output=True, text=True, cwd=cwd, check=check)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """A real Dask cluster of two single-threaded worker processes on this machine: its dask:// address."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c:
+        yield c.scheduler_address.replace("tcp://", "dask://")

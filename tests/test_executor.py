@@ -22,13 +22,6 @@ def _tagged(common: str, task: int) -> str:
     return f"{common}:{task * task}"
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """Two single-threaded worker processes on this machine."""
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c:
-        yield c.scheduler_address.replace("tcp://", "dask://")
-
-
 @pytest.mark.parametrize("where", ["here", "processes", "dask"])
 def test_results_come_back_in_task_order_with_the_common_data(where, cluster):
     executor = {"here": lambda: ex.executor_for("local", 1), "processes": lambda: ex.executor_for(None, 2),

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--submissions", metavar="PATH", type=Path,
                    help="the submissions folder, <student id>/<assignment>/<assignment>.ipynb (default DIR/submitted)")
     p.add_argument("--jobs", metavar="N", type=int, default=0,
-                   help=f"sandbox workers running notebooks at once (default: the number of cores, {default_jobs()})")
+                   help=f"processes running and checking notebooks at once, each with its own sandbox worker (default: the number "
+                        f"of cores, {default_jobs()})")
     p.add_argument("--student", metavar="ID", help="grade only this student")
     p.add_argument("--regrade", action="store_true", help="grade again even if nothing changed")
     p.add_argument("--json", metavar="OUT.json", type=Path,
@@ -38,6 +39,10 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help=f"memory a notebook may allocate (default {Limits.memory_mb})")
     p.add_argument("--isolation", choices=("auto", *LEVELS), default="auto",
                    help="how student code is isolated (default auto: bwrap if it works, else unshare, else none)")
+    p.add_argument("--executor", metavar="WHERE", default="local",
+                   help="where notebooks are run and checked: `local` (default: --jobs processes on this machine) or "
+                        "dask://HOST:PORT, a Dask scheduler whose workers have the same hwgen and bubblewrap installed "
+                        "(pip install 'hwgen[dask]'); the gradebook is still written here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_grade)
 
@@ -67,7 +72,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return 2
     limits = Limits(wall=args.timeout, cpu=args.timeout, memory_mb=args.memory)
     options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
-                           progress=not args.quiet)
+                           progress=not args.quiet, executor=args.executor)
     summary = grade_class(args.dir, options)
     print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
     if args.json:

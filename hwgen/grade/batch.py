@@ -16,11 +16,8 @@ cheap and a killed run resumes where it stopped; `regrade` grades everyone again
 from __future__ import annotations
 
 import gc
-import multiprocessing
-import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
@@ -29,6 +26,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..errors import InputFileError
+from ..executor import Dask, Executor, executor_for
 from .chunks import ClassContext, Graded, Task, close_sandboxes, grade_chunk
 from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
@@ -37,10 +35,8 @@ from .manifest import ClassManifest, load_manifest
 from .result import Item
 from .sandbox import Limits, Run, default_jobs
 from .submission import Notebook, Unreadable, file_sha256, locate, read_notebook
-from .worker import prctl
 
 MAX_CELL_FLAGS = 3
-PR_SET_PDEATHSIG = 1  # prctl(2): the checker processes die with the grader, even after kill -9
 
 
 @dataclass
@@ -54,6 +50,7 @@ class GradeOptions:
     limits: Limits = field(default_factory=Limits)
     isolation: str = "auto"
     progress: bool = True
+    executor: str | None = None  # where chunks of students are graded: local processes (default) or dask://HOST:PORT
 
 
 @dataclass
@@ -160,48 +157,7 @@ def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[It
 
 
 CHUNK = 4  # students per chunk on local processes: a notebook that hangs holds up only its chunk
-
-
-def _init_process(context: ClassContext) -> None:
-    """In a local grading process: keep the class's context; die with the grader, even after kill -9."""
-    global _CONTEXT
-    _CONTEXT = context
-    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-_CONTEXT: ClassContext | None = None
-
-
-def _grade_here(tasks: list[Task]) -> list[Graded]:
-    """In a local grading process: grade_chunk with the context it was started with."""
-    return grade_chunk(_CONTEXT, tasks)
-
-
-def _local(context: ClassContext, chunks: Iterator[list[Task]], jobs: int) -> Iterator[list[Graded]]:
-    """Chunks graded by `jobs` processes forked from this one (in this process if jobs is 1), results as
-    they finish, at most two chunks per process in flight."""
-    if jobs <= 1:
-        try:
-            yield from (grade_chunk(context, chunk) for chunk in chunks)
-        finally:
-            close_sandboxes()
-        return
-    gc.freeze()  # the forked processes share what this one has loaded instead of copying it when collecting
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_process,
-                               initargs=(context,))
-    running: set[Future] = set()
-    try:
-        for chunk in chunks:
-            running.add(pool.submit(_grade_here, chunk))
-            while len(running) >= 2 * jobs:
-                finished, running = wait(running, return_when=FIRST_COMPLETED)
-                yield from (future.result() for future in finished)
-        while running:
-            finished, running = wait(running, return_when=FIRST_COMPLETED)
-            yield from (future.result() for future in finished)
-    finally:
-        pool.shutdown(cancel_futures=True)
-        gc.unfreeze()
+CLUSTER_CHUNK = 16  # on a Dask cluster, where each task costs a round trip to the scheduler
 
 
 def grade_class(folder: Path, options: GradeOptions) -> Summary:
@@ -223,7 +179,8 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
     tqdm.monitor_interval = 0  # no monitor thread: the grading processes are forked from this one
     pending: dict[str, _Pending] = {}
     levels: set[str] = set()
-    with Gradebook(Path(folder) / GRADEBOOK) as book, \
+    with executor_for(options.executor, options.jobs or default_jobs()) as executor, \
+            Gradebook(Path(folder) / GRADEBOOK) as book, \
             tqdm(total=len(students), desc="grading", unit="nb", disable=not options.progress,
                  file=sys.stderr, dynamic_ncols=True) as bar:
 
@@ -239,6 +196,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
 
         def chunks() -> Iterator[list[Task]]:
             """Chunks of students to run; the others are recorded on the way."""
+            size = CLUSTER_CHUNK if isinstance(executor, Dask) else CHUNK
             chunk: list[Task] = []
             for sid in students:
                 prepared = _prepare(manifest, submissions, sid, book, options.regrade)
@@ -246,7 +204,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                     pending[sid] = prepared
                     chunk.append(Task(sid, prepared.record["problems"], prepared.notebook.cells))
                     prepared.record = {}
-                    if len(chunk) == CHUNK:
+                    if len(chunk) == size:
                         yield chunk
                         chunk = []
                 else:
@@ -256,7 +214,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
 
         context = ClassContext(manifest.data["problems"], manifest.grading, CopyIndex(manifest.data), options.limits,
                                options.isolation, (str(folder), str(submissions)))
-        for graded in _local(context, chunks(), options.jobs or default_jobs()):
+        for graded in _graded(executor, context, chunks()):
             for g in graded:
                 if g.isolation not in levels:
                     levels.add(g.isolation)
@@ -268,6 +226,16 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
     summary.isolation = "+".join(sorted(levels))
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def _graded(executor: Executor, context: ClassContext, chunks: Iterator[list[Task]]) -> Iterator[list[Graded]]:
+    """The chunks graded by the executor's processes, as they finish; their sandboxes stopped at the end."""
+    gc.freeze()  # forked local processes share what this one has loaded instead of copying it when they collect
+    try:
+        yield from executor.map(grade_chunk, context, chunks, ordered=False)
+    finally:
+        gc.unfreeze()
+        executor.cleanup(close_sandboxes)
 
 
 def _announce(graded: Graded, limits: Limits, bar: tqdm) -> None:

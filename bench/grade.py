@@ -1,117 +1,345 @@
-"""hwgen grade vs nbgrader autograde on the same notebooks (run from the repo root, nbgrader installed):
+"""hwgen grade at class scale, and nbgrader autograde on the same notebooks (run from the repo root):
 
-    python bench/grade.py [--students 400] [--nbgrader 10] [--jobs 2] [--profile] [--keep DIR]
+    python bench/grade.py [--sizes 250,500,1000] [--nbgrader 10] [--jobs 2] [--profile] [--keep DIR]
 
-Generates a class with `hwgen generate` (xor_net and bce_net, the bank's two most-asked problems), hands
-in every student's notebook (a mix of correct, rounded-by-hand, one-wrong and blank), and times:
+Builds ONE class of max(--sizes) students with `hwgen generate` (xor_net and bce_net, the bank's two
+most-asked problems) and hands in every student's notebook with hwgen/grade/simulate.py, in a fixed,
+realistic mix (MIX: exact answers, rounded to the digits asked, rounded to one digit fewer, a slip carried
+forward, named misconceptions, one wrong answer, blank, a copier, a damaged file, an np.allclose attack, a
+memory bomb, a cell that kills its worker, no submission). For each size N it grades a class of the first N
+students (the same manifest cut to those students, the same submission files) with the installed CLI,
+`python -m hwgen grade DIR --jobs J` (isolation `auto`: bubblewrap where it works; the isolation used is
+printed), in a fresh process, end to end, and reports:
 
-- hwgen: `python -m hwgen grade DIR --jobs N` over all notebooks, end to end (interpreter start-up,
-  sandbox start, isolation as chosen by `auto`, gradebook writes included);
-- nbgrader: `nbgrader autograde` over the first --nbgrader of the same notebook files, end to end, in one
-  invocation (its fastest path). nbgrader holds one source notebook per assignment, so every submission
-  is autograded against the first student's source: the time is representative, the other students'
-  nbgrader scores are not (see README, Notebooks). `generate_assignment` is not timed.
+- notebooks/s of wall time, start-up included, and once running (the grader's own summary line);
+- CPU seconds of the whole process tree by role: the grader process (reading notebooks, writing the
+  gradebook), the checker processes (the trusted checks) and the sandbox (bubblewrap, the workers and the
+  forked child that runs each notebook), sampled every 50 ms with psutil;
+- peak memory of the whole process tree: the sum of every process's resident set (an upper bound: forked
+  processes share pages) and of its proportional set (shared pages divided among their users), sampled
+  likewise; and the largest single process.
 
-Both rates are notebooks per second of wall time; the ratio is hwgen's over nbgrader's. --profile grades
-the class once more in this process under cProfile and prints where the grader's own process spends time.
+nbgrader: `nbgrader autograde` over the first --nbgrader ordinary notebooks of the same class (no damaged
+files or attacks, which make it stop with an error), end to end, in one
+invocation (its fastest path). nbgrader holds one source notebook per assignment, so every submission is
+autograded against the first student's source: the time is representative, the other students' nbgrader
+scores are not (see README, Notebooks). `generate_assignment` is not timed. The ratio is hwgen's rate at the
+largest size over nbgrader's. --profile then runs cProfile over the grader's process and over the checks
+(in this process, on the values the sandbox returned) and prints where each spends its time.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
 import os
 import pstats
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from hwgen.grade.batch import GradeOptions, grade_class  # noqa: E402
 from hwgen.grade.gradebook import GRADEBOOK, Gradebook  # noqa: E402
-from hwgen.grade.simulate import submit  # noqa: E402
-from tests.grade_support import make_class  # noqa: E402
+from hwgen.grade.manifest import MANIFEST, ClassManifest, load_manifest  # noqa: E402
+from hwgen.grade.simulate import Sim, code_cell, submit, text  # noqa: E402
 
-KINDS = ("correct", "rounded", "one_wrong", "correct", "blank")
+ASSIGNMENT = """\
+title: Grading benchmark
+course: Bench 101
+due: 2026-12-01
+seed: 7
+problems:
+  - template: xor_net
+    points: 10
+  - template: bce_net
+    points: 6
+    asked: [L, dZ2, dW1]
+"""
 
 
-def build(root: Path, students: int) -> tuple[Path, object]:
-    """The class and every student's submission."""
-    folder, manifest = make_class(root, [(f"s{i:04d}", f"Student {i}") for i in range(students)])
+def _with_cells(*cells: str):
+    """Exact answers, then extra code cells (an attack that must change nothing)."""
+    return lambda sim: text(sim.answered(sim.exact(), cells))
+
+
+def _broken_cells(sim: Sim) -> str:
+    """Exact answers, but a cell that raises between them (a student's leftover experiment)."""
+    nb = sim.answered(sim.exact())
+    nb["cells"].insert(len(nb["cells"]) // 2, code_cell("result = undefined_name + 1"))
+    return text(nb)
+
+
+# Per 100 students: (simulate.py behaviour or a function, how many, full marks?). Hanging notebooks are left
+# out on purpose: each costs --timeout seconds of one worker, which measures the timeout, not the grader.
+MIX: list[tuple[str, object, int, bool]] = [
+    ("correct", "correct", 30, True),
+    ("rounded", "rounded", 20, True),
+    ("rounded_3", "rounded_3", 8, False),
+    ("slip", "slip", 8, False),
+    ("misconceptions", "misconceptions", 6, False),
+    ("one_wrong", "one_wrong", 8, False),
+    ("cell_error", _broken_cells, 6, True),
+    ("blank", "blank", 5, False),
+    ("copier", "copier", 2, False),
+    ("broken", "broken", 2, False),
+    ("allclose_attack", "allclose_attack", 2, False),
+    ("memory_bomb", _with_cells("import numpy as np\nx = np.ones((100_000, 100_000))"), 1, True),
+    ("kills_worker", _with_cells("import os, signal\nos.kill(os.getppid(), signal.SIGKILL)"), 1, True),
+    ("absent", "absent", 2, False),
+]
+ORDINARY = {"correct", "rounded", "rounded_3", "slip", "misconceptions", "one_wrong", "cell_error", "blank"}  # for nbgrader
+PATTERN = [i for i, (_, _, count, _) in enumerate(MIX) for _ in range(count)]  # 100 entries
+
+
+def kind(i: int) -> int:
+    """The MIX entry of the i-th student (spread evenly: every prefix of the class has the same mix)."""
+    return PATTERN[(i * 37) % len(PATTERN)]
+
+
+def build(root: Path, students: int, jobs: int) -> tuple[Path, ClassManifest]:
+    """The class of `students` and every student's submission."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "hw.yaml").write_text(ASSIGNMENT, encoding="utf-8")
+    (root / "roster.csv").write_text("student_id,name,email\n" + "".join(
+        f"s{i:05d},Student {i},s{i:05d}@example.edu\n" for i in range(students)), encoding="utf-8")
+    folder = root / "class"
+    run([sys.executable, "-m", "hwgen", "generate", str(root / "hw.yaml"), "--roster", str(root / "roster.csv"),
+         "--out", str(folder), "--jobs", str(jobs)])
+    manifest = load_manifest(folder)
     for i, sid in enumerate(manifest.students):
-        submit(folder, manifest, sid, KINDS[i % len(KINDS)])
+        submit(folder, manifest, sid, MIX[kind(i)][1])
     return folder, manifest
 
 
-def timed(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
+def cut(folder: Path, manifest: ClassManifest, size: int, out: Path) -> Path:
+    """A class folder of the first `size` students: the manifest cut to them, their submissions hard-linked."""
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    keep = list(manifest.students)[:size]
+    data = dict(manifest.data, students={sid: manifest.students[sid] for sid in keep})
+    (out / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
+    for sid in keep:
+        if (folder / "submitted" / sid).is_dir():
+            shutil.copytree(folder / "submitted" / sid, out / "submitted" / sid, copy_function=os.link)
+    (out / "submitted").mkdir(exist_ok=True)
+    return out
+
+
+def run(cmd: list[str], **kw) -> tuple[float, subprocess.CompletedProcess]:
     """(wall seconds, result) of one command; it must succeed."""
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd[:4])} failed:\n{proc.stdout}\n{proc.stderr}")
+        sys.exit(f"{' '.join(map(str, cmd[:4]))} failed:\n{proc.stdout}\n{proc.stderr}")
     return seconds, proc
 
 
-def nbgrader_course(root: Path, folder: Path, manifest, count: int) -> Path:
-    """An nbgrader course: the first student's source notebook, the first `count` submissions."""
+ROLES = ("grader", "checks", "sandbox")
+ROLE_OF = {"grader": "grader", "checks": "checks", "worker": "sandbox", "wrapper": "sandbox"}
+
+
+@dataclass
+class Tree:
+    """What a sampler saw of one process tree: CPU seconds by role (last sample of each process), peaks."""
+
+    cpu: dict[int, tuple[str, float]] = field(default_factory=dict)  # pid -> (role, CPU seconds incl. reaped children)
+    rss: int = 0
+    pss: int = 0
+    largest: int = 0
+
+    def by_role(self) -> dict[str, float]:
+        """CPU seconds per role."""
+        out = dict.fromkeys(ROLES, 0.0)
+        for role, seconds in self.cpu.values():
+            out[role] += seconds
+        return out
+
+
+def _role(proc, parents: dict[int, list[str]], root_pid: int) -> str | None:
+    """The role of one process of the grader's tree: grader, checks (forked from it: same command line),
+    worker (a sandbox worker: `python -c`), wrapper (bubblewrap, unshare); None for a copy forked by a
+    sandbox process (a notebook's child, whose CPU time its worker's counters hold once it is reaped)."""
+    if proc.pid == root_pid:
+        return "grader"
+    cmdline, parent = proc.cmdline(), proc.ppid()
+    if cmdline == parents.get(parent):
+        return "checks" if parent == root_pid else None
+    return "worker" if "-c" in cmdline else "wrapper"
+
+
+def sample(pid: int, stop: threading.Event, tree: Tree, every: float = 0.05) -> None:
+    """Sample the process tree of `pid` until `stop`: CPU by role, summed RSS and PSS, largest RSS."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return
+    roles: dict[int, str | None] = {}
+    cmdlines: dict[int, list[str]] = {}
+    while not stop.is_set():
+        rss = pss = 0
+        try:
+            procs = [root, *root.children(recursive=True)]
+        except psutil.Error:
+            return
+        for proc in procs:
+            try:
+                if proc.pid not in roles:
+                    cmdlines[proc.pid] = proc.cmdline()
+                    roles[proc.pid] = _role(proc, cmdlines, pid)
+                mem = proc.memory_full_info()
+                times = proc.cpu_times()
+            except psutil.Error:
+                continue
+            rss, pss = rss + mem.rss, pss + mem.pss
+            tree.largest = max(tree.largest, mem.rss)
+            if roles[proc.pid] is not None:  # reaped children count only for a worker: its notebooks' runs
+                runs = times.children_user + times.children_system if roles[proc.pid] == "worker" else 0.0
+                tree.cpu[proc.pid] = (ROLE_OF[roles[proc.pid]], times.user + times.system + runs)
+        tree.rss, tree.pss = max(tree.rss, rss), max(tree.pss, pss)
+        stop.wait(every)
+
+
+@dataclass
+class Result:
+    """One graded size."""
+
+    size: int
+    wall: float
+    running: float  # seconds the grader itself reports (after start-up)
+    graded: int
+    isolation: str
+    tree: Tree
+    full: int
+
+
+def grade(folder: Path, jobs: int, env: dict[str, str]) -> Result:
+    """`python -m hwgen grade` on one class folder, sampled."""
+    cmd = [sys.executable, "-m", "hwgen", "grade", str(folder), "--jobs", str(jobs), "--quiet"]
+    tree, stop = Tree(), threading.Event()
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    sampler = threading.Thread(target=sample, args=(proc.pid, stop, tree), daemon=True)
+    sampler.start()
+    out, err = proc.communicate()
+    wall = time.perf_counter() - start
+    stop.set()
+    sampler.join()
+    if proc.returncode != 0:
+        sys.exit(f"hwgen grade failed:\n{out}\n{err}")
+    summary = err.strip().splitlines()[-1]  # "... 1000 graded in 4.1 s (244 notebooks/s); gradebook: ..."
+    running = float(summary.split(" in ")[1].split(" s ")[0])
+    graded = int(summary.split(" graded")[0].split()[-1]) if " graded" in summary else 0
+    isolation = next((line.split("isolation: ")[1].split(" ")[0] for line in err.splitlines()
+                      if "isolation: " in line), "?")
+    with Gradebook(folder / GRADEBOOK) as book:
+        subs = book.submissions()
+    full = sum(1 for s in subs.values() if s.max_score and abs(s.score - s.max_score) < 1e-6)
+    return Result(len(subs), wall, running, graded, isolation, tree, full)
+
+
+def nbgrader_rate(root: Path, folder: Path, manifest: ClassManifest, count: int, env: dict[str, str]) -> float:
+    """nbgrader autograde's notebooks per second over the first `count` submissions (against one source)."""
     course, name = root / "nbgrader", manifest.name
+    shutil.rmtree(course, ignore_errors=True)
     (course / "source").mkdir(parents=True)
     shutil.copytree(folder / "source" / next(iter(manifest.students)) / name, course / "source" / name)
     (course / "nbgrader_config.py").write_text(f"c = get_config()\nc.CourseDirectory.root = {str(course)!r}\n")
-    for sid in list(manifest.students)[:count]:
+    ids = [sid for i, sid in enumerate(manifest.students) if MIX[kind(i)][0] in ORDINARY][:count]
+    for sid in ids:
         shutil.copytree(folder / "submitted" / sid, course / "submitted" / sid)
-    return course
+    run([sys.executable, "-m", "nbgrader", "generate_assignment", name, "--force"], cwd=course, env=env)
+    seconds, _ = run([sys.executable, "-m", "nbgrader", "autograde", name, "--create"], cwd=course, env=env)
+    return len(ids) / seconds
+
+
+def profile(folder: Path, jobs: int) -> None:
+    """cProfile of the grader's own process (an in-process run), then of the checks alone."""
+    from hwgen.grade import batch
+    from hwgen.grade.batch import GradeOptions, grade_class
+
+    prof = cProfile.Profile()
+    prof.enable()
+    summary = grade_class(folder, GradeOptions(jobs=jobs, regrade=True, progress=False))
+    prof.disable()
+    print(f"\nprofile of the grader's process (in-process run: {summary.line()}), by own time:")
+    pstats.Stats(prof).sort_stats("tottime").print_stats(12)
+
+    manifest = load_manifest(folder)
+    specs = {spec.key: spec for spec in manifest.problems}
+    values: dict[str, dict] = {}
+    with Gradebook(folder / GRADEBOOK) as book:
+        for sid, problem, quantity, answer in book.db.execute("SELECT student, problem, quantity, answer FROM items"):
+            if answer is not None:
+                values.setdefault(sid, {})[specs[problem].variable(quantity)] = json.loads(answer)
+    context = batch.check_context(manifest)
+    prof = cProfile.Profile()
+    start = time.perf_counter()
+    prof.enable()
+    for sid in values:
+        batch.check_student(context, sid, values[sid], {})
+    prof.disable()
+    per = (time.perf_counter() - start) / max(len(values), 1) * 1e3
+    print(f"\nprofile of the checks alone ({len(values)} students, {per:.2f} ms each under cProfile), cumulative:")
+    pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=400, help="notebooks hwgen grades (default 400)")
-    parser.add_argument("--nbgrader", type=int, default=10, help="of those, notebooks nbgrader grades (default 10)")
+    parser.add_argument("--sizes", default="250,500,1000", help="class sizes to grade (default 250,500,1000)")
+    parser.add_argument("--nbgrader", type=int, default=10, help="notebooks nbgrader grades (default 10; 0: skip)")
     parser.add_argument("--jobs", type=int, default=2, help="hwgen grade --jobs (default 2)")
-    parser.add_argument("--profile", action="store_true", help="also profile hwgen's grading in this process")
-    parser.add_argument("--keep", type=Path, help="build in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--profile", action="store_true", help="also profile the grader and the checks (largest size)")
+    parser.add_argument("--keep", type=Path, help="build in this folder and keep it, or reuse the class built there "
+                        "by an earlier run (default: a temporary folder)")
     args = parser.parse_args()
+    sizes = sorted({int(s) for s in args.sizes.split(",")})
     root = args.keep or Path(tempfile.mkdtemp(prefix="hwgen-bench-"))
+    env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     try:
-        print(f"building a class of {args.students} students in {root} ...", flush=True)
-        folder, manifest = build(root, args.students)
-        env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+        start = time.perf_counter()
+        folder = root / "full" / "class"
+        manifest = load_manifest(folder) if (folder / MANIFEST).is_file() else None
+        if manifest is None or len(manifest.students) < sizes[-1]:  # --keep DIR of an earlier run is reused
+            shutil.rmtree(root / "full", ignore_errors=True)
+            folder, manifest = build(root / "full", sizes[-1], args.jobs)
+        print(f"built a class of {sizes[-1]} students and their submissions in {time.perf_counter() - start:.1f} s "
+              f"({root}); load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", flush=True)
+        results = []
+        for size in sizes:
+            results.append(grade(cut(folder, manifest, size, root / f"class{size}"), args.jobs, env))
+            print(f"  graded {size} ...", flush=True)
+        nb_rate = nbgrader_rate(root, folder, manifest, args.nbgrader, env) if args.nbgrader else 0.0
 
-        hw_seconds, hw = timed([sys.executable, "-m", "hwgen", "grade", str(folder), "--jobs", str(args.jobs),
-                                "--quiet"], env=env)
-        isolation = next((line.split("isolation: ")[1].split(" ")[0] for line in hw.stderr.splitlines()
-                          if "isolation: " in line), "?")
-        with Gradebook(folder / GRADEBOOK) as book:
-            subs = book.submissions()
-        full = sum(1 for sid, s in subs.items() if abs(s.score - manifest.max_points) < 1e-6)
-        print(hw.stderr.strip().splitlines()[-1])
-
-        course = nbgrader_course(root, folder, manifest, args.nbgrader)
-        timed([sys.executable, "-m", "nbgrader", "generate_assignment", manifest.name, "--force"], cwd=course, env=env)
-        nb_seconds, _ = timed([sys.executable, "-m", "nbgrader", "autograde", manifest.name, "--create"],
-                              cwd=course, env=env)
-
-        hw_rate, nb_rate = args.students / hw_seconds, args.nbgrader / nb_seconds
-        print(f"\n{'grader':<22}{'notebooks':>10}{'seconds':>10}{'notebooks/s':>13}")
-        print(f"{'hwgen grade (' + isolation + ')':<22}{args.students:>10}{hw_seconds:>10.2f}{hw_rate:>13.2f}")
-        print(f"{'nbgrader autograde':<22}{args.nbgrader:>10}{nb_seconds:>10.2f}{nb_rate:>13.2f}")
-        print(f"\nratio: hwgen grades {hw_rate / nb_rate:.0f}x as many notebooks per second as nbgrader "
-              f"(--jobs {args.jobs}, {os.cpu_count()} cores; end to end, start-up included)")
-        print(f"check: {full} of {args.students} hwgen grades are full marks "
-              f"(expected {sum(1 for i in range(args.students) if KINDS[i % len(KINDS)] in ('correct', 'rounded'))})")
-
+        print(f"\nhwgen grade --jobs {args.jobs}, isolation {results[-1].isolation}; load average "
+              f"{os.getloadavg()[0]:.2f} (a shared machine: other work slows every number)")
+        head = (f"{'students':>8} {'notebooks':>9} {'wall s':>7} {'nb/s':>6} {'nb/s running':>12} "
+                + "".join(f"{'CPU ' + r:>13}" for r in ROLES) + f" {'tree RSS MB':>11} {'tree PSS MB':>11} {'largest MB':>10}")
+        print(head)
+        for r in results:
+            cpu = r.tree.by_role()
+            print(f"{r.size:>8} {r.graded:>9} {r.wall:>7.2f} {r.graded / r.wall:>6.0f} {r.graded / r.running:>12.0f} "
+                  + "".join(f"{cpu[role]:>13.2f}" for role in ROLES)
+                  + f" {r.tree.rss / 2**20:>11.0f} {r.tree.pss / 2**20:>11.0f} {r.tree.largest / 2**20:>10.0f}")
+        last = results[-1]
+        expected = sum(1 for i in range(last.size) if MIX[kind(i)][3])
+        print(f"check: {last.full} of {last.size} students have full marks (expected {expected}); "
+              f"{last.graded} notebooks ran in the sandbox")
+        if nb_rate:
+            rate = last.graded / last.wall
+            print(f"nbgrader autograde: {args.nbgrader} notebooks at {nb_rate:.2f} notebooks/s; ratio: hwgen grades "
+                  f"{rate / nb_rate:.0f}x as many notebooks per second (end to end, start-up included)")
         if args.profile:
-            profile = cProfile.Profile()
-            profile.enable()
-            summary = grade_class(folder, GradeOptions(jobs=args.jobs, regrade=True, progress=False))
-            profile.disable()
-            print(f"\nprofile of the grader's own process (in-process run: {summary.line()}):")
-            pstats.Stats(profile).sort_stats("tottime").print_stats(15)
+            profile(root / f"class{sizes[-1]}", args.jobs)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -111,3 +111,24 @@ def test_asking_fewer_quantities_does_not_change_their_tolerance():
     few = problem("bce_net", asked={"L": 1, "dZ2": 2, "dW1": 2})
     rec = record(full, 6)
     assert tolerances(few, rec) == {q: tolerances(full, rec)[q] for q in ("L", "dZ2", "dW1")}
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_float_noise_is_within_every_tolerance_so_it_needs_no_tolerance(name):
+    """Sheet.correct accepts an answer within RTOL_FLOOR of the exact one without working out its tolerance:
+    sound because no tolerance is tighter; and such an answer grades the same as when the tolerance is used."""
+    from hwgen.grade.sheet import read_sheet
+    from hwgen.grade.tolerance import RTOL_FLOOR
+    from hwgen.grade.values import trivial
+
+    spec = problem(name)
+    for seed in SEEDS:
+        rec = record(spec, seed)
+        for q, (rtol, atol) in tolerances(spec, rec).items():
+            assert rtol >= RTOL_FLOOR and atol >= 0, (name, seed, q)
+        noisy = {q: (np.asarray(rec["answers"][q]) * (1 + 3e-10)).tolist() for q in spec.asked}
+        sheet = read_sheet(spec, rec, noisy, {}, {})
+        assert all(sheet.correct(q) for q in spec.asked)
+        if not any(trivial(sheet.fitted[q], sheet.given) for q in spec.asked):  # else the placeholder test needs it
+            assert "tolerance" not in vars(sheet), "the tolerance was worked out for answers within float noise"
+        assert all(i.status == "correct" for i in grade_problem(spec, rec, noisy, {}, {}))

@@ -1,9 +1,10 @@
 """`hwgen grade`: each student's notebook run in the sandbox, checked, recorded at once.
 
-The pipeline: this process finds and reads each notebook; threads hand it to the sandbox workers
-(sandbox.py); the plain values that come back are checked (checks.py) and matched against classmates'
-variants (copies.py) in checker processes forked from this one, which see nothing but those values;
-each student's results are then written here in one gradebook transaction.
+This process (the client) finds and reads each notebook and hands chunks of students to grading processes
+(hwgen/grade/chunks.py: each runs notebooks in its own sandbox and checks the plain values that come back,
+in a trusted process that sees nothing but those values and the class's numbers): `--jobs` local processes
+forked from this one, or the workers of a Dask cluster (`--executor dask://HOST:PORT`). Each student's
+results are written here, in one gradebook transaction, as soon as they come back (in any order).
 
 Students come from manifest.json (a roster student without a notebook gets `missing` items and 0
 points, and appears in the gradebook and exports) plus any extra folder in the submissions folder
@@ -14,25 +15,27 @@ cheap and a killed run resumes where it stopped; `regrade` grades everyone again
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import signal
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Iterator
 
 from tqdm import tqdm
 
 from .. import __version__
 from ..errors import InputFileError
-from .checks import grade_problem
+from .chunks import ClassContext, Graded, Task, close_sandboxes, grade_chunk
 from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
+from .isolation import DESCRIPTION
 from .manifest import ClassManifest, load_manifest
 from .result import Item
-from .sandbox import Limits, Run, Sandbox, default_jobs
+from .sandbox import Limits, Run, default_jobs
 from .submission import Notebook, Unreadable, file_sha256, locate, read_notebook
 from .worker import prctl
 
@@ -77,6 +80,7 @@ class _Pending:
 
     sub: Submission
     notebook: Notebook
+    record: dict[str, Any]  # the student's manifest entry
 
 
 def roster_and_folders(manifest: ClassManifest, submissions: Path) -> list[str]:
@@ -98,7 +102,8 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
     """A student's outcome if it needs no sandbox (missing, unreadable, unknown), a notebook to run, or
     None if neither the notebook nor the student's manifest entries changed since the last run."""
     known = sid in manifest.students
-    variant = manifest.variant_hash(sid) if known else None
+    record = manifest.students[sid] if known else {}
+    variant = manifest.variant_hash(sid, record) if known else None
     path, notes = locate(submissions / sid, manifest.name)
     sha = file_sha256(path) if path else None
     if not regrade and book.fingerprint(sid) == (sha, variant):
@@ -121,7 +126,7 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
         sub.status, sub.flags = "invalid", notes + [reason]
         return sub, _empty_items(manifest, "invalid", f"Your notebook could not be graded: {reason}")
     sub.flags = notes + notebook.notes
-    return _Pending(sub, notebook)
+    return _Pending(sub, notebook, record)
 
 
 def _explain_missing(item: Item, variable: str, notebook: Notebook, run: Run) -> Item:
@@ -139,28 +144,6 @@ def _explain_missing(item: Item, variable: str, notebook: Notebook, run: Run) ->
                 f"{item.message} {extra}", item.misconception)
 
 
-_CLASS: ClassManifest | None = None  # the class being graded; set before the checker processes are forked
-_COPIES: CopyIndex | None = None  # its copied-work index, likewise
-
-
-def _checked(student: str, values: dict[str, Any], reasons: dict[str, str]) -> tuple[list[Item], dict, list[dict]]:
-    """In a checker process: the trusted checks of one student's plain values (by variable) -> items, the
-    student's values by (problem, quantity), copied-work flags (a flagged problem carries no error forward)."""
-    manifest = _CLASS
-    record = manifest.students[student]["problems"]
-    by_problem = {spec.key: {q: values[spec.variable(q)] for q in spec.asked if spec.variable(q) in values}
-                  for spec in manifest.problems}
-    copies = _COPIES.flags(student, by_problem)
-    copied = {c["problem"] for c in copies}
-    items: list[Item] = []
-    for spec in manifest.problems:
-        errors = {q: reasons[spec.variable(q)] for q in spec.asked if spec.variable(q) in reasons}
-        items += grade_problem(spec, record[spec.key], by_problem[spec.key], errors, manifest.grading,
-                               copied=spec.key in copied)
-    answers = {(key, q): v for key, mine in by_problem.items() for q, v in mine.items()}
-    return items, answers, copies
-
-
 def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[Item]) -> list[Item]:
     """Complete a graded submission here: messages of missing items, flags, timings."""
     sub, notebook = pending.sub, pending.notebook
@@ -176,60 +159,49 @@ def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[It
     return items
 
 
-class _Pipeline:
-    """Notebooks flow from the sandbox (threads driving the sandboxed workers) to the checks (forked,
-    trusted processes that see only plain values) to the gradebook (written here, one transaction each)."""
+CHUNK = 4  # students per chunk on local processes: a notebook that hangs holds up only its chunk
 
-    def __init__(self, folder: Path, submissions: Path, manifest: ClassManifest, options: GradeOptions,
-                 record: Callable[[Submission, list[Item], dict, list[dict]], None]) -> None:
-        self.folder, self.submissions, self.manifest, self.options, self.record = \
-            folder, submissions, manifest, options, record
-        self.sandbox: Sandbox | None = None
-        self.threads: ThreadPoolExecutor | None = None
-        self.checker: ProcessPoolExecutor | None = None
-        self.runs: dict[Future, _Pending] = {}
-        self.checks: dict[Future, tuple[_Pending, Run]] = {}
 
-    def _start(self, bar: tqdm) -> None:
-        """Fork the checkers (before any thread exists), then start the sandbox."""
-        global _CLASS, _COPIES
-        _CLASS, _COPIES = self.manifest, CopyIndex(self.manifest.data)
-        jobs = self.options.jobs or default_jobs()
-        self.checker = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                           initializer=prctl, initargs=(PR_SET_PDEATHSIG, signal.SIGKILL))
-        self.checker.submit(int).result()  # with fork, every checker process starts at the first task
-        self.sandbox = Sandbox(jobs, self.options.limits, [self.folder, self.submissions], self.options.isolation)
-        self.threads = ThreadPoolExecutor(jobs)
-        _announce(self.sandbox, bar)
+def _init_process(context: ClassContext) -> None:
+    """In a local grading process: keep the class's context; die with the grader, even after kill -9."""
+    global _CONTEXT
+    _CONTEXT = context
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
-    def add(self, pending: _Pending, bar: tqdm) -> None:
-        """Send one notebook into the sandbox; record what has finished meanwhile."""
-        if self.sandbox is None:
-            self._start(bar)
-        self.runs[self.threads.submit(self.sandbox.run, pending.notebook.cells, self.manifest.variables())] = pending
-        self.drain(4 * self.sandbox.jobs)
 
-    def drain(self, limit: int = 0) -> None:
-        """Move finished runs on to the checks and record finished checks, until at most `limit` are in flight."""
-        while len(self.runs) + len(self.checks) > limit:
-            finished, _ = wait([*self.runs, *self.checks], return_when=FIRST_COMPLETED)
-            for future in finished:
-                if future in self.runs:
-                    pending, run = self.runs.pop(future), future.result()
-                    task = self.checker.submit(_checked, pending.sub.student, run.values, run.reasons)
-                    self.checks[task] = (pending, run)
-                else:
-                    (pending, run), (items, answers, copies) = self.checks.pop(future), future.result()
-                    pending.sub.flags = list(pending.sub.flags) + [c["message"] for c in copies]
-                    self.record(pending.sub, _finish(self.manifest, pending, run, items), answers, copies)
+_CONTEXT: ClassContext | None = None
 
-    def close(self) -> None:
-        """Stop the threads, the checkers and the sandbox."""
-        for pool in (self.threads, self.checker):
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-        if self.sandbox is not None:
-            self.sandbox.close()
+
+def _grade_here(tasks: list[Task]) -> list[Graded]:
+    """In a local grading process: grade_chunk with the context it was started with."""
+    return grade_chunk(_CONTEXT, tasks)
+
+
+def _local(context: ClassContext, chunks: Iterator[list[Task]], jobs: int) -> Iterator[list[Graded]]:
+    """Chunks graded by `jobs` processes forked from this one (in this process if jobs is 1), results as
+    they finish, at most two chunks per process in flight."""
+    if jobs <= 1:
+        try:
+            yield from (grade_chunk(context, chunk) for chunk in chunks)
+        finally:
+            close_sandboxes()
+        return
+    gc.freeze()  # the forked processes share what this one has loaded instead of copying it when collecting
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_process,
+                               initargs=(context,))
+    running: set[Future] = set()
+    try:
+        for chunk in chunks:
+            running.add(pool.submit(_grade_here, chunk))
+            while len(running) >= 2 * jobs:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                yield from (future.result() for future in finished)
+        while running:
+            finished, running = wait(running, return_when=FIRST_COMPLETED)
+            yield from (future.result() for future in finished)
+    finally:
+        pool.shutdown(cancel_futures=True)
+        gc.unfreeze()
 
 
 def grade_class(folder: Path, options: GradeOptions) -> Summary:
@@ -248,7 +220,9 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                                  f"{submissions}", "check the student id (as in the roster)")
         students = [options.student]
     summary = Summary(students=students)
-    tqdm.monitor_interval = 0  # no monitor thread: the checker processes are forked from this process
+    tqdm.monitor_interval = 0  # no monitor thread: the grading processes are forked from this one
+    pending: dict[str, _Pending] = {}
+    levels: set[str] = set()
     with Gradebook(Path(folder) / GRADEBOOK) as book, \
             tqdm(total=len(students), desc="grading", unit="nb", disable=not options.progress,
                  file=sys.stderr, dynamic_ncols=True) as bar:
@@ -258,31 +232,48 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
             what = sub.status if sub is not None else "unchanged"
             if sub is not None:
                 sub.score = round(sum(i.points for i in items), 6)
-                sub.isolation = pipeline.sandbox.level if what == "graded" else None
                 book.record(sub, items, answers or {}, copies)
             summary.counts[what] += 1
             bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in summary.counts.items() if v), refresh=False)
             bar.update()
 
-        pipeline = _Pipeline(Path(folder), submissions, manifest, options, done)
-        try:
+        def chunks() -> Iterator[list[Task]]:
+            """Chunks of students to run; the others are recorded on the way."""
+            chunk: list[Task] = []
             for sid in students:
                 prepared = _prepare(manifest, submissions, sid, book, options.regrade)
                 if isinstance(prepared, _Pending):
-                    pipeline.add(prepared, bar)
+                    pending[sid] = prepared
+                    chunk.append(Task(sid, prepared.record["problems"], prepared.notebook.cells))
+                    prepared.record = {}
+                    if len(chunk) == CHUNK:
+                        yield chunk
+                        chunk = []
                 else:
                     done(*(prepared or (None,)))
-            pipeline.drain()
-        finally:
-            pipeline.close()
-    summary.isolation = pipeline.sandbox.level if pipeline.sandbox else ""
+            if chunk:
+                yield chunk
+
+        context = ClassContext(manifest.data["problems"], manifest.grading, CopyIndex(manifest.data), options.limits,
+                               options.isolation, (str(folder), str(submissions)))
+        for graded in _local(context, chunks(), options.jobs or default_jobs()):
+            for g in graded:
+                if g.isolation not in levels:
+                    levels.add(g.isolation)
+                    _announce(g, options.limits, bar)
+                item = pending.pop(g.student)
+                item.sub.flags = list(item.sub.flags) + [c["message"] for c in g.copies]
+                item.sub.isolation = g.isolation
+                done(item.sub, _finish(manifest, item, g.run, g.items), g.answers, g.copies)
+    summary.isolation = "+".join(sorted(levels))
     summary.seconds = time.monotonic() - start
     return summary
 
 
-def _announce(sandbox: Sandbox, bar: tqdm) -> None:
+def _announce(graded: Graded, limits: Limits, bar: tqdm) -> None:
     """Say which isolation is in use, loudly if it is not bubblewrap."""
-    bar.write(f"hwgen grade: {sandbox.describe()}", file=sys.stderr)
-    if sandbox.level != "bwrap":
+    bar.write(f"hwgen grade: isolation: {graded.isolation} ({DESCRIPTION[graded.isolation]}); limits: "
+              f"{limits.describe()}", file=sys.stderr)
+    if graded.isolation != "bwrap":
         bar.write("hwgen grade: WARNING: bubblewrap isolation is not available ("
-                  + "; ".join(sandbox.fallbacks) + "); student code runs with weaker isolation", file=sys.stderr)
+                  + "; ".join(graded.fallbacks) + "); student code runs with weaker isolation", file=sys.stderr)

@@ -10,6 +10,7 @@ else `wrong`. The expected value itself never appears in a message.
 from __future__ import annotations
 
 import logging
+from functools import cached_property
 from typing import Any, Mapping
 
 import numpy as np
@@ -54,9 +55,17 @@ class Checker:
 
     def __init__(self, sheet: Sheet) -> None:
         self.sheet = sheet
-        self.own = OwnWork(sheet)
-        self.diagnosis = Diagnosis(sheet, self.own)
         self.ecf_credit = float(sheet.grading.get("ecf_credit", 1.0))
+
+    @cached_property
+    def own(self) -> OwnWork:
+        """The steps on the student's own answers (worked out only for an answer that is not correct)."""
+        return OwnWork(self.sheet)
+
+    @cached_property
+    def diagnosis(self) -> Diagnosis:
+        """The catalogue's wrong steps on this variant (likewise)."""
+        return Diagnosis(self.sheet, self.own)
 
     def ecf(self, q: str) -> tuple[bool, str]:
         """Whether q earns credit carried forward, and a note for the message when it matches but may not."""

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Mapping
 
 import numpy as np
 
+from ..engine import GIVEN_NAMES
 from ..problem import ProblemSpec
 from .tolerance import Tolerance, close, tolerances, unit_roundoff
 from .values import BadValue, conform, to_array
@@ -39,29 +41,89 @@ class _Column:
     sorted_values: Array  # (size, N)
 
 
+@dataclass(frozen=True)
+class _Variants:
+    """One problem's variants for the whole class, compactly: what a classmate's tolerance is computed from."""
+
+    row: dict[str, int]  # student -> row (also the row of the problem's answers in every _Column)
+    given: dict[str, Array]  # given name -> (N, size of that given)
+    shapes: dict[str, tuple[int, ...]]
+    lr: list[float | None]  # the entry's network lr (None: the template's)
+
+    def record(self, student: str) -> dict[str, Any]:
+        """The student's entry for the problem as far as tolerances need it (given numbers and lr)."""
+        i = self.row[student]
+        record: dict[str, Any] = {"given": {k: v[i].reshape(self.shapes[k]).tolist() for k, v in self.given.items()}}
+        return record if self.lr[i] is None else record | {"network": {"lr": self.lr[i]}}
+
+
+class _Block:
+    """Named arrays of numbers for a whole class, filled one student (row) at a time: (rows, size) each."""
+
+    def __init__(self, rows: int) -> None:
+        self.rows, self.data, self.shapes = rows, {}, {}
+
+    def put(self, name: str, row: int, value: Any) -> None:
+        """Row `row` of `name` is `value` (a number or nested list), flattened."""
+        flat = np.ravel(np.asarray(value, dtype=float))
+        if name not in self.data:
+            self.data[name], self.shapes[name] = np.empty((self.rows, flat.size)), np.shape(value)
+        self.data[name][row] = flat
+
+    def arrays(self, rows: int) -> dict[str, Array]:
+        """The first `rows` rows of every array."""
+        return {name: a[:rows] for name, a in self.data.items()}
+
+
 class CopyIndex:
-    """Every student's exact answers, indexed so that a submission can be matched against the class."""
+    """Every student's exact answers, indexed so that a submission can be matched against the class. Holds
+    arrays of numbers only (no parsed manifest entries), so it is small and cheap to send to other processes."""
 
     def __init__(self, manifest: Mapping[str, Any]) -> None:
-        self.specs = {p["key"]: ProblemSpec.from_manifest(p) for p in manifest["problems"]}
-        self.records = {sid: s["problems"] for sid, s in manifest["students"].items()}
+        self.problems = list(manifest["problems"])
+        asked = {key: list(spec.asked) for key, spec in self.specs.items()}
+        size = len(manifest["students"])
+        rows: dict[str, dict[str, int]] = {key: {} for key in asked}
+        lrs: dict[str, list[float | None]] = {key: [] for key in asked}
+        given: dict[str, _Block] = {key: _Block(size) for key in asked}
+        answers: dict[str, _Block] = {key: _Block(size) for key in asked}
+        for sid, student in manifest["students"].items():  # each entry is read once; only its numbers are kept
+            for key, record in student["problems"].items():
+                if key in asked:
+                    row = rows[key][sid] = len(rows[key])
+                    lrs[key].append(record.get("network", {}).get("lr"))
+                    for k in GIVEN_NAMES:
+                        given[key].put(k, row, record["given"][k])
+                    for q in asked[key]:
+                        answers[key].put(q, row, record["answers"][q])
+        self.variants = {key: _Variants(rows[key], given[key].arrays(len(rows[key])), given[key].shapes, lrs[key])
+                         for key in asked}
         self.columns: dict[tuple[str, str], _Column] = {}
-        for key, spec in self.specs.items():
-            students = [sid for sid, problems in self.records.items() if key in problems]
-            for q in spec.asked:
-                rows = np.array([np.ravel(self.records[s][key]["answers"][q]) for s in students], dtype=float)
-                rows = rows.reshape(len(students), -1)
-                order = np.argsort(rows, axis=0, kind="stable").T
-                self.columns[key, q] = _Column(students, rows, order, np.take_along_axis(rows.T, order, axis=1))
-        self.shapes = {(key, q): np.shape(self.records[self.columns[key, q].students[0]][key]["answers"][q])
-                       for key, q in self.columns if self.columns[key, q].students}
+        self.shapes: dict[tuple[str, str], tuple[int, ...]] = {}
+        for key, qs in asked.items():
+            students, matrices = list(rows[key]), answers[key].arrays(len(rows[key]))
+            for q in qs:
+                matrix = matrices.get(q, np.empty((0, 0)))
+                order = np.argsort(matrix, axis=0, kind="stable").T
+                self.columns[key, q] = _Column(students, matrix, order, np.take_along_axis(matrix.T, order, axis=1))
+                if students:
+                    self.shapes[key, q] = answers[key].shapes[q]
         self.window = {key: WINDOW_U * unit_roundoff(spec.template.significant) for key, spec in self.specs.items()}
         self._tolerances: dict[tuple[str, str], dict[str, Tolerance]] = {}
+
+    @cached_property
+    def specs(self) -> dict[str, ProblemSpec]:
+        """The problems by key (rebuilt from the manifest's entries where the index is unpickled)."""
+        return {p["key"]: ProblemSpec.from_manifest(p) for p in self.problems}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the rebuilt problems and the tolerances computed so far."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("specs", "_tolerances")} | {"_tolerances": {}}
 
     def tolerance(self, student: str, key: str) -> dict[str, Tolerance]:
         """A student's tolerances for one problem (computed once, on demand)."""
         if (student, key) not in self._tolerances:
-            self._tolerances[student, key] = tolerances(self.specs[key], self.records[student][key])
+            self._tolerances[student, key] = tolerances(self.specs[key], self.variants[key].record(student))
         return self._tolerances[student, key]
 
     def _near(self, student: str, key: str, q: str, answer: Array) -> list[tuple[str, Array]]:
@@ -81,7 +143,8 @@ class CopyIndex:
 
     def _confirmed(self, sid: str, key: str, q: str, fitted: Array) -> bool:
         """Whether the answer is within student sid's tolerance of sid's exact answer to (key, q)."""
-        exact = np.asarray(self.records[sid][key]["answers"][q], dtype=float)
+        col = self.columns[key, q]
+        exact = col.rows[self.variants[key].row[sid]].reshape(self.shapes[key, q])
         return bool(close(fitted, exact, self.tolerance(sid, key)[q]).all())
 
     def flags(self, student: str, values: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -92,7 +155,7 @@ class CopyIndex:
         out = []
         for key, answers in values.items():
             spec = self.specs.get(key)
-            if spec is None or key not in self.records.get(student, {}) or not isinstance(answers, Mapping):
+            if spec is None or student not in self.variants[key].row or not isinstance(answers, Mapping):
                 continue
             near: dict[str, list[tuple[str, Array]]] = {}
             for q in spec.asked:

@@ -1,24 +1,78 @@
-"""manifest.json as the grader reads it: problems, each student's variant, grading options."""
+"""manifest.json as the grader reads it: problems, grading options, and each student's entry on demand.
+
+The manifest of a class of 10,000 is some 30 MB of JSON, several times that as Python objects, and a grader
+needs one student's entry at a time. `load_manifest` reads the file once, keeps the header (assignment,
+problems) and, per student, only where their entry lies in the file: `ClassManifest.students` is a
+read-only mapping (`Students`) that parses an entry when it is asked for. The file stays open while the
+manifest is in use, so a manifest.json replaced meanwhile (a new `hwgen generate`) does not mix two classes:
+entries are read from the file as it was when it was opened.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import weakref
 from dataclasses import dataclass
 from functools import cached_property
+from json.decoder import JSONDecodeError, scanstring
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterator, Mapping
 
 from ..errors import HwgenError, InputFileError
 from ..problem import ProblemSpec
 
 MANIFEST = "manifest.json"
 FORMAT_PREFIX = "hwgen-manifest/"
+REGENERATE = "regenerate it with `hwgen generate`; do not edit it by hand"
+
+_WS = re.compile(r"[ \t\n\r]*")
+_DECODER = json.JSONDecoder()
+
+
+class Students(Mapping[str, dict]):
+    """Student id -> the student's manifest entry (name, email, problems), parsed from the file when asked;
+    in roster (file) order. Nothing but the position of each entry is held in memory."""
+
+    def __init__(self, path: Path, index: dict[str, tuple[int, int]], fd: int) -> None:
+        self.path, self._index, self._fd = path, index, fd
+        weakref.finalize(self, os.close, fd)
+
+    def __getitem__(self, student: str) -> dict[str, Any]:
+        offset, size = self._index[student]
+        data = os.pread(self._fd, size, offset)
+        try:
+            entry = json.loads(data) if len(data) == size else None
+        except ValueError:
+            entry = None
+        if not isinstance(entry, dict):
+            raise InputFileError(self.path, None, f"the entry of student {student!r} cannot be read: the file was "
+                                 "changed while it was in use", "run the command again") from None
+        return entry
+
+    def __contains__(self, student: object) -> bool:
+        return student in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as the path and the index: the file is opened again where it is unpickled."""
+        return {"path": self.path, "index": self._index}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], state["index"], os.open(state["path"], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)))
 
 
 @dataclass(frozen=True)
 class ClassManifest:
-    """A generated class: its assignment, problems (ProblemSpec) and students with their variants."""
+    """A generated class: its assignment, problems (ProblemSpec) and students with their variants.
+    `data` is the manifest's JSON object, its `students` a `Students` mapping."""
 
     path: Path
     data: dict[str, Any]
@@ -45,8 +99,8 @@ class ClassManifest:
         return dict(self.assignment.get("grading") or {})
 
     @property
-    def students(self) -> dict[str, dict[str, Any]]:
-        """Student id -> record (name, email, problems)."""
+    def students(self) -> Mapping[str, dict[str, Any]]:
+        """Student id -> record (name, email, problems), each parsed when it is asked for."""
         return self.data["students"]
 
     @property
@@ -63,11 +117,82 @@ class ClassManifest:
         text = json.dumps({"problems": self.data["problems"], "grading": self.grading}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def variant_hash(self, student: str) -> str:
+    def variant_hash(self, student: str, record: Mapping[str, Any] | None = None) -> str:
         """Fingerprint of everything a student's grade depends on in the manifest (their variant, the
-        problems, the grading options): unchanged means an unchanged submission needs no regrading."""
-        record = json.dumps(self.students[student].get("problems", {}), sort_keys=True)
-        return hashlib.sha256((self._common_digest + record).encode()).hexdigest()
+        problems, the grading options): unchanged means an unchanged submission needs no regrading.
+        `record`: the student's entry, if it has been read already."""
+        record = self.students[student] if record is None else record
+        text = json.dumps(record.get("problems", {}), sort_keys=True)
+        return hashlib.sha256((self._common_digest + text).encode()).hexdigest()
+
+
+def _skip(text: str, pos: int) -> int:
+    """The position of the next non-blank character at or after `pos`."""
+    return _WS.match(text, pos).end()
+
+
+def _walk(text: str, pos: int, member: Callable[[str, int], int]) -> int:
+    """Walk the JSON object whose '{' is at `pos`: member(key, where its value starts) reads the value and
+    returns where it ends. Returns the position just after the object's '}'."""
+    pos = _skip(text, pos + 1)
+    if text.startswith("}", pos):
+        return pos + 1
+    while True:
+        if not text.startswith('"', pos):
+            raise JSONDecodeError("Expecting property name enclosed in double quotes", text, pos)
+        key, pos = scanstring(text, pos + 1)
+        pos = _skip(text, pos)
+        if not text.startswith(":", pos):
+            raise JSONDecodeError("Expecting ':' delimiter", text, pos)
+        pos = _skip(text, member(key, _skip(text, pos + 1)))
+        if text.startswith("}", pos):
+            return pos + 1
+        if not text.startswith(",", pos):
+            raise JSONDecodeError("Expecting ',' delimiter", text, pos)
+        pos = _skip(text, pos + 1)
+
+
+def _scan(path: Path, text: str) -> tuple[dict[str, Any], dict[str, tuple[int, int]] | None]:
+    """The manifest's JSON object without its students, and where each student's entry lies in the file
+    (byte offset, byte length; None if `students` is no object). Every entry is parsed once here, so a
+    damaged one is reported now."""
+    header: dict[str, Any] = {}
+    index: dict[str, tuple[int, int]] = {}
+    ascii_only = text.isascii()
+    seen = [0, 0]  # characters and bytes before the last position converted
+
+    def byte(pos: int) -> int:
+        """The byte offset of character `pos` (positions only grow)."""
+        if ascii_only:
+            return pos
+        seen[1] += len(text[seen[0]:pos].encode("utf-8"))
+        seen[0] = pos
+        return seen[1]
+
+    def student(sid: str, start: int) -> int:
+        record, end = _DECODER.raw_decode(text, start)
+        if sid in index or not isinstance(record, dict):
+            what = f"student {sid!r} appears twice" if sid in index else f"the entry of student {sid!r} is not an object"
+            raise InputFileError(path, text.count("\n", 0, start) + 1, what, REGENERATE)
+        first = byte(start)
+        index[sid] = (first, byte(end) - first)
+        return end
+
+    def member(key: str, start: int) -> int:
+        if key == "students" and text.startswith("{", start):
+            header[key] = index
+            return _walk(text, start, student)
+        header[key], end = _DECODER.raw_decode(text, start)
+        return end
+
+    pos = _skip(text, 0)
+    if not text.startswith("{", pos):
+        raise InputFileError(path, 1, f"not an hwgen manifest (format should be {FORMAT_PREFIX}1)",
+                             "run `hwgen generate` for this class first, or give the folder it wrote")
+    end = _skip(text, _walk(text, pos, member))
+    if end != len(text):
+        raise JSONDecodeError("Extra data", text, end)
+    return header, (index if header.get("students") is index else None)
 
 
 def load_manifest(folder: str | Path) -> ClassManifest:
@@ -77,19 +202,33 @@ def load_manifest(folder: str | Path) -> ClassManifest:
     if not Path(folder).is_dir():
         raise InputFileError(folder, None, "no such folder", fix)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise InputFileError(path, None, "no manifest.json in this folder", fix) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise InputFileError(path, None, f"cannot read the file ({exc})", fix) from None
-    except json.JSONDecodeError as exc:
-        raise InputFileError(path, exc.lineno, f"not valid JSON: {exc.msg}",
-                             "regenerate it with `hwgen generate`; do not edit it by hand") from None
-    if not isinstance(data, dict) or not str(data.get("format", "")).startswith(FORMAT_PREFIX):
+    try:
+        with open(fd, "rb", closefd=False) as f:
+            text = f.read().decode("utf-8")
+        data, index = _scan(path, text)
+    except (OSError, UnicodeDecodeError) as exc:
+        os.close(fd)
+        raise InputFileError(path, None, f"cannot read the file ({exc})", fix) from None
+    except JSONDecodeError as exc:
+        os.close(fd)
+        raise InputFileError(path, exc.lineno, f"not valid JSON: {exc.msg}", REGENERATE) from None
+    except BaseException:
+        os.close(fd)
+        raise
+    if index is not None:
+        data["students"] = Students(path, index, fd)
+    else:
+        os.close(fd)
+    if not str(data.get("format", "")).startswith(FORMAT_PREFIX):
         raise InputFileError(path, 1, f"not an hwgen manifest (format should be {FORMAT_PREFIX}1)", fix)
-    for key, kind in (("assignment", dict), ("problems", list), ("students", dict)):
+    for key, kind in (("assignment", dict), ("problems", list), ("students", Students)):
         if not isinstance(data.get(key), kind):
-            raise InputFileError(path, None, f"`{key}` is missing or not a {kind.__name__}",
+            raise InputFileError(path, None, f"`{key}` is missing or not a{'n object' if kind is not list else ' list'}",
                                  "regenerate it with `hwgen generate`")
     try:
         problems = [ProblemSpec.from_manifest(entry) for entry in data["problems"]]

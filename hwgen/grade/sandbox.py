@@ -21,7 +21,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from ..errors import HwgenError
 from . import isolation
@@ -161,6 +161,41 @@ class _Worker:
                 pass
 
 
+class _Starter:
+    """Starts processes from one thread that lives as long as this process. A worker runs under bubblewrap's
+    --die-with-parent (PR_SET_PDEATHSIG), which ends it when the THREAD that started it ends: started from a
+    short-lived thread (a helper's, a Dask task's) it would die with that thread, in the middle of a batch."""
+
+    _instance: _Starter | None = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.pid, self.requests = os.getpid(), queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="hwgen-sandbox-starter", daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            start, reply = self.requests.get()
+            try:
+                reply.put((True, start()))
+            except BaseException as exc:  # handed to the caller
+                reply.put((False, exc))
+
+    @classmethod
+    def call(cls, start: Callable[[], Any]) -> Any:
+        """start() run on the starter thread of this process (a forked process gets its own)."""
+        with cls._lock:
+            if cls._instance is None or cls._instance.pid != os.getpid():
+                cls._instance = _Starter()
+            starter = cls._instance
+        reply: queue.SimpleQueue = queue.SimpleQueue()
+        starter.requests.put((start, reply))
+        ok, value = reply.get()
+        if not ok:
+            raise value
+        return value
+
+
 class Sandbox:
     """A pool of `jobs` sandboxed workers; `run(cells, names)` is safe to call from several threads."""
 
@@ -178,13 +213,14 @@ class Sandbox:
     # -- life cycle ---------------------------------------------------------------------------
     def _spawn(self, level: str) -> _Worker:
         config = {"drop_to": NOBODY if os.geteuid() == 0 else None}
-        worker = _Worker(isolation.command(level, self.python, self.hidden), config, isolation.environment(level))
+        command, env = isolation.command(level, self.python, self.hidden), isolation.environment(level)
+        worker = _Starter.call(lambda: _Worker(command, config, env))
         with self._lock:
             self._all.append(worker)
         return worker
 
     def _start(self, wanted: str) -> None:
-        """Start the first worker at the best level that works (or exactly `wanted`), then the rest."""
+        """Start every worker at the best level that works (or exactly `wanted`), all at once."""
         candidates = LEVELS if wanted == "auto" else (wanted,)
         if wanted != "auto" and wanted not in LEVELS:
             raise SandboxError(f"unknown isolation level {wanted!r}; use auto, {', '.join(LEVELS)}")
@@ -192,21 +228,22 @@ class Sandbox:
             if not isolation.AVAILABLE[level]():
                 self.fallbacks.append(f"{level}: not installed")
                 continue
-            first = self._spawn(level)
-            try:
-                first.wait_ready(START_TIMEOUT)
-            except OSError as exc:
-                self.fallbacks.append(f"{level}: {exc}")
-                continue
-            self.level = level
-            self._idle.put(first)
-            rest = [self._spawn(level) for _ in range(self.jobs - 1)]
-            for worker in rest:
+            workers = [self._spawn(level) for _ in range(self.jobs)]
+            failed = []
+            for worker in workers:
                 try:
                     worker.wait_ready(START_TIMEOUT)
                 except OSError as exc:
-                    self.close()
-                    raise SandboxError(f"a second {level} worker could not be started: {exc}") from None
+                    failed.append(str(exc))
+            if len(failed) == len(workers):
+                self.fallbacks.append(f"{level}: {failed[0]}")
+                self.close()
+                continue
+            if failed:
+                self.close()
+                raise SandboxError(f"{len(failed)} of {len(workers)} {level} workers could not be started: {failed[0]}")
+            self.level = level
+            for worker in workers:
                 self._idle.put(worker)
             return
         raise SandboxError("no sandbox worker could be started: " + "; ".join(self.fallbacks))

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..engine import GIVEN_NAMES, Step
 from ..problem import ProblemSpec
-from .tolerance import Tolerance, as_tolerance, close, grading_digits, rounding_bounds, trace_of
+from .tolerance import RTOL_FLOOR, Tolerance, as_tolerance, close, grading_digits, rounding_bounds, trace_of
 from .values import BadValue, conform, to_array, trivial
 
 Array = np.ndarray
@@ -75,9 +75,15 @@ class Sheet:
         """Whether the answer to q is within tolerance of the exact answer at every entry and is not a
         placeholder (W1_new copied from W1 is not an update, however small the update)."""
         if q not in self._correct:
-            self._correct[q] = (q in self.fitted and bool(close(self.fitted[q], self.trace[q], self.tolerance[q]).all())
-                                and self.placeholder(q) is None)
+            self._correct[q] = q in self.fitted and self._within(q) and self.placeholder(q) is None
         return self._correct[q]
+
+    def _within(self, q: str) -> bool:
+        """Every entry of the answer to q within q's tolerance of the exact answer. An answer within float noise
+        of it (as a student's NumPy computes it) passes without that tolerance being worked out: no tolerance
+        allows less than RTOL_FLOOR of the value (tolerance.as_tolerance)."""
+        answer, exact = self.fitted[q], self.trace[q]
+        return bool(close(answer, exact, (RTOL_FLOOR, 0.0)).all() or close(answer, exact, self.tolerance[q]).all())
 
     def ancestors(self, q: str) -> set[str]:
         """Every step q depends on, directly or through other steps (not the given arrays)."""

@@ -16,6 +16,8 @@ knows where a run stopped even if the child took the worker down with it.
 """
 
 import builtins
+import collections
+import gc
 import json
 import os
 import resource
@@ -31,7 +33,7 @@ MAX_ENTRIES = 100_000  # numbers in one answer; far more than any answer of the 
 MAX_DEPTH = 6  # nesting of lists in one answer
 TEXT_CAP = 200  # characters of a string answer or an error message that are kept
 CACHED_SOURCE = 10_000  # cells up to this length are compiled once by the worker and shared by its children
-CACHE_SIZE = 20_000  # compiled cells a worker keeps (test cells repeat in every student's notebook)
+CACHE_SIZE = 1_000  # compiled cells a worker keeps, the last used (test cells repeat in every student's notebook)
 CACHED_NOTEBOOK = 1_000_000  # characters of code beyond which a notebook's cells are all left to the child
 
 
@@ -187,20 +189,22 @@ def _clear_dir(path: str) -> None:
                 pass
 
 
-def compiled(cells: list, cache: dict) -> list:
+def compiled(cells: list, cache: "collections.OrderedDict") -> list:
     """Code objects of the short cells, from the worker's cache or compiled now; None where the child must
     compile (a long cell, or one that does not compile: the child then reports the error). compile() runs
-    no code of the cell, so this is safe outside the child's limits for sources of bounded length."""
+    no code of the cell, so this is safe outside the child's limits for sources of bounded length. The cache
+    keeps the CACHE_SIZE cells used last: the cells every notebook shares stay, each student's own pass
+    through, so the worker's memory stays the same however many notebooks it runs."""
     import warnings
 
-    if len(cache) > CACHE_SIZE:
-        cache.clear()
     if sum(len(source) for source in cells) > CACHED_NOTEBOOK:
         return [None] * len(cells)
     out = []
     for i, source in enumerate(cells):
         key = (i, source)
-        if key not in cache and len(source) <= CACHED_SOURCE:
+        if key in cache:
+            cache.move_to_end(key)
+        elif len(source) <= CACHED_SOURCE:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
@@ -208,6 +212,8 @@ def compiled(cells: list, cache: dict) -> list:
                 except (SyntaxError, ValueError, MemoryError, RecursionError):
                     cache[key] = None
         out.append(cache.get(key))
+    while len(cache) > CACHE_SIZE:
+        cache.popitem(last=False)
     return out
 
 
@@ -291,16 +297,29 @@ def _result(data: bytes) -> str | None:
 
 
 def _wait(pid: int, deadline: float) -> tuple:
-    """Wait for the child until `deadline`, then kill it: (wait status, rusage, killed for time)."""
-    while True:
-        got, status, usage = os.wait4(pid, os.WNOHANG)
-        if got == pid:
-            return status, usage, False
-        if time.monotonic() >= deadline:
-            _kill(pid)
-            _, status, usage = os.wait4(pid, 0)
-            return status, usage, True
-        time.sleep(0.002)
+    """Wait for the child until `deadline`, then kill it: (wait status, rusage, killed for time). A pidfd
+    (Linux 5.3 and later) wakes the worker as soon as the child has ended; without one it polls."""
+    try:
+        ended = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        ended = None
+    try:
+        while True:
+            got, status, usage = os.wait4(pid, os.WNOHANG)
+            if got == pid:
+                return status, usage, False
+            left = deadline - time.monotonic()
+            if left <= 0:
+                _kill(pid)
+                _, status, usage = os.wait4(pid, 0)
+                return status, usage, True
+            if ended is not None:
+                select.select([ended], [], [], left)
+            else:
+                time.sleep(min(0.002, left))
+    finally:
+        if ended is not None:
+            os.close(ended)
 
 
 def _kill(pid: int) -> None:
@@ -312,7 +331,7 @@ def _kill(pid: int) -> None:
             pass
 
 
-def supervise(req: dict, config: dict, np_array, cache: dict) -> dict:
+def supervise(req: dict, config: dict, np_array, cache: "collections.OrderedDict") -> dict:
     """Fork a child for one run; read its pipe within the wall-time and size limits; report how it ended."""
     req["codes"] = compiled(req["cells"], cache)
     limits = req["limits"]
@@ -389,6 +408,7 @@ def main(argv: list) -> None:
             __import__(name)
         except ImportError:
             pass
+    gc.freeze()  # what is loaded now is never scanned by a child's garbage collector (nor copied for it)
     prctl(4, 0)  # PR_SET_DUMPABLE = 0: a child with our uid cannot ptrace us or read our memory
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader
     import tempfile
@@ -399,7 +419,7 @@ def main(argv: list) -> None:
     out.write(json.dumps({"ready": {"python": sys.version.split()[0], "numpy": numpy.__version__,
                                     "uid": os.getuid(), "work": config["work"]}}) + "\n")
     out.flush()
-    cache: dict = {}
+    cache = collections.OrderedDict()
     try:
         for line in sys.stdin.buffer:
             out.write(json.dumps(supervise(json.loads(line), config, numpy.array, cache)) + "\n")

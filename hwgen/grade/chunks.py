@@ -1,0 +1,156 @@
+"""Grading a chunk of students in any process: one of this machine's grading processes or a Dask worker.
+
+`grade_chunk(context, tasks)` is the whole of the work on one student but writing it down: the notebook's
+code runs in this process's sandbox (`process_sandbox`: bubblewrap on the machine the process runs on,
+started on first use and kept for later chunks), the plain values that come back are checked here, in a
+trusted process (`check_student`: the checks and copied-work flags), and plain, picklable results go back.
+Only the one client process (hwgen/grade/batch.py) reads the class folder and writes the gradebook.
+
+A `Task` carries one student's code cells and manifest entry; the `ClassContext`, sent once to each
+process, the problems, grading options, sandbox limits and the class's copy index (numbers only). The
+sandbox runs the chunk's notebooks one after another on a helper thread while this thread checks those
+that are done, so the sandbox and the checks work at the same time.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Mapping
+
+from ..problem import ProblemSpec
+from .checks import grade_problem
+from .copies import CopyIndex
+from .result import Item
+from .sandbox import Limits, Run, Sandbox
+from .values import BadValue, to_array
+
+
+@dataclass
+class ClassContext:
+    """What every grading process needs to know about the class (sent once to each)."""
+
+    problems: list[dict[str, Any]]  # the manifest's problem entries
+    grading: dict[str, Any]
+    copies: CopyIndex
+    limits: Limits
+    isolation: str  # auto, bwrap, unshare or none
+    hidden: tuple[str, ...] = ()  # folders the sandbox must not show (the class folder, the submissions)
+
+    @cached_property
+    def specs(self) -> list[ProblemSpec]:
+        """The problems, rebuilt from their entries (in each process that uses them)."""
+        return [ProblemSpec.from_manifest(entry) for entry in self.problems]
+
+    @cached_property
+    def names(self) -> list[str]:
+        """Every answer variable (p1_Z1, ...), in assignment order."""
+        return [spec.variable(q) for spec in self.specs for q in spec.asked]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without what is rebuilt where it is used."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("specs", "names")}
+
+
+@dataclass
+class Task:
+    """One student to grade: their manifest entry's problems and their notebook's code cells."""
+
+    student: str
+    record: dict[str, Any]
+    cells: list[str]
+
+
+@dataclass
+class Graded:
+    """One student graded: items, the values read by (problem, quantity), copied-work flags, the run (its
+    values cleared), and the isolation the sandbox used."""
+
+    student: str
+    items: list[Item]
+    answers: dict[tuple[str, str], Any]
+    copies: list[dict[str, Any]]
+    run: Run
+    isolation: str
+    fallbacks: list[str] = field(default_factory=list)
+
+
+def check_student(context: ClassContext, student: str, record: Mapping[str, Any], values: Mapping[str, Any],
+                  reasons: Mapping[str, str]) -> tuple[list[Item], dict[tuple[str, str], Any], list[dict[str, Any]]]:
+    """The trusted checks of one student's plain values (by variable) -> items, the values by (problem,
+    quantity), copied-work flags (a flagged problem carries no error forward)."""
+    by_problem = {spec.key: {q: values[spec.variable(q)] for q in spec.asked if spec.variable(q) in values}
+                  for spec in context.specs}
+    arrays = {key: {q: _read(v) for q, v in mine.items()} for key, mine in by_problem.items()}  # read once
+    copies = context.copies.flags(student, arrays)
+    copied = {c["problem"] for c in copies}
+    items: list[Item] = []
+    for spec in context.specs:
+        errors = {q: reasons[spec.variable(q)] for q in spec.asked if spec.variable(q) in reasons}
+        items += grade_problem(spec, record[spec.key], arrays[spec.key], errors, context.grading,
+                               copied=spec.key in copied)
+    answers = {(key, q): v for key, mine in by_problem.items() for q, v in mine.items()}
+    return items, answers, copies
+
+
+def _read(value: Any) -> Any:
+    """The value as a float array if it is one (to_array), else as it came (its checks say what is wrong)."""
+    try:
+        return to_array(value)
+    except BadValue:
+        return value
+
+
+_SANDBOXES: dict[tuple, tuple[Sandbox, ThreadPoolExecutor]] = {}
+_LOCK = threading.Lock()
+
+
+def _threads() -> int:
+    """How many chunks this process may grade at once: a Dask worker's threads, else one."""
+    if "distributed" not in sys.modules:
+        return 1
+    try:
+        from distributed import get_worker
+
+        return max(1, int(get_worker().state.nthreads))
+    except (ValueError, AttributeError):
+        return 1
+
+
+def process_sandbox(context: ClassContext) -> tuple[Sandbox, ThreadPoolExecutor]:
+    """This process's sandbox for the context's limits and isolation (started on first use), and the threads
+    that drive it: one per chunk this process may grade at once."""
+    key = (os.getpid(), context.limits, context.isolation, context.hidden)
+    with _LOCK:
+        if key not in _SANDBOXES:
+            threads = _threads()
+            _SANDBOXES[key] = (Sandbox(threads, context.limits, context.hidden, context.isolation),
+                               ThreadPoolExecutor(threads, thread_name_prefix="hwgen-runs"))
+        return _SANDBOXES[key]
+
+
+def close_sandboxes() -> None:
+    """Stop this process's sandboxes (at the end of a batch)."""
+    with _LOCK:
+        mine = [value for key, value in _SANDBOXES.items() if key[0] == os.getpid()]
+        _SANDBOXES.clear()
+    for sandbox, runner in mine:
+        runner.shutdown()
+        sandbox.close()
+
+
+def grade_chunk(context: ClassContext, tasks: list[Task]) -> list[Graded]:
+    """Run, check and report every task of a chunk (in this process: its sandbox and its checks)."""
+    sandbox, runner = process_sandbox(context)
+    runs = [runner.submit(sandbox.run, task.cells, context.names) for task in tasks]
+    out = []
+    for task, future in zip(tasks, runs):
+        run = future.result()
+        items, answers, copies = check_student(context, task.student, task.record, run.values, run.reasons)
+        run.values = {}
+        out.append(Graded(task.student, items, answers, copies, run, sandbox.level, list(sandbox.fallbacks)))
+    return out

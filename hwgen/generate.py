@@ -34,7 +34,7 @@ from .variant import Variant
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "hwgen-manifest/1"
 MAX_SALT = 200  # re-derivations tried before a problem is declared too small for the class
-CHUNK = 32  # students per task at most when students are built in several processes (or on a cluster)
+CHUNK = 16  # students per task at most when students are built in several processes (or on a cluster)
 TASKS_PER_WORKER = 8  # smaller chunks for small classes, so that every worker has work until the end
 
 

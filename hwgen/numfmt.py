@@ -23,7 +23,7 @@ def fmt(x: float, sig: int) -> str:
     return _positional(float(round_sig(x, sig)), sig)
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=1 << 14)
 def _positional(x: float, sig: int) -> str:
     """An already rounded number written out as fmt writes it."""
     if not np.isfinite(x):

@@ -16,6 +16,7 @@ from typing import Iterable, TextIO
 from .errors import HwgenError
 
 RECORD = ".hwgen-outputs"
+KNOWN_FOLDERS = 256
 _HEADER = "# Files written by hwgen generate; `hwgen generate --force` deletes exactly these.\n"
 
 
@@ -90,13 +91,15 @@ class Output:
         self._record: TextIO = open(out / RECORD, "a", encoding="utf-8")
         if fresh:
             self._record.write(_HEADER)
-        self._folders: set[Path] = set()
+        self._folders: set[Path] = set()  # folders known to exist (the latest few: memory stays flat)
 
     def reserve(self, rel: str) -> Path:
         """Record `rel` as hwgen's and return its path, its folder created; refuse if something is already there."""
         path = _inside(self.out, rel)
         if path.parent not in self._folders:
             path.parent.mkdir(parents=True, exist_ok=True)
+            if len(self._folders) >= KNOWN_FOLDERS:
+                self._folders.clear()
             self._folders.add(path.parent)
         if path.exists() or path.is_symlink():
             raise _in_the_way(path)

@@ -152,3 +152,22 @@ def test_numbers_rounded_together_are_written_as_one_at_a_time():
     for sig in (2, 3, 4, 6):  # a number alone takes NumPy's scalar power, within arrays its vector power: a last
         assert tex_arrays(values, sig) == [tex_array(v, sig) for v in values]  # bit may differ, the text never
     assert tex_arrays([], 4) == []
+
+
+def test_test_cells_are_rendered_in_full_where_the_template_does_more_than_print_the_numbers(monkeypatch):
+    import jinja2
+
+    from hwgen.render.notebook import build
+    real = build.environment()
+    odd = real.overlay(loader=jinja2.ChoiceLoader([
+        jinja2.DictLoader({"test.py.j2": "{{ variable }}: {{ expected | length }} {{ rtol }} {{ atol }}"}), real.loader]))
+    monkeypatch.setattr(build, "environment", lambda: odd)
+    build._fixed_sources.cache_clear()
+    spec = problem("xor_net")
+    rec = record(spec, 1)
+    tol = build.tolerances(spec, rec)
+    tests = [c for c in build.problem_cells(1, spec, rec, build.tolerances) if c.id.startswith("test_")]
+    assert [c.source for c in tests] == [
+        f"p1_{q}: {len(repr(np.ravel(rec['answers'][q]).tolist()))} {tol[q][0]!r} {tol[q][1]!r}"
+        for q in build.ANSWER_NAMES if q in spec.asked]
+    build._fixed_sources.cache_clear()

@@ -58,13 +58,13 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
         base = np.asarray(step.fn(*args), dtype=float)  # = evaluate(step, values)
         for name in dict.fromkeys(step.inputs):
             slots = [k for k, i in enumerate(step.inputs) if i == name]
-            x, e = args[slots[0]], bounds[name]
-            where = np.flatnonzero(e).tolist()
+            x, es = args[slots[0]], np.asarray(bounds[name]).ravel()
+            where = es.nonzero()[0].tolist()  # = np.flatnonzero(bound), without its Python wrapper
             if not where:
                 continue
             shifted = x.copy()
             flat = shifted.reshape(-1)  # a view: entry i of `flat` is entry i of `shifted` in C order
-            xs, es = x.ravel(), np.ravel(e)
+            xs = x.ravel()
             for k in slots:
                 args[k] = shifted
             for i, moved, old in zip(where, (xs[where] + es[where]).tolist(), xs[where].tolist()):

@@ -50,7 +50,7 @@ def _finalize(value: Any) -> Tex:
     return _escaped("" if value is None else str(value))
 
 
-@lru_cache(maxsize=1 << 14)
+@lru_cache(maxsize=1 << 12)
 def _escaped(text: str) -> Tex:
     """Text as LaTeX (tex_text): the same few labels and names come back again and again."""
     return Tex(tex_text(text))

@@ -57,18 +57,34 @@ def _render(name: str, **values: Any) -> str:
     return environment().get_template(name).render(**values).strip("\n")
 
 
+# test.py.j2 is rendered once per quantity with these marks where a student's numbers go, then filled in
+_HOLES = {"expected": "\x00expected\x00", "rtol": "\x00rtol\x00", "atol": "\x00atol\x00"}
+_PROBE = {"expected": "[0.25, -1.5]", "rtol": "0.001", "atol": "1e-12"}
+
+
+def _fill(pattern: str, values: Mapping[str, str]) -> str:
+    """A test cell's source from its pattern: each hole replaced by its value."""
+    for name, hole in _HOLES.items():
+        pattern = pattern.replace(hole, values[name])
+    return pattern
+
+
 @lru_cache(maxsize=256)
-def _fixed_sources(index: int, key: str, template: Template, rows: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...]
-                   ) -> tuple[tuple[str, str], ...]:
-    """Per asked (quantity, prompt row) of a problem, the prompt's and the answer cell's sources: the same for
-    every student of the problem, so made once."""
+def _fixed_sources(index: int, key: str, template: Template,
+                   rows: tuple[tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]], ...]) -> tuple[tuple[str, str, str | None], ...]:
+    """Per asked (quantity, core shape, prompt row) of a problem: the prompt's and the answer cell's sources and
+    the test cell's source with holes for the student's numbers (None if the template does more with them than
+    print them, which a probe shows): the same for every student of the problem, so made once."""
     known: set[str] = set()
     out = []
-    for number, (q, items) in enumerate(rows, start=1):
+    for number, (q, core_shape, items) in enumerate(rows, start=1):
         row = dict(items)
         solution = solution_lines(key, template.steps, template.network, q, known)
+        test = _render("test.py.j2", core_shape=list(core_shape), **_HOLES, **row)
+        if _fill(test, _PROBE) != _render("test.py.j2", core_shape=list(core_shape), **_PROBE, **row):
+            test = None
         out.append((_render("prompt.md.j2", prefix=index, number=number, **row),
-                    _render("answer.py.j2", solution=solution, **row)))
+                    _render("answer.py.j2", solution=solution, **row), test))
     return tuple(out)
 
 
@@ -120,15 +136,16 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
                GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
     cells = [markdown_cell(statement, key),
              code_cell(_render("given.py.j2", index=index, arrays=arrays), "readonly", f"{key}_given")]
-    fixed = _fixed_sources(index, key, t, tuple((q, tuple(row.items())) for q, row in zip(asked, rows)))
-    for q, row, (prompt, answer) in zip(asked, rows, fixed):
+    core = {q: tuple(k for k in shapes[q] if k != 1) for q in asked}
+    fixed = _fixed_sources(index, key, t, tuple((q, core[q], tuple(row.items())) for q, row in zip(asked, rows)))
+    for q, row, (prompt, answer, test) in zip(asked, rows, fixed):
         variable, expected = row["variable"], np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
         cells.append(markdown_cell(prompt, f"{variable}_prompt"))
         cells.append(code_cell(answer, "answer", variable, hwgen={"problem": key, "quantity": q, "variable": variable}))
-        rtol, atol = tol[q]
-        cells.append(code_cell(_render("test.py.j2", core_shape=[k for k in shapes[q] if k != 1],
-                                       expected=repr(expected.ravel().tolist()), rtol=repr(rtol), atol=repr(atol),
-                                       **row), "test", f"test_{variable}", points=spec.asked[q]))
+        numbers = {"expected": repr(expected.ravel().tolist()), "rtol": repr(tol[q][0]), "atol": repr(tol[q][1])}
+        source = _fill(test, numbers) if test is not None else \
+            _render("test.py.j2", core_shape=list(core[q]), **numbers, **row)
+        cells.append(code_cell(source, "test", f"test_{variable}", points=spec.asked[q]))
     return cells
 
 

@@ -56,10 +56,10 @@ def degeneracy(t: Template, trace: dict[str, Array]) -> str | None:
             return f"{act} input {layer} reaches |z| = {np.max(np.abs(z)):.3g} > {t.limits.z_max} (saturated)"
         if act == "relu" and np.min(np.abs(z)) < t.limits.relu_margin:
             return f"ReLU input {layer} has an entry within {t.limits.relu_margin} of 0"
-    if not all(np.all(np.isfinite(v)) for v in trace.values()):
+    if not all(np.isfinite(v).all() for v in trace.values()):
         return "a quantity is not finite"
     for name, g in _gradients(t, trace):
-        if np.any(np.abs(g) < t.limits.grad_min):
+        if (np.abs(g) < t.limits.grad_min).any():
             return f"{name} has an entry that is 0 or rounds to 0 (|g| < {t.limits.grad_min})"
     for a, b in _comparable_pairs(t):
         if _same_at(trace[a], trace[b], t.significant) and not _structural(t, trace, a, b):
@@ -89,7 +89,7 @@ def _comparable_pairs(t: Template) -> list[tuple[str, str]]:
 
 def _same_at(a: Array, b: Array, sig: int) -> bool:
     """Equal entry by entry once rounded to `sig` significant digits."""
-    if np.any(np.abs(a - b) > 10.0 ** (1 - sig) * np.maximum(np.abs(a), np.abs(b))):
+    if (np.abs(a - b) > 10.0 ** (1 - sig) * np.maximum(np.abs(a), np.abs(b))).any():
         return False
     return bool(np.array_equal(round_sig(a, sig), round_sig(b, sig)))
 

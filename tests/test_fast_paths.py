@@ -134,6 +134,8 @@ def test_tree_copy_is_a_deep_copy(inputs):  # noqa: F811
     before = nbformat.writes(inst)
     twin = tree_copy(inst)
     assert twin == copy.deepcopy(inst) and type(twin.cells[0].metadata) is type(inst.cells[0].metadata)
+    plain = tree_copy(inst, dict)
+    assert plain == twin and type(plain["cells"][0]["metadata"]) is dict
     answer = next(i for i, c in enumerate(twin.cells) if c.metadata.get("nbgrader", {}).get("solution"))
     twin.cells[answer].metadata.nbgrader["grade_id"] = "changed"
     twin.cells[answer].source += "x"

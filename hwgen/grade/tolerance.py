@@ -56,8 +56,7 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
     results = []  # per moved entry: the step's result with that entry moved
     with np.errstate(all="ignore"):
         base = np.asarray(step.fn(*args), dtype=float)  # = evaluate(step, values)
-        for name in dict.fromkeys(step.inputs):
-            slots = [k for k, i in enumerate(step.inputs) if i == name]
+        for name, slots in _inputs(step.inputs):
             x, es = args[slots[0]], np.asarray(bounds[name]).ravel()
             where = es.nonzero()[0].tolist()  # = np.flatnonzero(bound), without its Python wrapper
             if not where:
@@ -79,6 +78,12 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
         # a move out of the domain is no rounding; the sum is taken entry after entry (accumulate is sequential)
         total = np.add.accumulate(np.where(np.isfinite(change), change, 0.0), axis=0)[-1]
     return base, total
+
+
+@lru_cache(maxsize=256)
+def _inputs(inputs: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    """Each distinct input name of a step with the positions it takes in the step's arguments."""
+    return tuple((name, tuple(k for k, i in enumerate(inputs) if i == name)) for name in dict.fromkeys(inputs))
 
 
 def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,

@@ -82,7 +82,7 @@ class ComputeChecksums(Preprocessor):
         meta["checksum"], meta["cell_type"] = checksum(cell), cell["cell_type"]
 
 
-def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
+def run(nb: dict, pipeline: Sequence[Preprocessor]) -> dict:
     """The notebook transformed in place: each preprocessor in turn over every cell it applies to."""
     for pre in pipeline:
         for cell in nb["cells"]:
@@ -94,19 +94,22 @@ def run(nb: NotebookNode, pipeline: Sequence[Preprocessor]) -> NotebookNode:
 STUDENT: tuple[Preprocessor, ...] = (ClearSolutions(), ClearHiddenTests(), ClearOutputs(), ComputeChecksums())
 
 
-def tree_copy(value: Any) -> Any:
+def tree_copy(value: Any, mapping: type | None = None) -> Any:
     """A deep copy of notebook data (dicts, NotebookNodes, lists, and immutable leaves): copy.deepcopy's
-    result at a fraction of its cost."""
+    result at a fraction of its cost; with mapping=dict, every mapping comes out a plain dict (faster still)."""
     if isinstance(value, dict):
-        return value.__class__({k: tree_copy(v) for k, v in value.items()})
+        copied = {k: tree_copy(v, mapping) for k, v in value.items()}
+        kind = mapping or value.__class__
+        return copied if kind is dict else kind(copied)
     if isinstance(value, list):
-        return [tree_copy(v) for v in value]
+        return [tree_copy(v, mapping) for v in value]
     return value
 
 
-def student_cell(cell: NotebookNode) -> NotebookNode:
-    """One cell as student_notebook makes it (every preprocessor works cell by cell), the cell left as it is."""
-    return run(NotebookNode(cells=[tree_copy(cell)]), STUDENT)["cells"][0]
+def student_cell(cell: NotebookNode) -> dict:
+    """One cell as student_notebook makes it (every preprocessor works cell by cell), as plain dicts; the cell
+    is left as it is."""
+    return run({"cells": [tree_copy(cell, dict)]}, STUDENT)["cells"][0]
 
 
 def student_notebook(instructor: NotebookNode) -> NotebookNode:

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..errors import InputFileError
-from ..executor import Dask, Executor, executor_for
+from ..executor import Dask, Executor, InProcess, LocalProcesses, executor_for
 from .chunks import ClassContext, Graded, Task, close_sandboxes, grade_chunk
 from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
@@ -156,8 +156,10 @@ def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[It
     return items
 
 
-CHUNK = 8  # students per chunk on local processes: a notebook that hangs holds up only its chunk
-CLUSTER_CHUNK = 16  # on a Dask cluster, where each task costs a round trip to the scheduler
+# Students per chunk: in this process (--jobs 1) each is recorded as soon as it is graded; local processes
+# take a few at a time (a notebook that hangs holds up only its chunk); a cluster more, as each task costs a
+# round trip to the scheduler.
+CHUNK: dict[type, int] = {InProcess: 1, LocalProcesses: 8, Dask: 16}
 
 
 def grade_class(folder: Path, options: GradeOptions) -> Summary:
@@ -196,7 +198,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
 
         def chunks() -> Iterator[list[Task]]:
             """Chunks of students to run; the others are recorded on the way."""
-            size = CLUSTER_CHUNK if isinstance(executor, Dask) else CHUNK
+            size = CHUNK.get(type(executor), 8)
             chunk: list[Task] = []
             for sid in students:
                 prepared = _prepare(manifest, submissions, sid, book, options.regrade)

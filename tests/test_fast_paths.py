@@ -103,6 +103,8 @@ def test_notebook_text_is_nbformats_byte_for_byte_and_valid(inputs):  # noqa: F8
                                              "é": "ü"})
     odd.cells = [nbformat.v4.new_markdown_cell("a\r\nb\rc\n\n", id="m"), nbformat.v4.new_code_cell("", id="c")]
     assert nbjson.writes(odd) == nbformat.writes(odd)
+    odd["a_key_before_cells"] = {"x": [1]}  # not nbformat 4 (logged as invalid), written all the same
+    assert nbjson.writes(odd) == nbformat.writes(odd)
     executed = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1", id="c", outputs=[
         nbformat.v4.new_output("stream", text="out\nmore")])])
     assert nbjson.writes(executed) == nbformat.writes(executed)  # handed to nbformat

@@ -105,14 +105,16 @@ def _cell_text(cell: dict) -> str:
 
 def _assemble(nb: dict, cells: list[str]) -> str:
     """The notebook's text from its cells' texts: the top level written as json.dumps sorts and indents it."""
-    top = {k: v for k, v in nb.items() if k != "cells"}
-    out: list[str] = []
-    _write({**top, "cells": []}, "", out)
-    head = "".join(out)  # '{\n "cells": [],\n ...': the cells' list comes first (keys are sorted)
-    marker = '{\n "cells": []'
-    assert head.startswith(marker), "the cells are not the first key"
-    body = "[]" if not cells else "[\n" + CELL_INDENT + (",\n" + CELL_INDENT).join(cells) + "\n ]"
-    return '{\n "cells": ' + body + head[len(marker):]
+    out, sep = ["{"], "\n "
+    for key in sorted(nb):
+        out.append(sep + encode_basestring(key) + ": ")
+        if key != "cells":
+            _write(nb[key], " ", out)
+        else:
+            out.append("[]" if not cells else "[\n" + CELL_INDENT + (",\n" + CELL_INDENT).join(cells) + "\n ]")
+        sep = ",\n "
+    out.append("\n}")
+    return "".join(out)
 
 
 def writes(nb: dict) -> str:

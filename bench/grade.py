@@ -1,6 +1,6 @@
 """hwgen grade at class scale, and nbgrader autograde on the same notebooks (run from the repo root):
 
-    python bench/grade.py [--sizes 250,500,1000] [--nbgrader 10] [--jobs 2] [--profile] [--keep DIR]
+    python bench/grade.py [--sizes 250,500,1000,2000] [--nbgrader 10] [--jobs 2] [--profile] [--keep DIR]
 
 Builds ONE class of max(--sizes) students with `hwgen generate` (xor_net and bce_net, the bank's two
 most-asked problems) and hands in every student's notebook with hwgen/grade/simulate.py, in a fixed,
@@ -320,7 +320,7 @@ def table(results: list[Result], nbgrader: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="250,500,1000", help="class sizes to grade (default 250,500,1000)")
+    parser.add_argument("--sizes", default="250,500,1000,2000", help="class sizes to grade (default 250,500,1000,2000)")
     parser.add_argument("--nbgrader", type=int, default=10, help="notebooks nbgrader grades (default 10; 0: skip)")
     parser.add_argument("--jobs", type=int, default=2, help="hwgen grade --jobs (default 2)")
     parser.add_argument("--profile", action="store_true", help="also profile the grader and the checks (largest size)")

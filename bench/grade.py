@@ -303,17 +303,19 @@ def profile(folder: Path, jobs: int) -> None:
     pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
 
 
-def table(results: list[Result]) -> None:
-    """One line per size: notebooks run, wall time, rates, CPU by role, memory of the process tree."""
-    print(f"{'students':>8} {'notebooks':>9} {'wall s':>7} {'nb/s':>6} {'nb/s running':>12} "
+def table(results: list[Result], nbgrader: float) -> None:
+    """One line per size: notebooks run, wall time, rates (and hwgen's over nbgrader's), CPU by role, memory
+    of the process tree."""
+    print(f"{'students':>8} {'notebooks':>9} {'wall s':>7} {'nb/s':>6} {'nb/s running':>12} {'x nbgrader':>10}"
           + "".join(f"{'CPU ' + r:>13}" for r in ROLES) + f" {'tree RSS MB':>11} {'tree PSS MB':>11} {'largest MB':>10}")
     for r in results:
-        cpu = r.tree.by_role()
-        print(f"{r.size:>8} {r.graded:>9} {r.wall:>7.2f} {r.graded / r.wall:>6.0f} {r.graded / r.running:>12.0f} "
+        cpu, rate = r.tree.by_role(), r.graded / r.wall
+        print(f"{r.size:>8} {r.graded:>9} {r.wall:>7.2f} {rate:>6.0f} {r.graded / r.running:>12.0f} "
+              + (f"{rate / nbgrader:>10.0f}" if nbgrader else f"{'-':>10}")
               + "".join(f"{cpu[role]:>13.2f}" for role in ROLES)
               + f" {r.tree.rss / 2**20:>11.0f} {r.tree.pss / 2**20:>11.0f} {r.tree.largest / 2**20:>10.0f}")
     print("(notebooks: those run in the sandbox; nb/s: notebooks per second of wall time, start-up included, and "
-          "once running as the grader reports it)")
+          "once running as the grader reports it; x nbgrader: nb/s over nbgrader autograde's)")
 
 
 def main() -> None:
@@ -347,13 +349,12 @@ def main() -> None:
 
         print(f"\nhwgen grade --jobs {args.jobs}, isolation {results[-1].isolation}; load average "
               f"{os.getloadavg()[0]:.2f} (a shared machine: other work slows every number)")
-        table(results)
+        table(results, nb_rate)
         last = results[-1]
         print(check(last, list(manifest.students)[:last.size]))
         if nb_rate:
-            rate = last.graded / last.wall
-            print(f"nbgrader autograde: {args.nbgrader} notebooks at {nb_rate:.2f} notebooks/s; ratio: hwgen grades "
-                  f"{rate / nb_rate:.0f}x as many notebooks per second (end to end, start-up included)")
+            print(f"nbgrader autograde: {args.nbgrader} notebooks at {nb_rate:.2f} notebooks/s (end to end, start-up "
+                  f"included); hwgen at {last.size} students: {last.graded / last.wall / nb_rate:.0f}x as many")
         if args.profile:
             profile(root / f"class{sizes[-1]}", args.jobs)
     finally:

@@ -178,3 +178,14 @@ def test_partial_credit_counts_entries_carried_forward():
     assert item.status == "partial" and f"{right.sum()} of 4 entries are right" in item.message
     assert f"{3 - right.sum()} more follow from your own earlier answers" in item.message
     assert item.points == pytest.approx(item.max_points * (right.sum() + 0.5 * (3 - right.sum())) / 4)
+
+
+@pytest.mark.parametrize("total", [10, 7, 33.5])
+def test_full_marks_add_up_to_the_problem_points_exactly(total):
+    """Points scaled to a problem total (0.5263157894736842 each, ...) are awarded unrounded: all right is the total."""
+    from hwgen.problem import scale_points
+
+    base = problem("xor_net")
+    spec = problem("xor_net", asked=scale_points(base.asked, total))
+    rec = record(spec, 3)
+    assert round(sum(i.points for i in grade_problem(spec, rec, exact(rec, spec), {}, {})), 6) == total

@@ -46,6 +46,18 @@ def test_bubblewrap_shows_only_what_python_needs(tmp_path):
         assert v["uid"] == 65534.0  # root's children run as nobody, so that RLIMIT_NPROC applies
 
 
+@needs_bwrap
+def test_each_notebook_starts_with_an_empty_tmp_and_folder():
+    """Files one notebook leaves in /tmp or its folder (even unreadable or behind a link) are gone for the next,
+    another student's, run on the same worker."""
+    leave = ("import os\nopen('/tmp/note', 'w').write('A')\nos.makedirs('/tmp/d/e')\nopen('/tmp/d/e/f', 'w').close()\n"
+             "os.chmod('/tmp/d', 0)\nos.symlink('/usr', '/tmp/link')\nopen('../mine', 'w').close()")
+    look = "import os\nseen = sorted(os.listdir('/tmp')) + sorted(os.listdir('..')) + sorted(os.listdir('.'))"
+    with Sandbox(1, FAST, level="bwrap") as box:
+        assert box.run([leave], []).cell_errors == {}
+        assert box.run([look], ["seen"]).values == {"seen": ["run", "run"]}
+
+
 @pytest.mark.parametrize("level", [lvl for lvl in ("unshare", "none") if isolation.AVAILABLE[lvl]()])
 def test_fallback_levels_keep_the_limits(level):
     cells = ["x = 1.5", "import os\nos.fork()", "b = bytearray(10**9)", "open('f', 'wb').write(b'x' * 2**21)",

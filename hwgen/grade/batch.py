@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from .. import __version__
 from ..errors import InputFileError
-from ..executor import Dask, Executor, executor_for
+from ..executor import Dask, Executor, InProcess, LocalProcesses, executor_for
 from .chunks import ClassContext, Graded, Task, close_sandboxes, grade_chunk
 from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
@@ -102,7 +102,7 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
     record = manifest.students[sid] if known else {}
     variant = manifest.variant_hash(sid, record) if known else None
     path, notes = locate(submissions / sid, manifest.name)
-    sha = file_sha256(path) if path else None
+    sha, raw = file_sha256(path) if path else (None, None)
     if not regrade and book.fingerprint(sid) == (sha, variant):
         return None
     sub = Submission(sid, "graded", str(path.relative_to(submissions)) if path else None, sha, variant,
@@ -117,7 +117,7 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
         sub.status, sub.flags = "missing", [f"no submission: expected {expected}"]
         return sub, _empty_items(manifest, "missing", f"No submission was found (expected {expected}).")
     try:
-        notebook = read_notebook(path)
+        notebook = read_notebook(path, raw)
     except (Unreadable, OSError) as exc:
         reason = str(exc) if isinstance(exc, Unreadable) else f"the file cannot be read ({exc.strerror})"
         sub.status, sub.flags = "invalid", notes + [reason]
@@ -156,8 +156,10 @@ def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[It
     return items
 
 
-CHUNK = 4  # students per chunk on local processes: a notebook that hangs holds up only its chunk
-CLUSTER_CHUNK = 16  # on a Dask cluster, where each task costs a round trip to the scheduler
+# Students per chunk: in this process (--jobs 1) each is recorded as soon as it is graded; local processes
+# take a few at a time (a notebook that hangs holds up only its chunk); a cluster more, as each task costs a
+# round trip to the scheduler.
+CHUNK: dict[type, int] = {InProcess: 1, LocalProcesses: 8, Dask: 16}
 
 
 def grade_class(folder: Path, options: GradeOptions) -> Summary:
@@ -196,7 +198,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
 
         def chunks() -> Iterator[list[Task]]:
             """Chunks of students to run; the others are recorded on the way."""
-            size = CLUSTER_CHUNK if isinstance(executor, Dask) else CHUNK
+            size = CHUNK.get(type(executor), 8)
             chunk: list[Task] = []
             for sid in students:
                 prepared = _prepare(manifest, submissions, sid, book, options.regrade)

@@ -42,7 +42,7 @@ def _item(sheet: Sheet, q: str, status: Status, message: str, fraction: float = 
           misconception: str | None = None) -> Item:
     """An Item for quantity q worth `fraction` of its points."""
     max_points = float(sheet.spec.asked[q])
-    return Item(sheet.spec.key, q, round(max_points * fraction, 6), max_points, status, message, misconception)
+    return Item(sheet.spec.key, q, max_points * fraction, max_points, status, message, misconception)
 
 
 def _names(names: list[str]) -> str:

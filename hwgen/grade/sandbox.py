@@ -212,7 +212,7 @@ class Sandbox:
 
     # -- life cycle ---------------------------------------------------------------------------
     def _spawn(self, level: str) -> _Worker:
-        config = {"drop_to": NOBODY if os.geteuid() == 0 else None}
+        config = {"drop_to": NOBODY if os.geteuid() == 0 else None, "private_tmp": level == "bwrap"}
         command, env = isolation.command(level, self.python, self.hidden), isolation.environment(level)
         worker = _Starter.call(lambda: _Worker(command, config, env))
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -66,16 +67,20 @@ def locate(student_dir: Path, assignment: str) -> tuple[Path | None, list[str]]:
     return None, []
 
 
-def file_sha256(path: Path) -> str | None:
-    """SHA-256 of a file, read in blocks; None if it cannot be read."""
-    digest = hashlib.sha256()
+def file_sha256(path: Path) -> tuple[str | None, bytes | None]:
+    """SHA-256 of a file and, if it is no larger than MAX_BYTES, its bytes (read once, for read_notebook);
+    (None, None) if it cannot be read. A larger file is hashed in blocks."""
     try:
         with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
+            if os.fstat(f.fileno()).st_size <= MAX_BYTES:
+                data = f.read()
+                return hashlib.sha256(data).hexdigest(), data
+            digest, block = hashlib.sha256(), bytearray(1 << 20)
+            while size := f.readinto(block):
+                digest.update(memoryview(block)[:size])
+            return digest.hexdigest(), None
     except OSError:
-        return None
-    return digest.hexdigest()
+        return None, None
 
 
 def _source(cell: dict) -> str | None:
@@ -98,13 +103,14 @@ def strip_magics(source: str) -> str:
     return "\n".join(lines)
 
 
-def read_notebook(path: Path) -> Notebook:
-    """The code cells of the notebook at `path`; Unreadable if there are none to be had."""
-    size = path.stat().st_size
+def read_notebook(path: Path, raw: bytes | None = None) -> Notebook:
+    """The code cells of the notebook at `path` (whose bytes are `raw`, if they have been read already);
+    Unreadable if there are none to be had."""
+    size = path.stat().st_size if raw is None else len(raw)
     if size > MAX_BYTES:
         raise Unreadable(f"the notebook is {size / 2**20:.0f} MB, more than the {MAX_BYTES // 2**20} MB accepted; "
                          "clear its outputs (Edit > Clear All Outputs), save, and submit it again")
-    raw = path.read_bytes()
+    raw = path.read_bytes() if raw is None else raw
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

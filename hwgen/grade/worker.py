@@ -173,20 +173,34 @@ def _set_limits(limits: dict) -> None:
 
 
 def _clear_dir(path: str) -> None:
-    """Remove everything below `path` (earlier runs' files), as far as permissions allow."""
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files:
-            try:
-                os.unlink(os.path.join(root, name))
-            except OSError:
-                pass
+    """Remove everything below `path` (earlier runs' files), as far as permissions allow: folders are opened
+    up first, so a folder a notebook made unreadable is emptied too; symbolic links are removed, not followed."""
+    for root, dirs, _ in os.walk(path):
         for name in dirs:
             full = os.path.join(root, name)
+            if not os.path.islink(full):
+                try:
+                    os.chmod(full, 0o700)
+                except OSError:
+                    pass
+    for root, dirs, files in os.walk(path, topdown=False):
+        for name in files + dirs:
+            full = os.path.join(root, name)
             try:
-                os.chmod(full, 0o700)
-                os.rmdir(full)
+                os.rmdir(full) if name in dirs and not os.path.islink(full) else os.unlink(full)
             except OSError:
                 pass
+
+
+def _fresh(work: str) -> None:
+    """Empty the work folder of the runs before: usually just their empty `run` folder, removed at once."""
+    try:
+        if os.listdir(work) == ["run"]:
+            os.rmdir(os.path.join(work, "run"))
+            return
+    except OSError:
+        pass
+    _clear_dir(work)
 
 
 def compiled(cells: list, cache: "collections.OrderedDict") -> list:
@@ -227,7 +241,7 @@ def child(req: dict, fd: int, ack: int, config: dict, np_array) -> None:
         os.setuid(uid)
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (after the uid change, which clears it): die with the worker
     work = config["work"]
-    _clear_dir(work)
+    _fresh(work)
     home = os.path.join(work, "run")
     os.mkdir(home, 0o700)
     os.chdir(home)
@@ -386,12 +400,17 @@ def supervise(req: dict, config: dict, np_array, cache: "collections.OrderedDict
             "cpu": usage.ru_utime + usage.ru_stime, "wall": time.monotonic() - start}
 
 
+_LIBC: list = []  # libc, loaded by the first prctl() (in the worker, before any child is forked)
+
+
 def prctl(option: int, value: int) -> None:
     """prctl(2) through libc, if ctypes can reach it."""
     try:
-        import ctypes
+        if not _LIBC:
+            import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
+            _LIBC.append(ctypes.CDLL(None, use_errno=True))
+        _LIBC[0].prctl(option, value, 0, 0, 0)
     except (ImportError, OSError, AttributeError):
         pass
 
@@ -413,7 +432,9 @@ def main(argv: list) -> None:
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader
     import tempfile
 
-    config["work"] = tempfile.mkdtemp(prefix="hwgen-run-")
+    # A private /tmp (bubblewrap) is the work folder itself, so that each run starts with all of it empty: no
+    # notebook sees what an earlier one (another student's) left there.
+    config["work"] = "/tmp" if config.get("private_tmp") else tempfile.mkdtemp(prefix="hwgen-run-")
     os.chmod(config["work"], 0o1777)
     out = sys.stdout
     out.write(json.dumps({"ready": {"python": sys.version.split()[0], "numpy": numpy.__version__,

@@ -57,19 +57,19 @@ def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Ar
     with np.errstate(all="ignore"):
         base = np.asarray(step.fn(*args), dtype=float)  # = evaluate(step, values)
         for name, slots in _inputs(step.inputs):
-            x, es = args[slots[0]], np.asarray(bounds[name]).ravel()
-            where = es.nonzero()[0].tolist()  # = np.flatnonzero(bound), without its Python wrapper
-            if not where:
+            es = np.asarray(bounds[name]).ravel().tolist()  # a few entries: Python floats, the same IEEE sums
+            if not any(es):
                 continue
+            x = args[slots[0]]
             shifted = x.copy()
             flat = shifted.reshape(-1)  # a view: entry i of `flat` is entry i of `shifted` in C order
-            xs = x.ravel()
             for k in slots:
                 args[k] = shifted
-            for i, moved, old in zip(where, (xs[where] + es[where]).tolist(), xs[where].tolist()):
-                flat[i] = moved
-                results.append(np.array(step.fn(*args), dtype=float))  # a copy: fn may hand back its input
-                flat[i] = old
+            for i, (old, e) in enumerate(zip(x.ravel().tolist(), es)):
+                if e != 0:  # (nan too, as np.nonzero counts it)
+                    flat[i] = old + e
+                    results.append(np.array(step.fn(*args), dtype=float))  # a copy: fn may hand back its input
+                    flat[i] = old
             for k in slots:
                 args[k] = x
         if not results:

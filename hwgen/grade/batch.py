@@ -215,7 +215,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                 yield chunk
 
         context = ClassContext(manifest.data["problems"], manifest.grading, CopyIndex(manifest.data), options.limits,
-                               options.isolation, (str(folder), str(submissions)))
+                               options.isolation, (str(Path(folder).resolve()), str(submissions.resolve())))
         for graded in _graded(executor, context, chunks()):
             for g in graded:
                 if g.isolation not in levels:
@@ -235,9 +235,15 @@ def _graded(executor: Executor, context: ClassContext, chunks: Iterator[list[Tas
     gc.freeze()  # forked local processes share what this one has loaded instead of copying it when they collect
     try:
         yield from executor.map(grade_chunk, context, chunks, ordered=False)
-    finally:
+    except BaseException:
         gc.unfreeze()
-        executor.cleanup(close_sandboxes)
+        try:
+            executor.cleanup(close_sandboxes)
+        except Exception:  # noqa: BLE001 - best effort: the error that stopped the map is the one to report
+            pass
+        raise
+    gc.unfreeze()
+    executor.cleanup(close_sandboxes)
 
 
 def _announce(graded: Graded, limits: Limits, bar: tqdm) -> None:

@@ -15,7 +15,8 @@ import sys
 
 import numpy as np
 
-from hwgen.grade.tolerance import close, tolerances
+from hwgen.grade.tolerance import tolerances
+from hwgen.rounding import close
 from tests.gradehelp import TEMPLATES, problem, record, rounding_student
 
 

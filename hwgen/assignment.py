@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import csv
-import io
 import datetime as dt
+import io
 import re
 import unicodedata
 from dataclasses import dataclass, field

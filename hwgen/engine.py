@@ -48,9 +48,19 @@ class Step:
 
 
 def mm(a: Array, b: Array) -> Array:
-    """Matrix product (p, q) @ (q, r) -> (p, r), in NumPy's own loops rather than BLAS, whose kernel
-    (chosen per CPU) can change the last bit; tiny matrices lose nothing by it."""
-    return np.einsum("ij,jk->ik", a, b)
+    """Matrix product (..., p, q) @ (..., q, r) -> (..., p, r), in NumPy's own loops rather than BLAS, whose
+    kernel (chosen per CPU) can change the last bit; tiny matrices lose nothing by it."""
+    return np.einsum("...ij,...jk->...ik", a, b)
+
+
+def tr(a: Array) -> Array:
+    """Transpose of the last two axes: (..., p, q) -> (..., q, p)."""
+    return np.swapaxes(a, -1, -2)
+
+
+def _row(b: Array) -> Array:
+    """A bias (..., h) as a row (..., 1, h) that adds to every sample."""
+    return b[..., None, :]
 
 
 def _fill(tex: str, **slots: str) -> str:
@@ -74,22 +84,25 @@ def _update(param: str, lr_name: str = "lr") -> Step:
 
 
 def build_steps(net: Network) -> list[Step]:
-    """The steps of one forward pass, the loss, backpropagation and one SGD step, in working order."""
+    """The steps of one forward pass, the loss, backpropagation and one SGD step, in working order.
+
+    Every step's fn also takes a batch of inputs on leading axes (e.g. X as (m, n, d)), which lets the
+    rounding analysis move many entries in one call."""
     act1, act2, loss = ACTIVATIONS[net.activations[0]], ACTIVATIONS[net.activations[1]], LOSSES[net.loss]
     return [
-        Step("Z1", ("X", "W1", "b1"), lambda X, W, b: mm(X, W) + b, "$X $W1 + $b1", "forward"),
+        Step("Z1", ("X", "W1", "b1"), lambda X, W, b: mm(X, W) + _row(b), "$X $W1 + $b1", "forward"),
         Step("A1", ("Z1",), act1.fn, _fill(act1.tex, z="$Z1"), "forward"),
-        Step("Z2", ("A1", "W2", "b2"), lambda A, W, b: mm(A, W) + b, "$A1 $W2 + $b2", "forward"),
+        Step("Z2", ("A1", "W2", "b2"), lambda A, W, b: mm(A, W) + _row(b), "$A1 $W2 + $b2", "forward"),
         Step("Yhat", ("Z2",), act2.fn, _fill(act2.tex, z="$Z2"), "forward"),
         Step("L", ("Yhat", "Y"), loss.fn, loss.tex, "loss"),
         Step("dYhat", ("Yhat", "Y"), loss.grad, loss.grad_tex, "backward"),
         _act_grad_step("dZ2", "dYhat", "Z2", "Yhat", act2),
-        Step("dW2", ("A1", "dZ2"), lambda A, d: mm(A.T, d), r"$A1^{\top} $dZ2", "backward"),
-        Step("db2", ("dZ2",), lambda d: d.sum(axis=0), r"\textstyle\sum_{i} $dZ2", "backward"),
-        Step("dA1", ("dZ2", "W2"), lambda d, W: mm(d, W.T), r"$dZ2 $W2^{\top}", "backward"),
+        Step("dW2", ("A1", "dZ2"), lambda A, d: mm(tr(A), d), r"$A1^{\top} $dZ2", "backward"),
+        Step("db2", ("dZ2",), lambda d: d.sum(axis=-2), r"\textstyle\sum_{i} $dZ2", "backward"),
+        Step("dA1", ("dZ2", "W2"), lambda d, W: mm(d, tr(W)), r"$dZ2 $W2^{\top}", "backward"),
         _act_grad_step("dZ1", "dA1", "Z1", "A1", act1),
-        Step("dW1", ("X", "dZ1"), lambda X, d: mm(X.T, d), r"$X^{\top} $dZ1", "backward"),
-        Step("db1", ("dZ1",), lambda d: d.sum(axis=0), r"\textstyle\sum_{i} $dZ1", "backward"),
+        Step("dW1", ("X", "dZ1"), lambda X, d: mm(tr(X), d), r"$X^{\top} $dZ1", "backward"),
+        Step("db1", ("dZ1",), lambda d: d.sum(axis=-2), r"\textstyle\sum_{i} $dZ1", "backward"),
         *(_update(p) for p in PARAMS),
     ]
 

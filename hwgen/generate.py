@@ -124,7 +124,7 @@ def build_student(assignment: Assignment, student: Student, salts: Mapping[str, 
             raise ValueError(f"writer {name!r} wrote {stray[0]!r} outside its folder {WRITERS[name].folder!r}")
         files.update(made)
     record = {"name": student.name, "email": student.email,
-              "problems": {key: {"key": key, **v.to_json()} for key, v in variants.items()}}
+              "problems": {key: v.record(key) for key, v in variants.items()}}
     return StudentOutput(student, files, json.dumps(record), {key: fingerprint(v) for key, v in variants.items()})
 
 

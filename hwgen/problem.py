@@ -28,6 +28,10 @@ class ProblemSpec:
         """Total points of the problem."""
         return float(sum(self.asked.values()))
 
+    def grading(self, options: Mapping[str, Any]) -> dict[str, Any]:
+        """This problem's grading options: the assignment's `options` over the template's `grading`."""
+        return {**self.template.grading, **options}
+
     def variable(self, quantity: str) -> str:
         """The Python name a student assigns for a quantity: p1_dW1."""
         return answer_variable(self.key, quantity)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+from dataclasses import replace
 from functools import lru_cache
 
 import numpy as np
@@ -13,10 +14,13 @@ from .bank import Fixed, GivenSpec, OneOf, Template
 from .engine import GIVEN_NAMES, PARAMS, solve
 from .errors import VariantError
 from .numfmt import round_sig
+from .rounding import Tolerance, tolerances_of
 from .variant import Variant, solve_variant
 
 Array = np.ndarray
 MAX_DRAWS = 2000
+CONDITION = 0.5  # an answer entry's tolerance must stay below this share of its size
+ZERO = 1e-9  # below this an answer entry is an exact zero up to float noise (0.1 + 0.2 - 0.3)
 
 
 def derive_seed(assignment_seed: int | str, student_id: str, problem: str) -> int:
@@ -35,15 +39,19 @@ def _draw(spec: GivenSpec, shape: tuple[int, ...], rng: random.Random) -> Array:
 
 
 def sample(template: Template, seed: int) -> Variant:
-    """The variant of (template, seed): identical on every run and machine; degenerate draws are redrawn."""
+    """The variant of (template, seed): identical on every run and machine; degenerate or ill-conditioned
+    draws are redrawn. It carries its tolerances at the template's significant digits."""
     rng = random.Random(seed)
-    reason = ""
+    reason: str | None = ""
     for _ in range(MAX_DRAWS):
         given = {k: _draw(template.given[k], template.shape(k), rng) for k in GIVEN_NAMES}
         variant = solve_variant(template, given, seed)
         reason = degeneracy(template, variant.trace)
         if reason is None:
-            return variant
+            tolerance = tolerances_of(template.steps, variant.trace, template.significant, template.asked)
+            reason = ill_conditioned(variant.trace, tolerance)
+            if reason is None:
+                return replace(variant, tolerance=tolerance)
     raise VariantError(f"{template.path}: no acceptable variant in {MAX_DRAWS} draws (the last was rejected: {reason}); "
                        "widen the value grids or relax `limits` in the template")
 
@@ -64,6 +72,17 @@ def degeneracy(t: Template, trace: dict[str, Array]) -> str | None:
     for a, b in _comparable_pairs(t):
         if _same_at(trace[a], trace[b], t.significant) and not _structural(t, trace, a, b):
             return f"{a} and {b} are equal at {t.significant} significant digits"
+    return None
+
+
+def ill_conditioned(trace: dict[str, Array], tolerance: dict[str, Tolerance]) -> str | None:
+    """Why rounding makes this draw a poor exercise (a nonzero answer entry whose tolerance would admit 0 or
+    its sign flipped: rounding as instructed could not tell them apart), or None."""
+    for q, (rtol, atol) in tolerance.items():
+        v = np.abs(trace[q]).ravel()
+        v = v[v > ZERO]
+        if (atol + rtol * v >= CONDITION * v).any():
+            return f"{q} has an entry within rounding noise of 0 (its tolerance reaches {CONDITION:.0%} of it)"
     return None
 
 

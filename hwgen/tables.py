@@ -63,29 +63,39 @@ ACTIVATIONS: dict[str, Activation] = {
 
 @dataclass(frozen=True)
 class Loss:
-    """L = fn(yhat, y) (a float); dL/dyhat = grad(yhat, y); yhat, y: (n, o)."""
+    """L = fn(yhat, y); dL/dyhat = grad(yhat, y); yhat, y: (..., n, o), L: (...)."""
 
-    fn: Callable[[Array, Array], float]
+    fn: Callable[[Array, Array], Array]
     grad: Callable[[Array, Array], Array]
     tex: str  # in terms of $Yhat, $Y, $n
     grad_tex: str
 
 
-def _bce(yhat: Array, y: Array) -> float:
-    """Binary cross-entropy averaged over the n rows: (n, o), (n, o) -> float."""
-    return float(-np.sum(y * _log(yhat) + (1 - y) * _log(1 - yhat)) / len(y))
+def _total(a: Array) -> Array:
+    """Sum over the samples and outputs: (..., n, o) -> (...)."""
+    return a.sum(axis=(-2, -1))
+
+
+def _n(y: Array) -> int:
+    """The number of samples: the rows of (..., n, o)."""
+    return y.shape[-2]
+
+
+def _bce(yhat: Array, y: Array) -> Array:
+    """Binary cross-entropy averaged over the n rows: (..., n, o), (..., n, o) -> (...)."""
+    return -_total(y * _log(yhat) + (1 - y) * _log(1 - yhat)) / _n(y)
 
 
 LOSSES: dict[str, Loss] = {
-    "sse": Loss(lambda yh, y: float(np.sum((yh - y) ** 2)), lambda yh, y: 2 * (yh - y),
+    "sse": Loss(lambda yh, y: _total((yh - y) ** 2), lambda yh, y: 2 * (yh - y),
                 r"\sum ($Yhat - $Y)^{2}", r"2 ($Yhat - $Y)"),
-    "sse_half": Loss(lambda yh, y: float(np.sum((yh - y) ** 2) / 2), lambda yh, y: yh - y,
+    "sse_half": Loss(lambda yh, y: _total((yh - y) ** 2) / 2, lambda yh, y: yh - y,
                      r"\frac{1}{2} \sum ($Yhat - $Y)^{2}", r"$Yhat - $Y"),
-    "mse": Loss(lambda yh, y: float(np.sum((yh - y) ** 2) / len(y)), lambda yh, y: 2 * (yh - y) / len(y),
+    "mse": Loss(lambda yh, y: _total((yh - y) ** 2) / _n(y), lambda yh, y: 2 * (yh - y) / _n(y),
                 r"\frac{1}{$n} \sum ($Yhat - $Y)^{2}", r"\frac{2}{$n} ($Yhat - $Y)"),
-    "mse_half": Loss(lambda yh, y: float(np.sum((yh - y) ** 2) / (2 * len(y))), lambda yh, y: (yh - y) / len(y),
+    "mse_half": Loss(lambda yh, y: _total((yh - y) ** 2) / (2 * _n(y)), lambda yh, y: (yh - y) / _n(y),
                      r"\frac{1}{2 \cdot $n} \sum ($Yhat - $Y)^{2}", r"\frac{1}{$n} ($Yhat - $Y)"),
-    "bce": Loss(_bce, lambda yh, y: (yh - y) / (yh * (1 - yh)) / len(y),
+    "bce": Loss(_bce, lambda yh, y: (yh - y) / (yh * (1 - yh)) / _n(y),
                 r"-\frac{1}{$n} \sum \left[ $Y \odot \log $Yhat + (1 - $Y) \odot \log (1 - $Yhat) \right]",
                 r"\frac{1}{$n} ($Yhat - $Y) \oslash \left( $Yhat \odot (1 - $Yhat) \right)"),
 }

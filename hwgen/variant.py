@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +12,22 @@ import numpy as np
 from .bank import Template
 from .engine import ANSWER_NAMES, GIVEN_NAMES, solve
 from .errors import InputFileError
+from .rounding import Tolerance
 
 Array = np.ndarray
 
 
 @dataclass(frozen=True)
 class Variant:
-    """Given numbers (canonical form), the learning rate, and the trace of every named step."""
+    """Given numbers (canonical form), the learning rate, the trace of every named step and, for a sampled
+    variant, each asked quantity's tolerance at the template's significant digits."""
 
     template: Template
     seed: int | None
     given: dict[str, Array]
     lr: float
     trace: dict[str, Array]
+    tolerance: dict[str, Tolerance] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON object of design.md, numbers as plain nested lists."""
@@ -36,6 +39,12 @@ class Variant:
             "given": {k: self.trace[k].tolist() for k in GIVEN_NAMES},
             "answers": {k: self.trace[k].tolist() for k in ANSWER_NAMES},
         }
+
+    def record(self, key: str) -> dict[str, Any]:
+        """The variant as problem `key` of a student in manifest.json: the canonical JSON, and the tolerances
+        the sampler worked out (so notebooks and the grader need not work them out again)."""
+        stored = {"digits": self.template.significant, "quantities": {q: list(t) for q, t in self.tolerance.items()}}
+        return {"key": key, **self.to_json(), **({"tolerance": stored} if self.tolerance else {})}
 
 
 def solve_variant(template: Template, given: dict[str, Array], seed: int | None, lr: float | None = None) -> Variant:

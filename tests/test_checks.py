@@ -162,6 +162,19 @@ def test_partial_credit_per_entry_when_allowed():
     assert item.status == "wrong" and item.misconception == "transposed_gradient"
 
 
+def test_a_templates_grading_options_apply_and_the_assignments_win():
+    import dataclasses
+
+    base = problem("batch_vectorized")
+    spec = dataclasses.replace(base, template=dataclasses.replace(base.template, grading={"partial": True}))
+    rec = record(spec, 12)
+    bad = np.asarray(rec["answers"]["dW1"]).copy()
+    bad[0, 0] += 0.5
+    values = exact(rec, spec) | {"dW1": bad.tolist()}
+    assert grade(spec, rec, values)["dW1"].status == "partial"
+    assert grade(spec, rec, values, grading={"partial": False})["dW1"].status == "wrong"
+
+
 def test_partial_credit_counts_entries_carried_forward():
     """A slip in dZ1: dW1 computed from it is correct_ecf; one further entry off makes it partial, with the
     entries that follow from the student's own dZ1 earning ecf_credit."""

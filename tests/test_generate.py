@@ -9,7 +9,8 @@ import shutil
 import numpy as np
 import pytest
 
-from hwgen import bank, generate as gen
+from hwgen import bank
+from hwgen import generate as gen
 from hwgen.assignment import Student, load_assignment, load_roster
 from hwgen.engine import ANSWER_NAMES, GIVEN_NAMES
 from hwgen.errors import HwgenError, VariantError
@@ -69,11 +70,13 @@ def test_manifest_follows_the_contract(run, inputs):
     s3 = m["students"]["s003"]
     assert s3["name"] == "O'Brien & Sons_100%" and list(s3["problems"]) == ["p1", "p2"]
     entry = s3["problems"]["p2"]
-    assert list(entry) == ["key", "template", "seed", "network", "given", "answers"]
+    assert list(entry) == ["key", "template", "seed", "network", "given", "answers", "tolerance"]
     assert set(entry["given"]) == set(GIVEN_NAMES) and set(entry["answers"]) == set(ANSWER_NAMES)
     # The record is the variant of the recorded seed: the grader can trust it.
     assert entry["seed"] == gen.problem_seed(assignment, students[2], "p2")
-    assert {"key": "p2", **sample(assignment.problems[1].template, entry["seed"]).to_json()} == entry
+    assert sample(assignment.problems[1].template, entry["seed"]).record("p2") == entry
+    spec = assignment.problems[1]
+    assert entry["tolerance"]["digits"] == spec.template.significant and set(entry["tolerance"]["quantities"]) == set(spec.asked)
 
 
 def test_same_inputs_give_byte_identical_files(run, inputs, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 from hwgen.grade.batch import GradeOptions, grade_class
 from hwgen.grade.gradebook import GRADEBOOK, Gradebook
 from hwgen.grade.sandbox import Limits
-from hwgen.grade.simulate import BEHAVIOURS, Sim, code_cell, submit, text
+from hwgen.grade.simulate import Sim, code_cell, submit, text
 
 from .grade_support import make_class, points
 

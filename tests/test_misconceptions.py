@@ -9,8 +9,9 @@ import pytest
 from hwgen.engine import ANSWER_NAMES, Network
 from hwgen.grade.checks import grade_problem
 from hwgen.grade.misconceptions import BY_KEY, CATALOGUE, wrong_steps
-from hwgen.grade.tolerance import close, tolerances
+from hwgen.grade.tolerance import tolerances
 from hwgen.numfmt import round_sig
+from hwgen.rounding import close
 from tests.gradehelp import TEMPLATES, problem, record, rounding_student
 
 

@@ -94,3 +94,27 @@ def test_accidental_equality_is_rejected_but_structural_is_not(templates):
     tr2 = dict(sample(t2, 5).trace)
     tr2["b1_new"] = tr2["b1"].copy()
     assert "equal" in degeneracy(t2, tr2)
+
+
+@pytest.mark.parametrize("name", ["xor_net", "regression_3hidden", "bce_net", "relu_sigmoid", "batch_vectorized"])
+def test_no_answer_entry_is_lost_in_rounding_noise(templates, name):
+    """A sign-flipped or zeroed nonzero entry of any asked quantity fails its tolerance: the sampler refuses
+    draws where rounding to the stated digits could not tell them apart."""
+    t = templates[name]
+    for seed in range(60):
+        v = sample(t, seed)
+        assert set(v.tolerance) == set(t.asked)
+        for q, (rtol, atol) in v.tolerance.items():
+            exact = v.trace[q].ravel()
+            nonzero = np.abs(exact) > 1e-9
+            flipped = np.where(nonzero, -exact, exact)
+            assert not (np.abs(flipped - exact) <= atol + rtol * np.abs(exact))[nonzero].any(), (seed, q)
+            assert not (np.abs(exact) <= atol + rtol * np.abs(exact))[nonzero].any(), (seed, q)
+
+
+def test_ill_conditioned_draws_are_named():
+    from hwgen.sampling import ill_conditioned
+    trace = {"dW2": np.array([[0.5], [0.001]]), "L": np.array(0.2)}
+    assert ill_conditioned(trace, {"dW2": (0.01, 0.0), "L": (0.01, 0.0)}) is None
+    assert "dW2" in ill_conditioned(trace, {"dW2": (0.01, 0.0005), "L": (0.01, 0.0)})
+    assert ill_conditioned({"Z1": np.array([0.0, 1.0])}, {"Z1": (0.01, 1e-12)}) is None  # an exact zero is fine

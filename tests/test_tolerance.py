@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from hwgen.grade.checks import grade_problem
-from hwgen.grade.tolerance import close, tolerances, unit_roundoff
+from hwgen.grade.tolerance import tolerances
 from hwgen.problem import ProblemSpec, apply_overrides
+from hwgen.rounding import close, unit_roundoff
 from hwgen.variant import solve_variant
 from tests.gradehelp import TEMPLATES, problem, record, rounding_student
 
@@ -118,8 +119,8 @@ def test_float_noise_is_within_every_tolerance_so_it_needs_no_tolerance(name):
     """Sheet.correct accepts an answer within RTOL_FLOOR of the exact one without working out its tolerance:
     sound because no tolerance is tighter; and such an answer grades the same as when the tolerance is used."""
     from hwgen.grade.sheet import read_sheet
-    from hwgen.grade.tolerance import RTOL_FLOOR
     from hwgen.grade.values import trivial
+    from hwgen.rounding import RTOL_FLOOR
 
     spec = problem(name)
     for seed in SEEDS:
@@ -132,3 +133,17 @@ def test_float_noise_is_within_every_tolerance_so_it_needs_no_tolerance(name):
         if not any(trivial(sheet.fitted[q], sheet.given) for q in spec.asked):  # else the placeholder test needs it
             assert "tolerance" not in vars(sheet), "the tolerance was worked out for answers within float noise"
         assert all(i.status == "correct" for i in grade_problem(spec, rec, noisy, {}, {}))
+
+
+def test_stored_tolerances_are_the_computed_ones_and_used_only_for_their_digits():
+    from hwgen.sampling import sample
+
+    for name in ("xor_net", "bce_net", "regression_3hidden"):
+        spec = problem(name)
+        variant = sample(spec.template, 11)
+        stored = variant.record(spec.key)
+        bare = {k: v for k, v in stored.items() if k != "tolerance"}
+        assert tolerances(spec, stored) == tolerances(spec, bare)
+        fewer = tolerances(spec, stored, {"rounding_digits": spec.template.significant - 1})
+        assert fewer == tolerances(spec, bare, {"rounding_digits": spec.template.significant - 1})
+        assert all(fewer[q][0] >= tolerances(spec, bare)[q][0] for q in spec.asked)

@@ -18,11 +18,11 @@ import numpy as np
 from ..notation import DESCRIPTIONS
 from ..problem import ProblemSpec
 from ..render.text import tex_to_text
+from ..rounding import close
 from .diagnose import Diagnosis
 from .ecf import OwnWork
 from .result import Item, Status
 from .sheet import Sheet, read_sheet
-from .tolerance import close
 from .values import describe_shape
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def grade_problem(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[
     """Items (result.Item) for every asked quantity of one problem of one student, in the template's order.
     `copied`: the problem is flagged as copied work (CopyIndex.flags), so no error is carried forward: a
     classmate's answers are consistent with each other, not a slip in the student's own work."""
-    sheet = read_sheet(spec, record, values, errors, grading, copied)
+    sheet = read_sheet(spec, record, values, errors, spec.grading(grading), copied)
     checker = Checker(sheet)
     items = []
     for q in spec.asked:

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..engine import GIVEN_NAMES
 from ..problem import ProblemSpec
-from .tolerance import Tolerance, close, tolerances, unit_roundoff
+from ..rounding import Tolerance, close, unit_roundoff
+from .tolerance import tolerances
 from .values import BadValue, conform, to_array
 
 Array = np.ndarray

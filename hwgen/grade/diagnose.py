@@ -7,10 +7,10 @@ from typing import Iterator
 import numpy as np
 
 from ..engine import Step, evaluate
+from ..rounding import Tolerance, close
 from .ecf import OwnWork
 from .misconceptions import Misconception, wrong_steps
 from .sheet import Sheet
-from .tolerance import Tolerance, close
 from .values import COPY_OF, ZEROS, conform, trivial
 
 Array = np.ndarray

@@ -14,8 +14,8 @@ from functools import cached_property
 import numpy as np
 
 from ..engine import GIVEN_NAMES, evaluate
+from ..rounding import Tolerance, as_tolerance, close, rounding_bounds
 from .sheet import Sheet
-from .tolerance import Tolerance, as_tolerance, close, rounding_bounds
 from .values import trivial
 
 Array = np.ndarray

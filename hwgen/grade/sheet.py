@@ -10,7 +10,8 @@ import numpy as np
 
 from ..engine import GIVEN_NAMES, Step
 from ..problem import ProblemSpec
-from .tolerance import RTOL_FLOOR, Tolerance, as_tolerance, close, grading_digits, rounding_bounds, trace_of
+from ..rounding import RTOL_FLOOR, Tolerance, close
+from .tolerance import grading_digits, tolerances, trace_of
 from .values import BadValue, conform, to_array, trivial
 
 Array = np.ndarray
@@ -26,6 +27,7 @@ class Sheet:
     answers: dict[str, Array]
     unreadable: dict[str, str]
     grading: Mapping[str, Any]
+    record: Mapping[str, Any]  # the student's problem in manifest.json
     copied: bool = False  # the problem is flagged as copied work (grade.copies): no error is carried forward
     _correct: dict[str, bool] = field(default_factory=dict)
 
@@ -42,8 +44,7 @@ class Sheet:
     @cached_property
     def tolerance(self) -> dict[str, Tolerance]:
         """(rtol, atol) of every asked quantity against the exact answer."""
-        bounds = rounding_bounds(self.spec.template.steps, self.trace, self.digits, needed=self.spec.asked)
-        return {q: as_tolerance(self.trace[q], bounds[q]) for q in self.spec.asked}
+        return tolerances(self.spec, self.record, self.grading)
 
     @cached_property
     def fitted(self) -> dict[str, Array]:
@@ -112,4 +113,4 @@ def read_sheet(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str
                 answers[q] = to_array(values[q])
             except BadValue as exc:
                 unreadable[q] = f"{spec.variable(q)} cannot be graded: {exc}"
-    return Sheet(spec, trace, answers, unreadable, grading, copied)
+    return Sheet(spec, trace, answers, unreadable, grading, record, copied)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from string import Template as Slots
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import jinja2
 import nbformat
@@ -17,7 +17,7 @@ from nbformat import NotebookNode
 from ...assignment import Assignment, Student
 from ...bank import Template
 from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
-from ...grade.tolerance import Tolerance, tolerances, trace_of
+from ...grade.tolerance import tolerances, trace_of
 from ...notation import DESCRIPTIONS, SYMBOLS
 from ...numfmt import tex_array
 from ...problem import ProblemSpec
@@ -28,7 +28,6 @@ from .preprocess import ComputeChecksums, run
 from .solution import solution_lines
 
 Array = np.ndarray
-ToleranceFn = Callable[[ProblemSpec, Mapping[str, Any]], Mapping[str, Tolerance]]
 
 METADATA = {
     "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
@@ -114,12 +113,14 @@ def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], stud
                                  instructions=str(assignment.get("instructions") or "").strip()), "intro")
 
 
-def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tolerance: ToleranceFn) -> list[NotebookNode]:
-    """The cells of one problem: statement, given data, then per asked quantity a prompt, an answer and a test."""
+def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any],
+                  grading: Mapping[str, Any]) -> list[NotebookNode]:
+    """The cells of one problem: statement, given data, then per asked quantity a prompt, an answer and a test
+    (whose tolerance is the grader's, for the assignment's grading options)."""
     t, key, trace = spec.template, spec.key, trace_of(spec, record)
     steps = {s.name: s for s in t.steps}
     asked = [q for q in ANSWER_NAMES if q in spec.asked]
-    tol = tolerance(spec, record)
+    tol = tolerances(spec, record, spec.grading(grading))
     shapes = {q: np.shape(trace[q]) for q in asked}
     rows = [{"variable": spec.variable(q), "symbol": SYMBOLS[q], "description": DESCRIPTIONS[q],
              "shape": shape_text(shapes[q]), "points": spec.asked[q]} for q in asked]
@@ -150,18 +151,19 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], tole
 
 
 def instructor_notebook(problems: Sequence[tuple[ProblemSpec, Mapping[str, Any]]], assignment: Mapping[str, Any],
-                        student: str = "", tolerance: ToleranceFn = tolerances) -> NotebookNode:
-    """One student's instructor notebook from (ProblemSpec, manifest problem record) pairs; checksums included."""
+                        student: str = "") -> NotebookNode:
+    """One student's instructor notebook from (ProblemSpec, manifest problem record) pairs and the assignment's
+    header (title, course, due, instructions, grading); checksums included."""
     nb = nbformat.v4.new_notebook(metadata=dict(METADATA))
     nb.cells = [intro_cell([spec for spec, _ in problems], assignment, student)]
     for index, (spec, record) in enumerate(problems, start=1):
-        nb.cells += problem_cells(index, spec, record, tolerance)
+        nb.cells += problem_cells(index, spec, record, assignment.get("grading") or {})
     return run(nb, [ComputeChecksums()])
 
 
 def for_student(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> NotebookNode:
     """The instructor notebook of one student of `hwgen generate` (an Assignment, a Student, p1.. -> Variant)."""
-    problems = [(spec, {"key": spec.key, **variants[spec.key].to_json()}) for spec in assignment.problems]
+    problems = [(spec, variants[spec.key].record(spec.key)) for spec in assignment.problems]
     header = {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,
-              "instructions": assignment.instructions}
+              "instructions": assignment.instructions, "grading": assignment.grading}
     return instructor_notebook(problems, header, f"{student.name} ({student.id})" if student.name else student.id)

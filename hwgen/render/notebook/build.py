@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from string import Template as Slots
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, NamedTuple, Sequence
 
 import jinja2
 import nbformat
@@ -23,15 +23,17 @@ from ...numfmt import tex_array
 from ...problem import ProblemSpec
 from ...variant import Variant
 from .. import templates_dir
+from .ipynb import Cell, cell, notebook_text
 from .nbgrader import code_cell, markdown_cell
-from .preprocess import ComputeChecksums, run
+from .preprocess import student_cell
 from .solution import solution_lines
 
 Array = np.ndarray
 
-METADATA = {
-    "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
-    "language_info": {"name": "python"},
+NOTEBOOK = {  # every notebook's top level besides its cells
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+                 "language_info": {"name": "python"}},
+    "nbformat": nbformat.v4.nbformat, "nbformat_minor": nbformat.v4.nbformat_minor,
 }
 GIVEN_NOTES = {
     "X": "inputs, one row per sample", "Y": "targets, one row per sample", "W1": "hidden weights (inputs x hidden)",
@@ -60,6 +62,8 @@ def _render(name: str, **values: Any) -> str:
 _HOLES = {"expected": "\x00expected\x00", "rtol": "\x00rtol\x00", "atol": "\x00atol\x00"}
 _PROBE = {"expected": "[0.25, -1.5]", "rtol": "0.001", "atol": "1e-12"}
 
+Pair = tuple[Cell, Cell]  # a cell of the instructor notebook and its student version (preprocess.student_cell)
+
 
 def _fill(pattern: str, values: Mapping[str, str]) -> str:
     """A test cell's source from its pattern: each hole replaced by its value."""
@@ -68,22 +72,44 @@ def _fill(pattern: str, values: Mapping[str, str]) -> str:
     return pattern
 
 
+def _pair(data: dict) -> Pair:
+    """A cell and its student version, with their texts."""
+    mine, theirs = cell(data), student_cell(data)
+    return mine, mine if theirs == data else cell(theirs)
+
+
+class _Fixed(NamedTuple):
+    """The cells of one asked quantity that are the same for every student of a problem."""
+
+    prompt: Pair
+    answer: Pair
+    test: str | None  # the test cell's source with _HOLES for the student's numbers; None: rendered per student
+    student_test: Cell | None  # the test cell's student version, when it keeps none of the holes
+
+
 @lru_cache(maxsize=256)
-def _fixed_sources(index: int, key: str, template: Template,
-                   rows: tuple[tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]], ...]) -> tuple[tuple[str, str, str | None], ...]:
-    """Per asked (quantity, core shape, prompt row) of a problem: the prompt's and the answer cell's sources and
-    the test cell's source with holes for the student's numbers (None if the template does more with them than
-    print them, which a probe shows): the same for every student of the problem, so made once."""
+def _fixed_cells(index: int, key: str, template: Template,
+                 rows: tuple[tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]], ...]) -> tuple[_Fixed, ...]:
+    """Per asked (quantity, core shape, prompt row) of a problem, what every student of it shares: made once.
+    A test pattern is None if the template does more with the numbers than print them (a probe shows it)."""
     known: set[str] = set()
     out = []
     for number, (q, core_shape, items) in enumerate(rows, start=1):
         row = dict(items)
+        variable = row["variable"]
         solution = solution_lines(key, template.steps, template.network, q, known)
-        test = _render("test.py.j2", core_shape=list(core_shape), **_HOLES, **row)
+        test: str | None = _render("test.py.j2", core_shape=list(core_shape), **_HOLES, **row)
         if _fill(test, _PROBE) != _render("test.py.j2", core_shape=list(core_shape), **_PROBE, **row):
             test = None
-        out.append((_render("prompt.md.j2", prefix=index, number=number, **row),
-                    _render("answer.py.j2", solution=solution, **row), test))
+        student_test = None
+        if test is not None:
+            derived = student_cell(code_cell(test, "test", f"test_{variable}", points=row["points"]))
+            student_test = cell(derived) if "\x00" not in derived["source"] else None
+        answer = code_cell(_render("answer.py.j2", solution=solution, **row), "answer", variable,
+                           hwgen={"problem": key, "quantity": q, "variable": variable})
+        out.append(_Fixed(_pair(markdown_cell(_render("prompt.md.j2", prefix=index, number=number, **row),
+                                              f"{variable}_prompt")),
+                          _pair(answer), test, student_test))
     return tuple(out)
 
 
@@ -102,7 +128,7 @@ def _symbols(step: Step, formula: str | None = None) -> str:
     return Slots(step.tex if formula is None else formula).substitute(SYMBOLS)
 
 
-def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], student: str) -> NotebookNode:
+def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], student: str) -> dict:
     """The introduction: what to do, the rounding rule, typing or computing answers, canonical orientation."""
     digits = sorted({s.template.significant for s in specs})
     rounding = (f"Give every answer to {digits[0]} significant digits." if len(digits) == 1
@@ -113,11 +139,13 @@ def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], stud
                                  instructions=str(assignment.get("instructions") or "").strip()), "intro")
 
 
-def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any],
-                  grading: Mapping[str, Any]) -> list[NotebookNode]:
-    """The cells of one problem: statement, given data, then per asked quantity a prompt, an answer and a test
-    (whose tolerance is the grader's, for the assignment's grading options)."""
-    t, key, trace = spec.template, spec.key, trace_of(spec, record)
+def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grading: Mapping[str, Any],
+                  trace: Mapping[str, Array] | None = None) -> list[Pair]:
+    """The cells of one problem and their student versions: statement, given data, then per asked quantity a
+    prompt, an answer and a test (whose tolerance is the grader's, for the assignment's grading options).
+    `trace` is the record's solved trace when the caller has it (else it is solved again)."""
+    t, key = spec.template, spec.key
+    trace = trace_of(spec, record) if trace is None else trace
     steps = {s.name: s for s in t.steps}
     asked = [q for q in ANSWER_NAMES if q in spec.asked]
     tol = tolerances(spec, record, spec.grading(grading))
@@ -135,35 +163,63 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any],
         given=[[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in row] for row in GIVEN_ROWS])
     arrays = [(spec.variable(k), _literal(trace[k]), f"{np.shape(trace[k])} {GIVEN_NOTES[k]}" if k != "lr" else
                GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
-    cells = [markdown_cell(statement, key),
-             code_cell(_render("given.py.j2", index=index, arrays=arrays), "readonly", f"{key}_given")]
+    cells = [_pair(markdown_cell(statement, key)),
+             _pair(code_cell(_render("given.py.j2", index=index, arrays=arrays), "readonly", f"{key}_given"))]
     core = {q: tuple(k for k in shapes[q] if k != 1) for q in asked}
-    fixed = _fixed_sources(index, key, t, tuple((q, core[q], tuple(row.items())) for q, row in zip(asked, rows)))
-    for q, row, (prompt, answer, test) in zip(asked, rows, fixed):
-        variable, expected = row["variable"], np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
-        cells.append(markdown_cell(prompt, f"{variable}_prompt"))
-        cells.append(code_cell(answer, "answer", variable, hwgen={"problem": key, "quantity": q, "variable": variable}))
+    fixed = _fixed_cells(index, key, t, tuple((q, core[q], tuple(row.items())) for q, row in zip(asked, rows)))
+    for q, row, same in zip(asked, rows, fixed):
+        expected = np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
         numbers = {"expected": repr(expected.ravel().tolist()), "rtol": repr(tol[q][0]), "atol": repr(tol[q][1])}
-        source = _fill(test, numbers) if test is not None else \
+        source = _fill(same.test, numbers) if same.test is not None else \
             _render("test.py.j2", core_shape=list(core[q]), **numbers, **row)
-        cells.append(code_cell(source, "test", f"test_{variable}", points=spec.asked[q]))
+        test = code_cell(source, "test", f"test_{row['variable']}", points=spec.asked[q])
+        cells += [same.prompt, same.answer, (cell(test), same.student_test) if same.student_test else _pair(test)]
+    return cells
+
+
+def notebook_cells(problems: Sequence[tuple[ProblemSpec, Mapping[str, Any]]], assignment: Mapping[str, Any],
+                   student: str = "", traces: Sequence[Mapping[str, Array]] | None = None) -> list[Pair]:
+    """One student's instructor notebook cells and their student versions, from (ProblemSpec, manifest problem
+    record) pairs and the assignment's header (title, course, due, instructions, grading); `traces`, the
+    records' solved traces, if the caller has them."""
+    cells = [_pair(intro_cell([spec for spec, _ in problems], assignment, student))]
+    for index, (spec, record) in enumerate(problems, start=1):
+        cells += problem_cells(index, spec, record, assignment.get("grading") or {},
+                               traces[index - 1] if traces else None)
     return cells
 
 
 def instructor_notebook(problems: Sequence[tuple[ProblemSpec, Mapping[str, Any]]], assignment: Mapping[str, Any],
                         student: str = "") -> NotebookNode:
-    """One student's instructor notebook from (ProblemSpec, manifest problem record) pairs and the assignment's
-    header (title, course, due, instructions, grading); checksums included."""
-    nb = nbformat.v4.new_notebook(metadata=dict(METADATA))
-    nb.cells = [intro_cell([spec for spec, _ in problems], assignment, student)]
-    for index, (spec, record) in enumerate(problems, start=1):
-        nb.cells += problem_cells(index, spec, record, assignment.get("grading") or {})
-    return run(nb, [ComputeChecksums()])
+    """One student's instructor notebook (notebook_cells), checksums included."""
+    cells = [mine.data for mine, _ in notebook_cells(problems, assignment, student)]
+    return nbformat.from_dict({**NOTEBOOK, "cells": cells})
+
+
+def _problems(assignment: Assignment, variants: Mapping[str, Variant]) -> list[tuple[ProblemSpec, dict[str, Any]]]:
+    """(ProblemSpec, manifest problem record) of each problem of a student of `hwgen generate`."""
+    return [(spec, variants[spec.key].record(spec.key)) for spec in assignment.problems]
+
+
+def _header(assignment: Assignment) -> dict[str, Any]:
+    """The assignment's header as the notebooks read it."""
+    return {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,
+            "instructions": assignment.instructions, "grading": assignment.grading}
+
+
+def _named(student: Student) -> str:
+    """How the notebooks name a student: Ada Lovelace (s001), or the id alone."""
+    return f"{student.name} ({student.id})" if student.name else student.id
 
 
 def for_student(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> NotebookNode:
     """The instructor notebook of one student of `hwgen generate` (an Assignment, a Student, p1.. -> Variant)."""
-    problems = [(spec, variants[spec.key].record(spec.key)) for spec in assignment.problems]
-    header = {"title": assignment.title, "course": assignment.course, "due": assignment.due_text,
-              "instructions": assignment.instructions, "grading": assignment.grading}
-    return instructor_notebook(problems, header, f"{student.name} ({student.id})" if student.name else student.id)
+    return instructor_notebook(_problems(assignment, variants), _header(assignment), _named(student))
+
+
+def texts_for_student(assignment: Assignment, student: Student, variants: Mapping[str, Variant]) -> tuple[str, str]:
+    """The .ipynb texts of a student's instructor notebook and of their student notebook (student_notebook of it)."""
+    cells = notebook_cells(_problems(assignment, variants), _header(assignment), _named(student),
+                           [variants[spec.key].trace for spec in assignment.problems])
+    return (notebook_text(NOTEBOOK, [mine.text for mine, _ in cells]),
+            notebook_text(NOTEBOOK, [theirs.text for _, theirs in cells]))

@@ -32,11 +32,11 @@ def replace_regions(source: str, begin: str, end: str, stub: str) -> str:
 class Preprocessor:
     """Transforms one cell in place; `applies` picks the cells it touches."""
 
-    def applies(self, cell: NotebookNode) -> bool:
+    def applies(self, cell: dict) -> bool:
         """Whether this cell is one to transform."""
         return True
 
-    def preprocess_cell(self, cell: NotebookNode) -> None:
+    def preprocess_cell(self, cell: dict) -> None:
         """Transform the cell in place."""
         raise NotImplementedError
 
@@ -44,40 +44,40 @@ class Preprocessor:
 class ClearSolutions(Preprocessor):
     """Solution regions of answer cells become `# YOUR CODE HERE` / `raise NotImplementedError()`."""
 
-    def applies(self, cell: NotebookNode) -> bool:
+    def applies(self, cell: dict) -> bool:
         return cell["cell_type"] == "code" and flags(cell)[1]
 
-    def preprocess_cell(self, cell: NotebookNode) -> None:
+    def preprocess_cell(self, cell: dict) -> None:
         cell["source"] = replace_regions(cell["source"], BEGIN_SOLUTION, END_SOLUTION, CODE_STUB)
 
 
 class ClearHiddenTests(Preprocessor):
     """Hidden test regions of test cells are removed."""
 
-    def applies(self, cell: NotebookNode) -> bool:
+    def applies(self, cell: dict) -> bool:
         return flags(cell)[0]
 
-    def preprocess_cell(self, cell: NotebookNode) -> None:
+    def preprocess_cell(self, cell: dict) -> None:
         cell["source"] = replace_regions(cell["source"], BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, "")
 
 
 class ClearOutputs(Preprocessor):
     """Code cells lose their outputs and execution counts."""
 
-    def applies(self, cell: NotebookNode) -> bool:
+    def applies(self, cell: dict) -> bool:
         return cell["cell_type"] == "code"
 
-    def preprocess_cell(self, cell: NotebookNode) -> None:
+    def preprocess_cell(self, cell: dict) -> None:
         cell["outputs"], cell["execution_count"] = [], None
 
 
 class ComputeChecksums(Preprocessor):
     """nbgrader cells carry the checksum of their current content and their cell type."""
 
-    def applies(self, cell: NotebookNode) -> bool:
+    def applies(self, cell: dict) -> bool:
         return any(flags(cell))
 
-    def preprocess_cell(self, cell: NotebookNode) -> None:
+    def preprocess_cell(self, cell: dict) -> None:
         meta = cell["metadata"]["nbgrader"]
         meta["checksum"], meta["cell_type"] = checksum(cell), cell["cell_type"]
 
@@ -106,7 +106,7 @@ def tree_copy(value: Any, mapping: type | None = None) -> Any:
     return value
 
 
-def student_cell(cell: NotebookNode) -> dict:
+def student_cell(cell: dict) -> dict:
     """One cell as student_notebook makes it (every preprocessor works cell by cell), as plain dicts; the cell
     is left as it is."""
     return run({"cells": [tree_copy(cell, dict)]}, STUDENT)["cells"][0]

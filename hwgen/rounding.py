@@ -17,7 +17,7 @@ notebooks' hidden tests.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -101,26 +101,53 @@ def as_tolerance(expected: Array, bound: Array) -> Tolerance:
     For rtol = r the least atol is max_i(e_i - r b_i); the worst slack max_k (atol + r b_k) / e_k is convex
     and piecewise linear in r, so its minimum lies at r = 0, at some e_i / b_i, or where two entries' lines
     cross, r = (e_i - e_j) / (b_i - b_j): all of them are tried (pairs for up to PAIRS entries)."""
-    b, e = np.abs(np.ravel(expected)), SAFETY * np.ravel(bound)
+    return as_tolerances([(expected, bound)])[0]
+
+
+def as_tolerances(pairs: Sequence[tuple[Array, Array]]) -> list[Tolerance]:
+    """[as_tolerance(expected, bound) for each pair], quantities with the same number of entries worked out
+    together (one NumPy call for all of them rather than one each)."""
+    out: list[Tolerance] = [(0.0, 0.0)] * len(pairs)
+    sizes: dict[int, list[int]] = {}
+    for k, (expected, _) in enumerate(pairs):
+        sizes.setdefault(np.size(expected), []).append(k)
+    for size, ks in sizes.items():
+        b = np.abs(np.array([np.ravel(pairs[k][0]) for k in ks], dtype=float).reshape(len(ks), size))
+        e = SAFETY * np.array([np.ravel(pairs[k][1]) for k in ks], dtype=float).reshape(len(ks), size)
+        for k, tol in zip(ks, _tightest(b, e)):
+            out[k] = tol
+    return out
+
+
+def _tightest(b: Array, e: Array) -> list[Tolerance]:
+    """as_tolerance of each row: b = |expected|, e = SAFETY * bound, (quantities, entries) both."""
     keep = e > 0
-    if not keep.any() or not np.isfinite(e).all() or not np.isfinite(b).all():  # nothing to allow, or no bound
-        return RTOL_FLOOR, ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))
-    if b.size == 1:
-        return (max(float(e[0] / b[0]), RTOL_FLOOR), ATOL_FLOOR * max(1.0, float(b[0]))) if b[0] > 0 else \
-            (RTOL_FLOOR, float(e[0]))
-    positive = keep & (b > 0)
-    candidates = [[0.0], e[positive] / b[positive]]
-    if b.size <= PAIRS:  # each pair once (i < j): the pair (j, i) gives the same number to the last bit
-        i, j = _pairs(b.size)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            crossing = (e[i] - e[j]) / (b[i] - b[j])
-        candidates.append(crossing[np.isfinite(crossing) & (crossing > 0)])
-    candidates = np.sort(np.concatenate(candidates))  # repeats change no minimum: argmin picks the same value
-    atols = (e[None, :] - candidates[:, None] * b[None, :]).max(axis=1).clip(min=0.0)
-    slack = ((atols[:, None] + candidates[:, None] * b[None, keep]) / e[None, keep]).max(axis=1)
-    best = int(np.argmin(slack))
-    return (max(float(candidates[best]), RTOL_FLOOR),
-            max(float(atols[best]), ATOL_FLOOR * max(1.0, float(b.max(initial=0.0)))))
+    floors = [ATOL_FLOOR * max(1.0, float(m)) for m in b.max(axis=1, initial=0.0)]
+    search = keep.any(axis=1) & np.isfinite(e).all(axis=1) & np.isfinite(b).all(axis=1)
+    out: list[Tolerance] = [(RTOL_FLOOR, floor) for floor in floors]  # nothing to allow, or no bound
+    if b.shape[1] == 1:
+        for r in np.flatnonzero(search):
+            out[r] = (max(float(e[r, 0] / b[r, 0]), RTOL_FLOOR), floors[r]) if b[r, 0] > 0 else \
+                (RTOL_FLOOR, float(e[r, 0]))
+        return out
+    rows = np.flatnonzero(search)
+    if not rows.size:
+        return out
+    b, e, keep = b[rows], e[rows], keep[rows]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        candidates = [np.zeros((len(rows), 1)), np.where(keep & (b > 0), e / b, np.inf)]  # inf: no candidate
+        if b.shape[1] <= PAIRS:  # each pair once (i < j): the pair (j, i) gives the same number to the last bit
+            i, j = _pairs(b.shape[1])
+            crossing = (e[:, i] - e[:, j]) / (b[:, i] - b[:, j])
+            candidates.append(np.where(np.isfinite(crossing) & (crossing > 0), crossing, np.inf))
+        r = np.sort(np.concatenate(candidates, axis=1), axis=1)  # (rows, candidates); repeats change no minimum
+        atols = (e[:, None, :] - r[:, :, None] * b[:, None, :]).max(axis=2).clip(min=0.0)
+        slack = np.where(keep[:, None, :], (atols[:, :, None] + r[:, :, None] * b[:, None, :]) / e[:, None, :],
+                         -np.inf).max(axis=2)
+    slack[np.isinf(r)] = np.inf
+    for k, (row, best) in enumerate(zip(rows.tolist(), slack.argmin(axis=1).tolist())):
+        out[row] = (max(float(r[k, best]), RTOL_FLOOR), max(float(atols[k, best]), floors[row]))
+    return out
 
 
 @lru_cache(maxsize=PAIRS)
@@ -139,5 +166,5 @@ def tolerances_of(steps: list[Step], trace: Mapping[str, Array], digits: int, as
     """{asked quantity: (rtol, atol)} against a solved trace for a student keeping `digits` significant digits."""
     asked = list(asked)
     bounds = rounding_bounds(steps, trace, digits, needed=asked)
-    return {q: as_tolerance(trace[q], bounds[q]) for q in asked}
+    return dict(zip(asked, as_tolerances([(trace[q], bounds[q]) for q in asked])))
 

@@ -15,7 +15,7 @@ from hwgen.assignment import Student
 from hwgen.engine import Step, evaluate
 from hwgen.render.notebook import for_student, ipynb, student_notebook
 from hwgen.render.notebook.preprocess import tree_copy
-from hwgen.rounding import ATOL_FLOOR, PAIRS, RTOL_FLOOR, SAFETY, as_tolerance, rounding_bounds
+from hwgen.rounding import ATOL_FLOOR, PAIRS, RTOL_FLOOR, SAFETY, as_tolerance, as_tolerances, rounding_bounds
 
 from .gradehelp import TEMPLATES, problem, record, rounding_student
 from .test_generate import (
@@ -83,13 +83,18 @@ def test_batched_bounds_are_the_straightforward_ones_and_pairs_to_the_last_bit(n
                 np.testing.assert_allclose(fast[q], slow[q], rtol=1e-12, atol=0, err_msg=f"{name} {q} {digits}")
                 with np.errstate(all="ignore"):
                     assert as_tolerance(values[q], fast[q]) == _reference_as_tolerance(values[q], fast[q])
-    rng = np.random.default_rng(7)  # ties, zeros and repeated entries as well
-    for shape in [(1,), (2,), (3, 2), (4, 4), (9, 9)]:
+    rng = np.random.default_rng(7)  # ties, zeros, repeated entries and no bound as well
+    batch = []
+    for shape in [(), (1,), (2,), (3, 2), (4, 4), (9, 9), (0,)]:
         for _ in range(20):
             expected = rng.choice([0.0, 0.5, -0.5, 1.25, 3.0], shape) * rng.choice([1.0, 1e-3], shape)
-            bound = rng.choice([0.0, 1e-4, 2e-4, 5e-3], shape)
+            bound = rng.choice([0.0, 1e-4, 2e-4, 5e-3, 5e-3, np.nan, np.inf], shape, p=[.2, .2, .2, .2, .16, .02, .02])
             with np.errstate(all="ignore"):
                 assert as_tolerance(expected, bound) == _reference_as_tolerance(expected, bound)
+            batch.append((expected, bound))
+    rng.shuffle(batch)  # quantities of every size mixed in one call
+    with np.errstate(all="ignore"):
+        assert as_tolerances(batch) == [_reference_as_tolerance(expected, bound) for expected, bound in batch]
 
 
 def test_notebook_texts_read_back_as_the_notebooks_and_validate(inputs):  # noqa: F811

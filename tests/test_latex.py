@@ -98,6 +98,9 @@ def test_wide_matrices_and_sized_brackets(templates):
                         r"\end{bmatrix} \odot \left( 1 - x \right) \sum_{i} y") == [
         r"\begin{bmatrix} 1 \end{bmatrix}", r"\begin{bmatrix} 2 \end{bmatrix}^{\top}",
         r"{} + \begin{bmatrix} 3 \end{bmatrix}", r"{} \odot \left( 1 - x \right) \sum_{i} y"]
+    nested = r"\begin{aligned} a &= \begin{bmatrix} 1 & 2 \end{bmatrix} \\ b \end{aligned} - \begin{cases} 1 \end{cases}"
+    assert latex.pieces(nested) == [r"\begin{aligned} a &= \begin{bmatrix} 1 & 2 \end{bmatrix} \\ b \end{aligned}",
+                                    r"{} - \begin{cases} 1 \end{cases}"]
     assert "\\setcounter{MaxMatrixCols}" not in key.split("\\begin{document}")[1]
 
 

@@ -37,7 +37,9 @@ PT_PER_CM = 72.27 / 2.54
 _BINARY = ("+", "-", "\\odot", "\\oslash")
 _MATRIX_END = ("\\end{bmatrix}", "\\right)", "\\right]", "^{\\top}")
 _MATRIX_START = ("\\begin{bmatrix}", "\\left(", "\\left[")
-_NESTING = re.compile(r"\\left|\\right|\\begin|\\end|\\[{}]|[{}]| ")
+# what nests in a formula; an environment with none inside (a matrix of numbers) is one token, spaces and all
+_NESTING = re.compile(r"\\begin\{(\w+)\}(?:(?!\\begin|\\end).)*?\\end\{\1\}|\\left|\\right|\\begin|\\end|\\[{}]|[{}]| ",
+                      re.DOTALL)
 _PAREN = re.compile(r"(?<!\\left)([(\[])|(?<!\\right)([)\]])")
 
 

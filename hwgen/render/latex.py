@@ -1,8 +1,11 @@
 """LaTeX worksheets and answer keys: Jinja2 templates with LaTeX-safe delimiters; all user text escaped.
 
 Templates (templates/latex/) write `\\VAR{x}` and `\\BLOCK{...}`. Whatever a template prints is escaped
-for LaTeX (texescape.tex_escape) unless it is `Tex` (markupsafe.Markup), which only this module builds:
-formulas, numbers and the drawing. Numbers come from hwgen.numfmt, formulas from the engine's steps.
+for LaTeX (texescape.tex_escape, in the environment's finalize) unless it is `Tex` (markupsafe.Markup), which
+only this module builds: formulas, numbers and the drawing; and a macro's output, LaTeX whose every \\VAR{}
+was escaped in turn, which templates print as `\\VAR{macro(...)|safe}` (Jinja's HTML autoescaping is off:
+it would wrap every piece in a new Markup for nothing). Numbers come from hwgen.numfmt, formulas from the
+engine's steps.
 """
 
 from __future__ import annotations
@@ -43,30 +46,28 @@ _NESTING = re.compile(r"\\begin\{(\w+)\}(?:(?!\\begin|\\end).)*?\\end\{\1\}|\\le
 _PAREN = re.compile(r"(?<!\\left)([(\[])|(?<!\\right)([)\]])")
 
 
-def _finalize(value: Any) -> Tex:
-    """What a template prints: Tex as it is, anything else escaped for LaTeX."""
-    if isinstance(value, Tex):
+def _finalize(value: Any) -> Any:
+    """What a template prints: Tex and numbers as they are, anything else escaped for LaTeX."""
+    if isinstance(value, (Tex, int, float)):
         return value
-    if isinstance(value, (int, float)):
-        return Tex(value)
     return _escaped("" if value is None else str(value))
 
 
 @lru_cache(maxsize=1 << 12)
-def _escaped(text: str) -> Tex:
+def _escaped(text: str) -> str:
     """Text as LaTeX (tex_text): the same few labels and names come back again and again."""
-    return Tex(tex_text(text))
+    return tex_text(text)
 
 
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The Jinja2 environment for templates/latex: \\VAR{...}, \\BLOCK{...}, \\#{...}, escaping by default."""
+    """The Jinja2 environment for templates/latex: \\VAR{...}, \\BLOCK{...}, \\#{...}, LaTeX escaping by default."""
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir() / "latex"),
         block_start_string=r"\BLOCK{", block_end_string="}", variable_start_string=r"\VAR{",
         variable_end_string="}", comment_start_string=r"\#{", comment_end_string="}",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
-        autoescape=True, finalize=_finalize, undefined=jinja2.StrictUndefined, auto_reload=False)
+        autoescape=False, finalize=_finalize, undefined=jinja2.StrictUndefined, auto_reload=False)
 
 
 @lru_cache(maxsize=1024)
@@ -197,7 +198,7 @@ def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> Record
                 Record(x=_pt(COLUMN_X[2]), y=bottom, text=f"output: {act_o}"))
     layout = Record(units=units, links=tuple(links), spots=tuple(spots), captions=captions)
     parts = environment().get_template("parts.tex.j2").module
-    layout.links_tex, layout.units_tex = parts.links(layout), parts.units(layout)
+    layout.links_tex, layout.units_tex = Tex(parts.links(layout)), Tex(parts.units(layout))
     return layout
 
 
@@ -275,7 +276,7 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
     problems = [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]
     parts = environment().get_template("parts.tex.j2").module
     for p in problems:  # what worksheet and key both print first: made once
-        p.intro = parts.problem_intro(p)
+        p.intro = Tex(parts.problem_intro(p))
     return {"a": a, "paper": a.paper, "student": student, "matrix_cols": widest, "problems": problems}
 
 

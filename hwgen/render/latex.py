@@ -207,8 +207,9 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
     t, show, sig = variant.template, variant.template.display, variant.template.significant
     d, h, o = t.network.sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
-    shown_values = [show.value(value) for value in variant.trace.values()]  # what the worked steps write
-    texts = {(v.shape, v.tobytes()): text for v, text in zip(shown_values, tex_arrays(shown_values, sig))}
+    shown_values = {k: show.value(value) for k, value in variant.trace.items()}  # what the worked steps write
+    texts = {(v.shape, v.tobytes()): text for v, text in zip(shown_values.values(),
+                                                              tex_arrays(list(shown_values.values()), sig))}
 
     def written(value: Array) -> str:
         """tex_array(value, sig), made for all of the trace at once."""
@@ -225,20 +226,20 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
                     points=points_text(spec.asked.get(w.step.name, 0)), formula=Tex(w.formula),
                     numbers=[Tex(piece) for piece in pieces(w.numbers)], result=Tex(written(w.result)))
              for w in worked]
-    shown = {s.name: f"{s.tex} = {tex_array(s.value, sig)}" for s in show.given(variant.given)}
+    shown = {s.name: f"{s.tex} = {written(s.value)}" for s in show.given(variant.given)}
     lines = [[shown[k] for k in group if k in shown] for group in (("X", "Y"), ("W1", "b1"), ("W2", "b2"))]
-    lines[-1].append(rf"\eta = {tex_scalar(variant.lr, sig)}")
+    lr = written(variant.trace["lr"])
+    lines[-1].append(rf"\eta = {lr}")
     given = [Tex(r" \qquad ".join(line)) for line in lines]
     return Record(
         number=number, key=spec.key, title=t.title, points=points_text(spec.points),
         network=Tex(f"A {d}-{h}-{o} network with {tex_escape(act_h)} hidden units and {tex_escape(act_o)} "
                        f"output{'s' if o > 1 else ''}, one step of gradient descent with learning rate "
-                       rf"$\eta = {tex_scalar(variant.lr, sig)}$, answers to {sig} significant digits, and the loss"),
+                       rf"$\eta = {lr}$, answers to {sig} significant digits, and the loss"),
         loss=Tex(f"L = {loss.formula}"),
         note=show.note(), instructions=t.instructions, drawing=drawing(variant), given=given,
         questions=[Record(symbol=Tex(_symbol(q)), description=DESCRIPTIONS[q], points=points_text(pts),
-                          shape=_shape_text(show.value(variant.trace[q])),
-                          room=round(1.6 + 0.55 * _rows(show.value(variant.trace[q])), 2))
+                          shape=_shape_text(shown_values[q]), room=round(1.6 + 0.55 * _rows(shown_values[q]), 2))
                    for q, pts in spec.asked.items()],
         phases=[Record(title=title, steps=[s for s in steps if s.phase == phase]) for phase, title in PHASES.items()],
     )

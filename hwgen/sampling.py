@@ -7,6 +7,7 @@ import itertools
 import random
 from dataclasses import replace
 from functools import lru_cache
+from typing import Iterable
 
 import numpy as np
 
@@ -64,26 +65,38 @@ def degeneracy(t: Template, trace: dict[str, Array]) -> str | None:
             return f"{act} input {layer} reaches |z| = {np.max(np.abs(z)):.3g} > {t.limits.z_max} (saturated)"
         if act == "relu" and np.min(np.abs(z)) < t.limits.relu_margin:
             return f"ReLU input {layer} has an entry within {t.limits.relu_margin} of 0"
-    if not all(np.isfinite(v).all() for v in trace.values()):
+    if not np.isfinite(_flat(trace.values())).all():
         return "a quantity is not finite"
-    for name, g in _gradients(t, trace):
-        if (np.abs(g) < t.limits.grad_min).any():
-            return f"{name} has an entry that is 0 or rounds to 0 (|g| < {t.limits.grad_min})"
-    for a, b in _comparable_pairs(t):
-        if _same_at(trace[a], trace[b], t.significant) and not _structural(t, trace, a, b):
-            return f"{a} and {b} are equal at {t.significant} significant digits"
+    gradients = _gradients(t, trace)
+    if (np.abs(_flat(g for _, g in gradients)) < t.limits.grad_min).any():
+        name = next(name for name, g in gradients if (np.abs(g) < t.limits.grad_min).any())
+        return f"{name} has an entry that is 0 or rounds to 0 (|g| < {t.limits.grad_min})"
+    for names, i, j in _comparable_pairs(t):
+        for a, b in _same_at(names, i, j, trace, t.significant):
+            if not _structural(t, trace, a, b):
+                return f"{a} and {b} are equal at {t.significant} significant digits"
     return None
+
+
+def _flat(arrays: Iterable[Array]) -> Array:
+    """Every entry of the arrays in one vector (one NumPy check for all of them rather than one each)."""
+    return np.concatenate([np.ravel(a) for a in arrays])
 
 
 def ill_conditioned(trace: dict[str, Array], tolerance: dict[str, Tolerance]) -> str | None:
     """Why rounding makes this draw a poor exercise (a nonzero answer entry whose tolerance would admit 0 or
     its sign flipped: rounding as instructed could not tell them apart), or None."""
-    for q, (rtol, atol) in tolerance.items():
-        v = np.abs(trace[q]).ravel()
-        v = v[v > ZERO]
-        if (atol + rtol * v >= CONDITION * v).any():
-            return f"{q} has an entry within rounding noise of 0 (its tolerance reaches {CONDITION:.0%} of it)"
-    return None
+    if not tolerance:
+        return None
+    names = list(tolerance)
+    sizes = [np.size(trace[q]) for q in names]
+    v = np.abs(_flat(trace[q] for q in names))
+    rtol, atol = (np.repeat([tolerance[q][k] for q in names], sizes) for k in (0, 1))
+    bad = np.flatnonzero((v > ZERO) & (atol + rtol * v >= CONDITION * v))
+    if not bad.size:
+        return None
+    q = names[int(np.searchsorted(np.cumsum(sizes), bad[0], side="right"))]
+    return f"{q} has an entry within rounding noise of 0 (its tolerance reaches {CONDITION:.0%} of it)"
 
 
 def _gradients(t: Template, trace: dict[str, Array]) -> list[tuple[str, Array]]:
@@ -99,18 +112,28 @@ def _gradients(t: Template, trace: dict[str, Array]) -> list[tuple[str, Array]]:
 
 
 @lru_cache(maxsize=256)
-def _comparable_pairs(t: Template) -> list[tuple[str, str]]:
-    """Pairs of same-shape asked quantities (and each parameter with its update) a student could confuse."""
+def _comparable_pairs(t: Template) -> tuple[tuple[tuple[str, ...], Array, Array], ...]:
+    """Pairs of same-shape asked quantities (and each parameter with its update) a student could confuse: per
+    shape, the names of that shape and the pairs as index arrays (i, j) into them."""
     shapes = {k: v.shape for k, v in solve(t.steps, {k: np.ones(t.shape(k)) for k in GIVEN_NAMES}, 1.0).items()}
     names = dict.fromkeys(list(t.asked) + [p for p in PARAMS if f"{p}_new" in t.asked])
-    return [(a, b) for a, b in itertools.combinations(names, 2) if shapes[a] == shapes[b]]
+    out = []
+    for shape in dict.fromkeys(shapes[k] for k in names):
+        same = tuple(k for k in names if shapes[k] == shape)
+        if len(same) > 1:
+            i, j = np.triu_indices(len(same), 1)
+            out.append((same, i, j))
+    return tuple(out)
 
 
-def _same_at(a: Array, b: Array, sig: int) -> bool:
-    """Equal entry by entry once rounded to `sig` significant digits."""
-    if (np.abs(a - b) > 10.0 ** (1 - sig) * np.maximum(np.abs(a), np.abs(b))).any():
-        return False
-    return bool(np.array_equal(round_sig(a, sig), round_sig(b, sig)))
+def _same_at(names: tuple[str, ...], i: Array, j: Array, trace: dict[str, Array], sig: int) -> list[tuple[str, str]]:
+    """The pairs (names[i], names[j]) of same-shape quantities that are equal entry by entry once rounded to
+    `sig` significant digits."""
+    values = np.stack([trace[k] for k in names]).reshape(len(names), -1)
+    a, b = values[i], values[j]
+    near = ~(np.abs(a - b) > 10.0 ** (1 - sig) * np.maximum(np.abs(a), np.abs(b))).any(axis=1)
+    pairs = [(names[i[k]], names[j[k]]) for k in np.flatnonzero(near)]
+    return [(x, y) for x, y in pairs if np.array_equal(round_sig(trace[x], sig), round_sig(trace[y], sig))]
 
 
 def _structural(t: Template, trace: dict[str, Array], a: str, b: str) -> bool:

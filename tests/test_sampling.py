@@ -117,4 +117,6 @@ def test_ill_conditioned_draws_are_named():
     trace = {"dW2": np.array([[0.5], [0.001]]), "L": np.array(0.2)}
     assert ill_conditioned(trace, {"dW2": (0.01, 0.0), "L": (0.01, 0.0)}) is None
     assert "dW2" in ill_conditioned(trace, {"dW2": (0.01, 0.0005), "L": (0.01, 0.0)})
+    assert ill_conditioned(trace, {"dW2": (0.01, 0.0), "L": (0.6, 0.0)}).startswith("L has")
+    assert ill_conditioned(trace, {}) is None
     assert ill_conditioned({"Z1": np.array([0.0, 1.0])}, {"Z1": (0.01, 1e-12)}) is None  # an exact zero is fine

@@ -41,29 +41,30 @@ def unit_roundoff(digits: int) -> float:
 def _propagated(step: Step, values: Mapping[str, Array], bounds: Mapping[str, Array]) -> tuple[Array, Array]:
     """The step's result on `values`, and a bound on how far it moves when each input entry moves by its
     bound (summed over entries): (result's shape) twice. The steps are smooth where variants are drawn
-    (no ReLU input near 0), so one move per entry measures the first-order effect. All the moves go
-    through the step in one call, one move per row of a batch on a leading axis (engine steps take batches).
+    (no ReLU input near 0), so one move per entry measures the first-order effect. The step runs once, on a
+    batch on a leading axis (engine steps take batches): row 0 unmoved, then one row per moved entry.
     Callers silence NumPy's floating-point warnings: a move out of the domain is no rounding."""
     args = [np.asarray(values[i], dtype=float) for i in step.inputs]
-    base = np.asarray(step.fn(*args), dtype=float)
-    plan = []  # (argument positions, flat bounds, flat positions that move) per distinct input that moves
+    plan, rows = [], 1  # (argument positions, moves, flat positions that move, first row) per input that moves
     for name, slots in _inputs(step.inputs):
         e = np.asarray(bounds[name], dtype=float).ravel()  # shaped as its value (lr, n: zero)
         moving = e.nonzero()[0]  # (nan too: its move gives a non-finite change, counted as none)
         if moving.size:
-            plan.append((slots, e, moving))
-    if not plan:
+            plan.append((slots, e[moving], moving, rows))
+            rows += moving.size
+    if rows == 1:
+        base = np.asarray(step.fn(*args), dtype=float)
         return base, np.zeros_like(base)
-    rows = sum(len(moving) for _, _, moving in plan)
-    batched, first = list(args), 0
-    for slots, e, moving in plan:
+    batched = list(args)
+    for slots, moves, moving, first in plan:
         batch = np.repeat(args[slots[0]][None], rows, axis=0)
-        batch.reshape(rows, -1)[first + np.arange(moving.size), moving] += e[moving]
+        batch.reshape(rows, -1)[np.arange(first, first + moving.size), moving] += moves
         for k in slots:
             batched[k] = batch
-        first += moving.size
-    change = np.abs(np.asarray(step.fn(*batched), dtype=float) - base)
-    return base, np.where(np.isfinite(change), change, 0.0).sum(axis=0)
+    out = np.asarray(step.fn(*batched), dtype=float)
+    change = np.abs(out[1:] - out[0])
+    change[~np.isfinite(change)] = 0.0
+    return out[0], change.sum(axis=0)
 
 
 @lru_cache(maxsize=256)

@@ -142,9 +142,9 @@ def _tightest(b: Array, e: Array) -> list[Tolerance]:
             crossing = (e[:, i] - e[:, j]) / (b[:, i] - b[:, j])
             candidates.append(np.where(np.isfinite(crossing) & (crossing > 0), crossing, np.inf))
         r = np.sort(np.concatenate(candidates, axis=1), axis=1)  # (rows, candidates); repeats change no minimum
-        atols = (e[:, None, :] - r[:, :, None] * b[:, None, :]).max(axis=2).clip(min=0.0)
-        slack = np.where(keep[:, None, :], (atols[:, :, None] + r[:, :, None] * b[:, None, :]) / e[:, None, :],
-                         -np.inf).max(axis=2)
+        rb = r[:, :, None] * b[:, None, :]
+        atols = (e[:, None, :] - rb).max(axis=2).clip(min=0.0)
+        slack = np.where(keep[:, None, :], (atols[:, :, None] + rb) / e[:, None, :], -np.inf).max(axis=2)
     slack[np.isinf(r)] = np.inf
     for k, (row, best) in enumerate(zip(rows.tolist(), slack.argmin(axis=1).tolist())):
         out[row] = (max(float(r[k, best]), RTOL_FLOOR), max(float(atols[k, best]), floors[row]))

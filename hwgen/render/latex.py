@@ -1,11 +1,11 @@
 """LaTeX worksheets and answer keys: Jinja2 templates with LaTeX-safe delimiters; all user text escaped.
 
 Templates (templates/latex/) write `\\VAR{x}` and `\\BLOCK{...}`. Whatever a template prints is escaped
-for LaTeX (texescape.tex_escape, in the environment's finalize) unless it is `Tex` (markupsafe.Markup), which
-only this module builds: formulas, numbers and the drawing; and a macro's output, LaTeX whose every \\VAR{}
-was escaped in turn, which templates print as `\\VAR{macro(...)|safe}` (Jinja's HTML autoescaping is off:
-it would wrap every piece in a new Markup for nothing). Numbers come from hwgen.numfmt, formulas from the
-engine's steps.
+for LaTeX (texescape.tex_escape, in the environment's finalize) unless it is `Tex`, which only this module
+builds: formulas, numbers and the drawing; and a macro's output, LaTeX whose every \\VAR{} was escaped in
+turn, which templates print as `\\VAR{macro(...)|tex}`. (Jinja's HTML autoescaping is off: it would wrap
+every printed piece in a new markupsafe.Markup for nothing.) Numbers come from hwgen.numfmt, formulas from
+the engine's steps.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ from typing import Any, Mapping
 
 import jinja2
 import numpy as np
-from markupsafe import Markup as Tex
 
 from ..notation import DESCRIPTIONS, SYMBOLS
 from ..numfmt import fmt, tex_array, tex_arrays, tex_scalar
@@ -46,6 +45,12 @@ _NESTING = re.compile(r"\\begin\{(\w+)\}(?:(?!\\begin|\\end).)*?\\end\{\1\}|\\le
 _PAREN = re.compile(r"(?<!\\left)([(\[])|(?<!\\right)([)\]])")
 
 
+class Tex(str):
+    """LaTeX source, printed as it is."""
+
+    __slots__ = ()
+
+
 def _finalize(value: Any) -> Any:
     """What a template prints: Tex and numbers as they are, anything else escaped for LaTeX."""
     if isinstance(value, (Tex, int, float)):
@@ -62,12 +67,14 @@ def _escaped(text: str) -> str:
 @lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
     """The Jinja2 environment for templates/latex: \\VAR{...}, \\BLOCK{...}, \\#{...}, LaTeX escaping by default."""
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir() / "latex"),
         block_start_string=r"\BLOCK{", block_end_string="}", variable_start_string=r"\VAR{",
         variable_end_string="}", comment_start_string=r"\#{", comment_end_string="}",
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=False, finalize=_finalize, undefined=jinja2.StrictUndefined, auto_reload=False)
+    env.filters["tex"] = Tex
+    return env
 
 
 @lru_cache(maxsize=1024)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from string import Template as Slots
 from typing import Callable, Iterator
 
 import numpy as np
 
+from ..bank import Template
 from ..engine import Step
 from ..variant import Variant
 
@@ -36,14 +38,25 @@ def worked_steps(variant: Variant, symbol: Callable[[str], str], number: Callabl
     """
     t, trace, show = variant.template, variant.trace, variant.template.display
     written: dict[str, str] = {}  # each value is written once, however many formulas it goes into
-    for step in t.steps:
-        formula = style(show.formula(step))
-        slots = [k for k in (*step.inputs, "n", "lr") if f"${k}" in formula]
+    for step, pattern, slots, formula in _plan(t, symbol, style):
         for k in slots:
             if k not in written:
                 written[k] = _bracketed(show.value(trace[k]), number)
-        yield Worked(step, t.asked.get(step.name), Slots(formula).substitute({k: symbol(k) for k in slots}),
-                     Slots(formula).substitute({k: written[k] for k in slots}), show.value(trace[step.name]))
+        yield Worked(step, t.asked.get(step.name), formula, pattern.substitute({k: written[k] for k in slots}),
+                     show.value(trace[step.name]))
+
+
+@lru_cache(maxsize=256)  # the same for every student of a template: per (template, symbol, style), made once
+def _plan(t: Template, symbol: Callable[[str], str], style: Callable[[str], str]) -> tuple[tuple[Step, Slots,
+                                                                                               tuple[str, ...], str], ...]:
+    """Per step of the template: its styled formula as a pattern, the slots it fills, and the formula with the
+    symbols put in."""
+    plan = []
+    for step in t.steps:
+        pattern = Slots(style(t.display.formula(step)))
+        slots = tuple(k for k in (*step.inputs, "n", "lr") if f"${k}" in pattern.template)
+        plan.append((step, pattern, slots, pattern.substitute({k: symbol(k) for k in slots})))
+    return tuple(plan)
 
 
 def _bracketed(value: Array, number: Callable[[Array], str]) -> str:

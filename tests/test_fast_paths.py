@@ -158,7 +158,7 @@ def test_test_cells_are_rendered_in_full_where_the_template_does_more_than_print
     odd = real.overlay(loader=jinja2.ChoiceLoader([
         jinja2.DictLoader({"test.py.j2": "{{ variable }}: {{ expected | length }} {{ rtol }} {{ atol }}"}), real.loader]))
     monkeypatch.setattr(build, "environment", lambda: odd)
-    build._fixed_cells.cache_clear()
+    build._shared.cache_clear()
     spec = problem("xor_net")
     rec = record(spec, 1)
     tol = build.tolerances(spec, rec)
@@ -166,7 +166,7 @@ def test_test_cells_are_rendered_in_full_where_the_template_does_more_than_print
     assert [c["source"] for c in tests] == [
         f"p1_{q}: {len(repr(np.ravel(rec['answers'][q]).tolist()))} {tol[q][0]!r} {tol[q][1]!r}"
         for q in build.ANSWER_NAMES if q in spec.asked]
-    build._fixed_cells.cache_clear()
+    build._shared.cache_clear()
 
 
 def test_a_test_cells_student_version_is_made_per_student_where_numbers_stay_in_it(monkeypatch):
@@ -177,7 +177,7 @@ def test_a_test_cells_student_version_is_made_per_student_where_numbers_stay_in_
     visible = "{{ variable }} = {{ expected }}\n### BEGIN HIDDEN TESTS\n{{ rtol }} {{ atol }}\n### END HIDDEN TESTS\n"
     odd = real.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({"test.py.j2": visible}), real.loader]))
     monkeypatch.setattr(build, "environment", lambda: odd)
-    build._fixed_cells.cache_clear()
+    build._shared.cache_clear()
     spec = problem("xor_net")
     try:
         for seed in (1, 2):
@@ -188,4 +188,31 @@ def test_a_test_cells_student_version_is_made_per_student_where_numbers_stay_in_
             shown = [c["source"] for c in derived["cells"] if c["id"] == "test_p1_Z1"]
             assert shown == [f"p1_Z1 = {np.ravel(rec['answers']['Z1']).tolist()!r}"]
     finally:
-        build._fixed_cells.cache_clear()
+        build._shared.cache_clear()
+
+
+def test_statement_and_given_cells_are_rendered_in_full_where_the_template_does_more_than_print(monkeypatch):
+    import jinja2
+
+    from hwgen.numfmt import tex_array
+    from hwgen.render.notebook import build
+    real = build.environment()
+    odd = real.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({
+        "problem.md.j2": "{% for row in given %}{% for s, v in row %}{{ v | length }} {% endfor %}{% endfor %}",
+        "given.py.j2": "{% for name, literal, note in arrays %}{{ name }}={{ literal | length }};{% endfor %}"}),
+        real.loader]))
+    monkeypatch.setattr(build, "environment", lambda: odd)
+    build._shared.cache_clear()
+    spec = problem("xor_net")
+    try:
+        for seed in (1, 2):
+            rec = record(spec, seed)
+            cells = {mine.data["id"]: mine.data["source"] for mine, _ in build.problem_cells(1, spec, rec, {})}
+            given = {k: np.asarray(rec["given"][k]) for k in build.GIVEN_NAMES}
+            assert cells["p1"] == "".join(f"{len(tex_array(given[k], build.EXACT_DIGITS))} "
+                                          for row in build.GIVEN_ROWS for k in row)
+            lr = np.asarray(rec["network"]["lr"])
+            assert cells["p1_given"] == "".join(f"p1_{k}={len(build._literal(v))};"
+                                                for k, v in [*given.items(), ("lr", lr)])
+    finally:
+        build._shared.cache_clear()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from string import Template as Slots
-from typing import Any, Mapping, NamedTuple, Sequence
+from typing import Any, Callable, Mapping, NamedTuple, Sequence
 
 import jinja2
 import nbformat
@@ -19,8 +19,8 @@ from ...bank import Template
 from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
 from ...grade.tolerance import tolerances, trace_of
 from ...notation import DESCRIPTIONS, SYMBOLS
-from ...numfmt import tex_array
-from ...problem import ProblemSpec
+from ...numfmt import tex_arrays
+from ...problem import ProblemSpec, answer_variable
 from ...variant import Variant
 from .. import templates_dir
 from .ipynb import Cell, cell, notebook_text
@@ -58,18 +58,28 @@ def _render(name: str, **values: Any) -> str:
     return environment().get_template(name).render(**values).strip("\n")
 
 
-# test.py.j2 is rendered once per quantity with these marks where a student's numbers go, then filled in
-_HOLES = {"expected": "\x00expected\x00", "rtol": "\x00rtol\x00", "atol": "\x00atol\x00"}
-_PROBE = {"expected": "[0.25, -1.5]", "rtol": "0.001", "atol": "1e-12"}
-
 Pair = tuple[Cell, Cell]  # a cell of the instructor notebook and its student version (preprocess.student_cell)
+Row = tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]]  # an asked quantity, its core shape, its prompt row
+
+
+def _hole(name: str) -> str:
+    """Where a student's value goes in a source made once for every student of a problem."""
+    return f"\x00{name}\x00"
 
 
 def _fill(pattern: str, values: Mapping[str, str]) -> str:
-    """A test cell's source from its pattern: each hole replaced by its value."""
-    for name, hole in _HOLES.items():
-        pattern = pattern.replace(hole, values[name])
+    """A source from its pattern: each value's hole replaced by the value."""
+    for name, value in values.items():
+        pattern = pattern.replace(_hole(name), value)
     return pattern
+
+
+def _holed(render: Callable[[Mapping[str, str]], str], names: Sequence[str]) -> str | None:
+    """render(values) with a hole where each value goes; None if the template does more with a value than print
+    it (a probe filled in must give what rendering the probe gives)."""
+    pattern = render({name: _hole(name) for name in names})
+    probe = {name: f"[{i}.25, -1.5]" for i, name in enumerate(names)}
+    return pattern if _fill(pattern, probe) == render(probe) else None
 
 
 def _pair(data: dict) -> Pair:
@@ -83,34 +93,74 @@ class _Fixed(NamedTuple):
 
     prompt: Pair
     answer: Pair
-    test: str | None  # the test cell's source with _HOLES for the student's numbers; None: rendered per student
+    test: str | None  # the test cell's source with holes for the student's numbers; None: rendered per student
     student_test: Cell | None  # the test cell's student version, when it keeps none of the holes
 
 
+class _Shared(NamedTuple):
+    """What every student of a problem shares: the statement's and the given cell's sources with holes for the
+    student's numbers (None: rendered per student), and each asked quantity's cells."""
+
+    statement: str | None
+    given: str | None
+    asked: tuple[_Fixed, ...]
+
+
+TEST_NUMBERS = ("expected", "rtol", "atol")  # what test.py.j2 prints of a student's numbers
+
+
 @lru_cache(maxsize=256)
-def _fixed_cells(index: int, key: str, template: Template,
-                 rows: tuple[tuple[str, tuple[int, ...], tuple[tuple[str, Any], ...]], ...]) -> tuple[_Fixed, ...]:
-    """Per asked (quantity, core shape, prompt row) of a problem, what every student of it shares: made once.
-    A test pattern is None if the template does more with the numbers than print them (a probe shows it)."""
+def _shared(index: int, key: str, t: Template, points: float, lr: str, shapes: tuple[tuple[int, ...], ...],
+            rows: tuple[Row, ...]) -> _Shared:
+    """What every student of problem `key` (template t, `points`, learning rate `lr`, given arrays of these shapes,
+    asked quantities `rows`) shares: made once."""
     known: set[str] = set()
-    out = []
+    asked = []
     for number, (q, core_shape, items) in enumerate(rows, start=1):
         row = dict(items)
         variable = row["variable"]
-        solution = solution_lines(key, template.steps, template.network, q, known)
-        test: str | None = _render("test.py.j2", core_shape=list(core_shape), **_HOLES, **row)
-        if _fill(test, _PROBE) != _render("test.py.j2", core_shape=list(core_shape), **_PROBE, **row):
-            test = None
+        solution = solution_lines(key, t.steps, t.network, q, known)
+        test = _holed(lambda numbers: _test_source(core_shape, row, numbers), TEST_NUMBERS)
         student_test = None
         if test is not None:
             derived = student_cell(code_cell(test, "test", f"test_{variable}", points=row["points"]))
             student_test = cell(derived) if "\x00" not in derived["source"] else None
         answer = code_cell(_render("answer.py.j2", solution=solution, **row), "answer", variable,
                            hwgen={"problem": key, "quantity": q, "variable": variable})
-        out.append(_Fixed(_pair(markdown_cell(_render("prompt.md.j2", prefix=index, number=number, **row),
-                                              f"{variable}_prompt")),
-                          _pair(answer), test, student_test))
-    return tuple(out)
+        asked.append(_Fixed(_pair(markdown_cell(_render("prompt.md.j2", prefix=index, number=number, **row),
+                                                f"{variable}_prompt")),
+                            _pair(answer), test, student_test))
+    return _Shared(_holed(lambda given: _statement(index, key, t, points, lr, shapes, rows, given), GIVEN_NAMES),
+                   _holed(lambda arrays: _given_source(index, key, shapes, arrays), (*GIVEN_NAMES, "lr")),
+                   tuple(asked))
+
+
+def _test_source(core_shape: tuple[int, ...], row: Mapping[str, Any], numbers: Mapping[str, str]) -> str:
+    """A test cell's source: the student's expected values, rtol and atol as Python literals."""
+    return _render("test.py.j2", core_shape=list(core_shape), **numbers, **row)
+
+
+def _statement(index: int, key: str, t: Template, points: float, lr: str, shapes: tuple[tuple[int, ...], ...],
+               rows: tuple[Row, ...], given: Mapping[str, str]) -> str:
+    """A problem's statement: the network, its formulas, the given arrays (as LaTeX, `given`) and what is asked."""
+    asked = [dict(items) for _, _, items in rows]
+    steps = {s.name: s for s in t.steps}
+    updates = [s for s in t.steps if s.phase == "update"]
+    return _render(
+        "problem.md.j2", index=index, title=t.title, points=points, sizes=t.network.sizes,
+        activations=t.network.activations, n=shapes[0][0], prefix=key, significant=t.significant,
+        instructions=t.instructions.strip(), lr=lr, asked=asked,
+        forward=[(SYMBOLS[s.name], _symbols(s)) for s in t.steps if s.phase in ("forward", "loss")],
+        update=f"{SYMBOLS[updates[0].name]} = {_symbols(updates[0])}" if any(steps[q].phase == "update" for q, _, _
+                                                                               in rows) else "",
+        given=[[(SYMBOLS[k], given[k]) for k in row] for row in GIVEN_ROWS])
+
+
+def _given_source(index: int, key: str, shapes: tuple[tuple[int, ...], ...], arrays: Mapping[str, str]) -> str:
+    """The read-only cell defining the given arrays (and lr) from their Python literals, `arrays`."""
+    comments = [f"{shape} {GIVEN_NOTES[k]}" for k, shape in zip(GIVEN_NAMES, shapes)] + [GIVEN_NOTES["lr"]]
+    return _render("given.py.j2", index=index, arrays=[(answer_variable(key, k), arrays[k], comment)
+                                                       for k, comment in zip((*GIVEN_NAMES, "lr"), comments)])
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -146,33 +196,24 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grad
     `trace` is the record's solved trace when the caller has it (else it is solved again)."""
     t, key = spec.template, spec.key
     trace = trace_of(spec, record) if trace is None else trace
-    steps = {s.name: s for s in t.steps}
     asked = [q for q in ANSWER_NAMES if q in spec.asked]
     tol = tolerances(spec, record, spec.grading(grading))
-    shapes = {q: np.shape(trace[q]) for q in asked}
-    rows = [{"variable": spec.variable(q), "symbol": SYMBOLS[q], "description": DESCRIPTIONS[q],
-             "shape": shape_text(shapes[q]), "points": spec.asked[q]} for q in asked]
-    updates = [s for s in t.steps if s.phase == "update"]
-    statement = _render(
-        "problem.md.j2", index=index, title=t.title, points=spec.points, sizes=t.network.sizes,
-        activations=t.network.activations, n=int(trace["n"]), prefix=key, significant=t.significant,
-        instructions=t.instructions.strip(), lr=f"{float(trace['lr']):g}", asked=rows,
-        forward=[(SYMBOLS[s.name], _symbols(s)) for s in t.steps if s.phase in ("forward", "loss")],
-        update=f"{SYMBOLS[updates[0].name]} = {_symbols(updates[0])}" if any(s.phase == "update" for s in
-                                                                               map(steps.get, asked)) else "",
-        given=[[(SYMBOLS[k], tex_array(trace[k], EXACT_DIGITS)) for k in row] for row in GIVEN_ROWS])
-    arrays = [(spec.variable(k), _literal(trace[k]), f"{np.shape(trace[k])} {GIVEN_NOTES[k]}" if k != "lr" else
-               GIVEN_NOTES[k]) for k in (*GIVEN_NAMES, "lr")]
-    cells = [_pair(markdown_cell(statement, key)),
-             _pair(code_cell(_render("given.py.j2", index=index, arrays=arrays), "readonly", f"{key}_given"))]
-    core = {q: tuple(k for k in shapes[q] if k != 1) for q in asked}
-    fixed = _fixed_cells(index, key, t, tuple((q, core[q], tuple(row.items())) for q, row in zip(asked, rows)))
-    for q, row, same in zip(asked, rows, fixed):
+    rows = tuple((q, tuple(k for k in np.shape(trace[q]) if k != 1),
+                  (("variable", spec.variable(q)), ("symbol", SYMBOLS[q]), ("description", DESCRIPTIONS[q]),
+                   ("shape", shape_text(np.shape(trace[q]))), ("points", spec.asked[q]))) for q in asked)
+    lr, shapes = f"{float(trace['lr']):g}", tuple(np.shape(trace[k]) for k in GIVEN_NAMES)
+    shared = _shared(index, key, t, spec.points, lr, shapes, rows)
+    given = dict(zip(GIVEN_NAMES, tex_arrays([trace[k] for k in GIVEN_NAMES], EXACT_DIGITS)))
+    arrays = {k: _literal(np.asarray(trace[k])) for k in (*GIVEN_NAMES, "lr")}
+    cells = [_pair(markdown_cell(_fill(shared.statement, given) if shared.statement is not None else
+                                 _statement(index, key, t, spec.points, lr, shapes, rows, given), key)),
+             _pair(code_cell(_fill(shared.given, arrays) if shared.given is not None else
+                             _given_source(index, key, shapes, arrays), "readonly", f"{key}_given"))]
+    for (q, core_shape, items), same in zip(rows, shared.asked):
         expected = np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
         numbers = {"expected": repr(expected.ravel().tolist()), "rtol": repr(tol[q][0]), "atol": repr(tol[q][1])}
-        source = _fill(same.test, numbers) if same.test is not None else \
-            _render("test.py.j2", core_shape=list(core[q]), **numbers, **row)
-        test = code_cell(source, "test", f"test_{row['variable']}", points=spec.asked[q])
+        source = _fill(same.test, numbers) if same.test is not None else _test_source(core_shape, dict(items), numbers)
+        test = code_cell(source, "test", f"test_{spec.variable(q)}", points=spec.asked[q])
         cells += [same.prompt, same.answer, (cell(test), same.student_test) if same.student_test else _pair(test)]
     return cells
 

@@ -2,7 +2,7 @@
 
 Both come from one set of cells per student (StudentWork.shared): each instructor cell with its student version;
 cells that every student of a problem shares (prompts, answers, tests' student versions) are made once per
-process (build._fixed_cells)."""
+process (build._shared), and the statement, given and test sources with holes for the numbers."""
 
 from __future__ import annotations
 

@@ -150,15 +150,25 @@ def test_numbers_rounded_together_are_written_as_one_at_a_time():
     assert tex_arrays([], 4) == []
 
 
-def test_test_cells_are_rendered_in_full_where_the_template_does_more_than_print_the_numbers(monkeypatch):
+@pytest.fixture
+def notebook_templates(monkeypatch):
+    """install({name: source}): notebook templates of a test's own over the real ones (shared cells made afresh)."""
     import jinja2
 
     from hwgen.render.notebook import build
     real = build.environment()
-    odd = real.overlay(loader=jinja2.ChoiceLoader([
-        jinja2.DictLoader({"test.py.j2": "{{ variable }}: {{ expected | length }} {{ rtol }} {{ atol }}"}), real.loader]))
-    monkeypatch.setattr(build, "environment", lambda: odd)
+
+    def install(sources):
+        odd = real.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader(sources), real.loader]))
+        monkeypatch.setattr(build, "environment", lambda: odd)
+        build._shared.cache_clear()
+        return build
+    yield install
     build._shared.cache_clear()
+
+
+def test_test_cells_are_rendered_in_full_where_the_template_does_more_than_print_the_numbers(notebook_templates):
+    build = notebook_templates({"test.py.j2": "{{ variable }}: {{ expected | length }} {{ rtol }} {{ atol }}"})
     spec = problem("xor_net")
     rec = record(spec, 1)
     tol = build.tolerances(spec, rec)
@@ -166,53 +176,32 @@ def test_test_cells_are_rendered_in_full_where_the_template_does_more_than_print
     assert [c["source"] for c in tests] == [
         f"p1_{q}: {len(repr(np.ravel(rec['answers'][q]).tolist()))} {tol[q][0]!r} {tol[q][1]!r}"
         for q in build.ANSWER_NAMES if q in spec.asked]
-    build._shared.cache_clear()
 
 
-def test_a_test_cells_student_version_is_made_per_student_where_numbers_stay_in_it(monkeypatch):
-    import jinja2
-
-    from hwgen.render.notebook import build
-    real = build.environment()
-    visible = "{{ variable }} = {{ expected }}\n### BEGIN HIDDEN TESTS\n{{ rtol }} {{ atol }}\n### END HIDDEN TESTS\n"
-    odd = real.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({"test.py.j2": visible}), real.loader]))
-    monkeypatch.setattr(build, "environment", lambda: odd)
-    build._shared.cache_clear()
+def test_a_test_cells_student_version_is_made_per_student_where_numbers_stay_in_it(notebook_templates):
+    build = notebook_templates({"test.py.j2": "{{ variable }} = {{ expected }}\n### BEGIN HIDDEN TESTS\n"
+                                              "{{ rtol }} {{ atol }}\n### END HIDDEN TESTS\n"})
     spec = problem("xor_net")
-    try:
-        for seed in (1, 2):
-            rec = record(spec, seed)
-            pairs = build.problem_cells(1, spec, rec, {})
-            derived = student_notebook(nbformat.from_dict({"cells": [mine.data for mine, _ in pairs]}))
-            assert [theirs.data for _, theirs in pairs] == derived["cells"]
-            shown = [c["source"] for c in derived["cells"] if c["id"] == "test_p1_Z1"]
-            assert shown == [f"p1_Z1 = {np.ravel(rec['answers']['Z1']).tolist()!r}"]
-    finally:
-        build._shared.cache_clear()
+    for seed in (1, 2):
+        rec = record(spec, seed)
+        pairs = build.problem_cells(1, spec, rec, {})
+        derived = student_notebook(nbformat.from_dict({"cells": [mine.data for mine, _ in pairs]}))
+        assert [theirs.data for _, theirs in pairs] == derived["cells"]
+        shown = [c["source"] for c in derived["cells"] if c["id"] == "test_p1_Z1"]
+        assert shown == [f"p1_Z1 = {np.ravel(rec['answers']['Z1']).tolist()!r}"]
 
 
-def test_statement_and_given_cells_are_rendered_in_full_where_the_template_does_more_than_print(monkeypatch):
-    import jinja2
-
+def test_statement_and_given_cells_are_rendered_in_full_where_the_template_does_more_than_print(notebook_templates):
     from hwgen.numfmt import tex_array
-    from hwgen.render.notebook import build
-    real = build.environment()
-    odd = real.overlay(loader=jinja2.ChoiceLoader([jinja2.DictLoader({
+    build = notebook_templates({
         "problem.md.j2": "{% for row in given %}{% for s, v in row %}{{ v | length }} {% endfor %}{% endfor %}",
-        "given.py.j2": "{% for name, literal, note in arrays %}{{ name }}={{ literal | length }};{% endfor %}"}),
-        real.loader]))
-    monkeypatch.setattr(build, "environment", lambda: odd)
-    build._shared.cache_clear()
+        "given.py.j2": "{% for name, literal, note in arrays %}{{ name }}={{ literal | length }};{% endfor %}"})
     spec = problem("xor_net")
-    try:
-        for seed in (1, 2):
-            rec = record(spec, seed)
-            cells = {mine.data["id"]: mine.data["source"] for mine, _ in build.problem_cells(1, spec, rec, {})}
-            given = {k: np.asarray(rec["given"][k]) for k in build.GIVEN_NAMES}
-            assert cells["p1"] == "".join(f"{len(tex_array(given[k], build.EXACT_DIGITS))} "
-                                          for row in build.GIVEN_ROWS for k in row)
-            lr = np.asarray(rec["network"]["lr"])
-            assert cells["p1_given"] == "".join(f"p1_{k}={len(build._literal(v))};"
-                                                for k, v in [*given.items(), ("lr", lr)])
-    finally:
-        build._shared.cache_clear()
+    for seed in (1, 2):
+        rec = record(spec, seed)
+        cells = {mine.data["id"]: mine.data["source"] for mine, _ in build.problem_cells(1, spec, rec, {})}
+        given = {k: np.asarray(rec["given"][k]) for k in build.GIVEN_NAMES}
+        assert cells["p1"] == "".join(f"{len(tex_array(given[k], build.EXACT_DIGITS))} "
+                                      for row in build.GIVEN_ROWS for k in row)
+        lr = np.asarray(rec["network"]["lr"])
+        assert cells["p1_given"] == "".join(f"p1_{k}={len(build._literal(v))};" for k, v in [*given.items(), ("lr", lr)])

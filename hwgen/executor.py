@@ -46,6 +46,7 @@ class Executor(Protocol):
     """Runs fn(common, task) for every task, yielding results in task order."""
 
     workers: int
+    shares_files: bool  # whether fn runs where this process's files are (it may write the output folder)
 
     def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T], ordered: bool = True) -> Iterator[R]:
         """fn(common, task) for each task, in order (or as they finish); `common` travels to each worker once."""
@@ -64,6 +65,7 @@ class InProcess:
     """Everything in this process, one task after another (jobs = 1, and small classes)."""
 
     workers = 1
+    shares_files = True
 
     def map(self, fn: Callable[[C, T], R], common: C, tasks: Iterable[T], ordered: bool = True) -> Iterator[R]:
         """fn(common, task) for each task, here and now."""
@@ -99,6 +101,8 @@ def _call_with_common(fn: Callable[[Any, T], R], task: T) -> R:
 class LocalProcesses:
     """`workers` local processes; `common` is given to each once, when it starts."""
 
+    shares_files = True
+
     def __init__(self, workers: int) -> None:
         self.workers = workers
 
@@ -122,6 +126,8 @@ class LocalProcesses:
 
 class Dask:
     """A Dask cluster (Dask's `distributed`): tasks run on its workers, results come back to this process."""
+
+    shares_files = False  # a worker may be another machine
 
     def __init__(self, address: str) -> None:
         try:

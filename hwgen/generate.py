@@ -2,10 +2,12 @@
 
 The work per student is `build_student(assignment, student, salts)`: a pure, picklable function that
 returns the student's files and manifest record, so chunks of students can run in processes (or on a
-cluster, hwgen.executor); the driver (`generate`) writes files and streams the manifest to disk in roster
-order, holding only small fingerprints of earlier students' numbers, never the class.
+cluster, hwgen.executor). The driver (`generate`) records every file in the output folder before a chunk is
+handed out, and streams the manifest to disk in roster order, holding only small fingerprints of earlier
+students' numbers, never the class. Local worker processes write their students' files themselves (sending
+them back would cost as much as writing them); a cluster's workers send them back and the driver writes them.
 
-A writer turns one student's StudentWork into files; WRITERS lists them (docs/architecture.md, "Writers").
+A writer makes one file per student from its StudentWork; WRITERS lists them (docs/architecture.md, "Writers").
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -25,7 +27,7 @@ from . import __version__
 from .assignment import Assignment, Student
 from .errors import VariantError
 from .executor import Executor, executor_for
-from .outdir import Output, prepare
+from .outdir import Output, create, prepare
 from .render import latex
 from .render.notebook import writers as notebooks
 from .sampling import derive_seed, sample
@@ -60,37 +62,47 @@ class StudentWork:
 
 @dataclass(frozen=True)
 class Writer:
-    """Makes one kind of per-student file: render(work: StudentWork) -> {relative path: text}.
-
-    Every path it returns lies under `folder` (a top-level folder of the output), e.g. worksheets/<id>.tex.
-    """
+    """Makes one kind of per-student file: its text render(work: StudentWork) at path(assignment, student), a
+    relative path under `folder` (a top-level folder of the output), e.g. worksheets/<id>.tex."""
 
     name: str
     folder: str
-    render: Callable[[StudentWork], dict[str, str]]
+    path: Callable[[Assignment, Student], str]
+    render: Callable[[StudentWork], str]
 
 
-def _worksheet(work: StudentWork) -> dict[str, str]:
+def _worksheet_path(assignment: Assignment, student: Student) -> str:
     """worksheets/<id>.tex."""
-    return {f"worksheets/{work.student.id}.tex": latex.render("worksheet.tex.j2", work.shared(latex.context))}
+    return f"worksheets/{student.id}.tex"
 
 
-def _key(work: StudentWork) -> dict[str, str]:
+def _worksheet(work: StudentWork) -> str:
+    """The student's worksheet."""
+    return latex.render("worksheet.tex.j2", work.shared(latex.context))
+
+
+def _key_path(assignment: Assignment, student: Student) -> str:
     """keys/<id>.tex."""
-    return {f"keys/{work.student.id}.tex": latex.render("key.tex.j2", work.shared(latex.context))}
+    return f"keys/{student.id}.tex"
+
+
+def _key(work: StudentWork) -> str:
+    """The student's answer key."""
+    return latex.render("key.tex.j2", work.shared(latex.context))
 
 
 WRITERS: dict[str, Writer] = {
-    "worksheet": Writer("worksheet", "worksheets", _worksheet),
-    "key": Writer("key", "keys", _key),
-    "notebook": Writer("notebook", "release", notebooks.release_files),
-    "instructor_notebook": Writer("instructor_notebook", "source", notebooks.source_files),
+    "worksheet": Writer("worksheet", "worksheets", _worksheet_path, _worksheet),
+    "key": Writer("key", "keys", _key_path, _key),
+    "notebook": Writer("notebook", "release", notebooks.release_path, notebooks.release_text),
+    "instructor_notebook": Writer("instructor_notebook", "source", notebooks.source_path, notebooks.source_text),
 }
 
 
 @dataclass(frozen=True)
 class StudentOutput:
-    """What one student yields: files to write, the manifest record, a fingerprint of each problem's numbers."""
+    """What one student yields: files (relative path -> text; empty once a local worker wrote them), the manifest
+    record, a fingerprint of each problem's numbers."""
 
     student: Student
     files: dict[str, str]
@@ -116,33 +128,40 @@ def build_student(assignment: Assignment, student: Student, salts: Mapping[str, 
     variants = {p.key: sample(p.template, problem_seed(assignment, student, p.key, salts.get(p.key, 0)))
                 for p in assignment.problems}
     work = StudentWork(assignment, student, variants)
-    files: dict[str, str] = {}
-    for name in writers:
-        made = WRITERS[name].render(work)
-        stray = [rel for rel in made if PurePosixPath(rel).parts[0] != WRITERS[name].folder]
-        if stray:
-            raise ValueError(f"writer {name!r} wrote {stray[0]!r} outside its folder {WRITERS[name].folder!r}")
-        files.update(made)
+    files = {rel: WRITERS[name].render(work) for name, rel in zip(writers, paths(assignment, student, writers))}
     record = {"name": student.name, "email": student.email,
               "problems": {key: v.record(key) for key, v in variants.items()}}
     return StudentOutput(student, files, json.dumps(record), {key: fingerprint(v) for key, v in variants.items()})
 
 
-def build_chunk(common: tuple[Assignment, tuple[str, ...]], students: Sequence[Student]) -> list[StudentOutput]:
-    """build_student for several students: one task of an Executor, common = (assignment, writer names)."""
-    assignment, writers = common
-    return [build_student(assignment, s, writers=writers) for s in students]
+def paths(assignment: Assignment, student: Student, writers: Sequence[str] = tuple(WRITERS)) -> list[str]:
+    """The relative paths of a student's files, one per writer."""
+    out = []
+    for name in writers:
+        rel = WRITERS[name].path(assignment, student)
+        if PurePosixPath(rel).parts[0] != WRITERS[name].folder:
+            raise ValueError(f"writer {name!r} writes {rel!r}, outside its folder {WRITERS[name].folder!r}")
+        out.append(rel)
+    return out
+
+
+def build_chunk(common: tuple[Assignment, tuple[str, ...], Path | None],
+                students: Sequence[Student]) -> list[StudentOutput]:
+    """build_student for several students: one task of an Executor, common = (assignment, writer names, the
+    output folder when this process shares it: the files, recorded there already, are then written here and
+    come back empty)."""
+    assignment, writers, out = common
+    results = [build_student(assignment, s, writers=writers) for s in students]
+    if out is None:
+        return results
+    for result in results:
+        create(out, result.files)
+    return [replace(result, files={}) for result in results]
 
 
 def chunk_size(students: int, workers: int) -> int:
     """Students per task: TASKS_PER_WORKER tasks per worker at least, CHUNK students per task at most."""
     return max(1, min(CHUNK, math.ceil(students / (workers * TASKS_PER_WORKER))))
-
-
-def _chunks(items: Sequence[Student], size: int) -> Iterator[Sequence[Student]]:
-    """Consecutive slices of at most `size` items."""
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 class Manifest:
@@ -199,14 +218,16 @@ def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, 
     if executor is None:
         executor = executor_for(None, jobs if len(students) > CHUNK else 1)
     size = chunk_size(len(students), executor.workers)
+    local = executor.shares_files  # then the workers write the files; else they come back and are written here
     bar = tqdm(total=len(students), unit="student", desc="generate", delay=0.5, disable=not progress)
     try:
-        for chunk in executor.map(build_chunk, (assignment, tuple(writers)), _chunks(students, size)):
+        chunks = _reserved(output, assignment, students, size, writers)
+        for chunk in executor.map(build_chunk, (assignment, tuple(writers), out if local else None), chunks):
             for result in chunk:
-                result = _unique(assignment, result, seen, writers, summary)
-                output.write(result.files)
-                manifest.add(result.student.id, result.record)
-                summary.files += len(result.files)
+                unique = _unique(assignment, result, seen, writers, summary)
+                create(out, unique.files, replace=local and unique is not result)  # re-derived: written again
+                manifest.add(result.student.id, unique.record)
+                summary.files += len(writers)
                 bar.update()
         manifest.close()
     finally:
@@ -214,6 +235,19 @@ def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, 
         output.close()
     summary.seconds = time.perf_counter() - start
     return summary
+
+
+def _reserved(output: Output, assignment: Assignment, students: Sequence[Student], size: int,
+              writers: Sequence[str]) -> Iterator[Sequence[Student]]:
+    """Consecutive chunks of at most `size` students, each chunk's files recorded in the output folder before
+    the chunk is handed out (so that whatever process creates them, every file hwgen made is on the record)."""
+    for first in range(0, len(students), size):
+        chunk = students[first:first + size]
+        for student in chunk:
+            for rel in paths(assignment, student, writers):
+                output.reserve(rel)
+        output.flush()
+        yield chunk
 
 
 def _unique(assignment: Assignment, result: StudentOutput, seen: dict[str, set[int]], writers: Sequence[str],

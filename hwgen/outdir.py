@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path, PurePosixPath
-from typing import Iterable, TextIO
+from typing import Iterable, Mapping, TextIO
 
 from .errors import HwgenError
 
@@ -82,6 +82,18 @@ def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool
     out.mkdir(parents=True, exist_ok=True)
 
 
+def create(out: Path, files: Mapping[str, str], replace: bool = False) -> None:
+    """Create text files (relative path -> content) as UTF-8 that an Output recorded (Output.reserve), in any
+    process; a file already there is in the way, unless `replace` (a file of this run, written again)."""
+    for rel, text in files.items():
+        path = _inside(out, rel)
+        try:
+            with open(path, "wb" if replace else "xb") as f:
+                f.write(text.encode("utf-8"))
+        except FileExistsError:
+            raise _in_the_way(path) from None
+
+
 class Output:
     """Creates files in the output folder, each recorded in .hwgen-outputs; never replaces a file it did not create."""
 
@@ -107,15 +119,11 @@ class Output:
         return path
 
     def write(self, files: dict[str, str]) -> None:
-        """Create text files (relative path -> content) as UTF-8."""
-        for rel, text in files.items():
-            path = self.reserve(rel)
-            try:
-                with open(path, "xb") as f:
-                    f.write(text.encode("utf-8"))
-            except FileExistsError:
-                raise _in_the_way(path) from None
+        """Record and create text files (relative path -> content) as UTF-8."""
+        for rel in files:
+            self.reserve(rel)
         self._record.flush()
+        create(self.out, files)
 
     def flush(self) -> None:
         """Write the record out (before other processes create the reserved files)."""

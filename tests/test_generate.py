@@ -136,6 +136,37 @@ def test_repeated_numbers_are_re_derived_and_impossible_classes_refused(tmp_path
         gen.generate(assignment, [*two, Student("c")], tmp_path / "three", progress=False)
 
 
+def test_repeated_numbers_a_worker_wrote_are_replaced_by_the_re_derived_ones(tmp_path, monkeypatch):
+    _tiny_template(tmp_path, "[0, 1]")
+    hw = tmp_path / "hw.yaml"
+    for seed in range(1, 100):  # a class whose second student first draws the first one's numbers
+        hw.write_text(f"title: T\nseed: {seed}\nproblems:\n  - template: tiny.yaml\n", encoding="utf-8")
+        assignment = load_assignment(hw)
+        first, second = (gen.build_student(assignment, Student(i)) for i in "ab")
+        if first.fingerprints == second.fingerprints:
+            break
+    monkeypatch.setattr(gen, "CHUNK", 1)  # one student per task: two worker processes write the files
+    summary = gen.generate(assignment, [Student("a"), Student("b")], tmp_path / "out", jobs=2, progress=False)
+    assert summary.rederived == ["b/p1"] and summary.files == 8
+    again = gen.build_student(assignment, Student("b"), {"p1": 1})
+    assert again.files != second.files
+    assert {rel: (tmp_path / "out" / rel).read_text(encoding="utf-8") for rel in again.files} == again.files
+    m = json.loads((tmp_path / "out" / "manifest.json").read_text(encoding="utf-8"))
+    assert m["students"]["b"] == json.loads(again.record)
+    record = (tmp_path / "out" / RECORD).read_text(encoding="utf-8").splitlines()[1:]
+    assert record == ["manifest.json.partial", *first.files, *again.files, "manifest.json"]
+
+
+def test_created_files_never_replace_a_file_unless_asked(tmp_path):
+    from hwgen.outdir import create
+    (tmp_path / "a").mkdir()
+    create(tmp_path, {"a/b.txt": "one"})
+    with pytest.raises(HwgenError, match="not written by hwgen"):
+        create(tmp_path, {"a/b.txt": "two"})
+    create(tmp_path, {"a/b.txt": "three"}, replace=True)
+    assert (tmp_path / "a" / "b.txt").read_text(encoding="utf-8") == "three"
+
+
 def test_an_earlier_run_is_refused_then_replaced_with_force(run, inputs, tmp_path):
     _, _, root = inputs
     out = tmp_path / "out"

@@ -20,11 +20,21 @@ def notebook_path(folder: str, assignment: Assignment, student: Student) -> str:
     return f"{folder}/{student.id}/{assignment.name}/{assignment.name}.ipynb"
 
 
-def source_files(work: StudentWork) -> dict[str, str]:
-    """source/<id>/<name>/<name>.ipynb: the instructor notebook, with solutions and hidden tests."""
-    return {notebook_path("source", work.assignment, work.student): work.shared(texts_for_student)[0]}
+def source_path(assignment: Assignment, student: Student) -> str:
+    """source/<id>/<name>/<name>.ipynb."""
+    return notebook_path("source", assignment, student)
 
 
-def release_files(work: StudentWork) -> dict[str, str]:
-    """release/<id>/<name>/<name>.ipynb: the student notebook, derived from the instructor notebook."""
-    return {notebook_path("release", work.assignment, work.student): work.shared(texts_for_student)[1]}
+def source_text(work: StudentWork) -> str:
+    """The instructor notebook, with solutions and hidden tests."""
+    return work.shared(texts_for_student)[0]
+
+
+def release_path(assignment: Assignment, student: Student) -> str:
+    """release/<id>/<name>/<name>.ipynb."""
+    return notebook_path("release", assignment, student)
+
+
+def release_text(work: StudentWork) -> str:
+    """The student notebook, derived from the instructor notebook."""
+    return work.shared(texts_for_student)[1]

@@ -151,12 +151,14 @@ def build_chunk(common: tuple[Assignment, tuple[str, ...], Path | None],
     output folder when this process shares it: the files, recorded there already, are then written here and
     come back empty)."""
     assignment, writers, out = common
-    results = [build_student(assignment, s, writers=writers) for s in students]
-    if out is None:
-        return results
-    for result in results:
-        create(out, result.files)
-    return [replace(result, files={}) for result in results]
+    results = []
+    for student in students:
+        result = build_student(assignment, student, writers=writers)
+        if out is not None:
+            create(out, result.files)
+            result = replace(result, files={})
+        results.append(result)
+    return results
 
 
 def chunk_size(students: int, workers: int) -> int:

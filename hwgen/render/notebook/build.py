@@ -109,7 +109,7 @@ class _Shared(NamedTuple):
 TEST_NUMBERS = ("expected", "rtol", "atol")  # what test.py.j2 prints of a student's numbers
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=256)  # the same for every student of a problem: per problem of an assignment, made once
 def _shared(index: int, key: str, t: Template, points: float, lr: str, shapes: tuple[tuple[int, ...], ...],
             rows: tuple[Row, ...]) -> _Shared:
     """What every student of problem `key` (template t, `points`, learning rate `lr`, given arrays of these shapes,

@@ -83,7 +83,11 @@ def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
     With `needed`, steps after the last needed one are left out.
     """
     u, fresh = unit_roundoff(digits), set(fresh)
-    bounds: dict[str, Array] = {k: np.abs(round_sig(values[k], digits) - values[k]) for k in GIVEN_NAMES}
+    given = [np.asarray(values[k], dtype=float) for k in GIVEN_NAMES]
+    flat = np.concatenate([g.ravel() for g in given])
+    off = np.abs(round_sig(flat, digits) - flat)  # every given array rounded in one call (arrays all: the same bits)
+    ends = np.cumsum([g.size for g in given]).tolist()
+    bounds: dict[str, Array] = {k: off[end - g.size:end].reshape(g.shape) for k, g, end in zip(GIVEN_NAMES, given, ends)}
     bounds["lr"] = bounds["n"] = np.zeros(())
     computed = {}
     needed = {s.name for s in steps} if needed is None else set(needed)

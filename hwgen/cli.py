@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
 from .errors import HwgenError
+
+# hwgen's own arrays are tiny and its matrix products einsum loops (engine.mm), so OpenBLAS's thread pool would
+# only spin at start-up (about 0.1 s of CPU a run); this must happen before the commands below import NumPy.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Each module has `register(subparsers)`, which adds its sub-commands with `func` set to the handler.
 COMMAND_MODULES = ("bank", "generate", "grade", "insight", "demo")

@@ -67,6 +67,9 @@ def test_fallback_levels_keep_the_limits(level):
     with Sandbox(1, FAST, level=level) as box:
         assert box.level == level
         run = box.run(cells, ["x", "y", "b"])
+        work = Path(box._all[0].info["work"])
+        assert work.is_dir()
+    assert not work.exists()  # the host folder the workers ran in is removed with them
     assert run.values == {"x": 1.5, "y": [[1.0, 2.0], [3.0, 4.0]]}
     assert "BlockingIOError" in run.cell_errors[1] and "MemoryError" in run.cell_errors[2]
     assert "File too large" in run.cell_errors[3] and "exit status 3" in run.cell_errors[4]

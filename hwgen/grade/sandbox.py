@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 from ..errors import HwgenError
 from . import isolation
 from .isolation import DESCRIPTION, LEVELS, NOBODY, Python
+from .worker import clear_dir
 
 START_TIMEOUT = 30.0  # seconds for a worker to import NumPy and say it is ready
 GRACE = 5.0  # seconds the trusted side waits beyond the worker's own wall-time limit
@@ -146,6 +147,14 @@ class _Worker:
         self._stop()
         self.log.close()
         os.close(self.progress)
+        self._remove_work()
+
+    def _remove_work(self) -> None:
+        """Remove the worker's own folder below the host's temp folder (killed, it could not do so itself)."""
+        work = Path(str(self.info.get("work", "")))
+        if work.parent == Path(tempfile.gettempdir()) and work.name.startswith("hwgen-run-") and work.is_dir():
+            clear_dir(str(work))
+            work.rmdir()
 
     def _stop(self) -> None:
         """Kill and reap the worker's session; close its pipes."""

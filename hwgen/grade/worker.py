@@ -1,11 +1,11 @@
 """The sandbox worker: runs INSIDE the isolation and forks one child per notebook run.
 
-The worker runs from this file's source, handed to `python -I -S -c SOURCE SITE CONFIG`, so it uses only
-the standard library and NumPy, and nothing of hwgen (or the class folder) has to be visible inside the
-sandbox (hwgen itself imports only `prctl` from here). The worker imports NumPy once; each run forks a child that drops privileges, sets
-resource limits, runs the notebook's code cells in order in an empty directory, and converts the
-expected variables to plain JSON (numbers, nested lists, or a reason why not). The answers never
-enter the sandbox: every check runs in the trusted grader process on what comes back.
+The worker runs from this file's source, handed to `python -I -S -c SOURCE SITE CONFIG`, so it uses only the
+standard library and NumPy, and nothing of hwgen (or the class folder) has to be visible inside the sandbox
+(hwgen itself imports only `prctl` and `clear_dir` from here). The worker imports NumPy once; each run forks a
+child that drops privileges, sets resource limits, runs the notebook's code cells in order in an empty
+directory, and converts the expected variables to plain JSON (numbers, nested lists, or a reason why not). The
+answers never enter the sandbox: every check runs in the trusted grader process on what comes back.
 
 Protocol, one JSON object per line. Parent -> worker: {"cells": [str], "names": [str], "skip": [int],
 "skip_names": [str], "careful": bool, "limits": {...}}. Worker -> parent: {"ready": {...}} once, then one reply per
@@ -172,7 +172,7 @@ def _set_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _clear_dir(path: str) -> None:
+def clear_dir(path: str) -> None:
     """Remove everything below `path` (earlier runs' files), as far as permissions allow: folders are opened
     up first, so a folder a notebook made unreadable is emptied too; symbolic links are removed, not followed."""
     for root, dirs, _ in os.walk(path):
@@ -200,7 +200,7 @@ def _fresh(work: str) -> None:
             return
     except OSError:
         pass
-    _clear_dir(work)
+    clear_dir(work)
 
 
 def compiled(cells: list, cache: "collections.OrderedDict") -> list:
@@ -446,7 +446,7 @@ def main(argv: list) -> None:
             out.write(json.dumps(supervise(json.loads(line), config, numpy.array, cache)) + "\n")
             out.flush()
     finally:
-        _clear_dir(config["work"])
+        clear_dir(config["work"])
         try:
             os.rmdir(config["work"])
         except OSError:

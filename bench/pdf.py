@@ -64,8 +64,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="hwgen-bench-pdf-") as tmp:
         root = Path(tmp)
         problems = "".join(f"  - template: {name}\n    points: 10\n" for name in args.problems.split(","))
-        (root / "hw.yaml").write_text(f"title: Benchmark\ncourse: Bench 101\ndue: 2026-12-01\nseed: 7\nproblems:\n{problems}",
-                                      encoding="utf-8")
+        head = "title: Benchmark\ncourse: Bench 101\ndue: 2026-12-01\nseed: 7\nproblems:\n"
+        (root / "hw.yaml").write_text(head + problems, encoding="utf-8")
         assignment = load_assignment(root / "hw.yaml")
         students = [Student(f"s{i:05d}", f"Student {i}") for i in range(args.students)]
         out = root / "out"
@@ -97,7 +97,8 @@ def main() -> int:
         print(f"  {label:<44} {count:>5} {wall:>7.2f} {count / wall:>7.1f} {cpu_s:>7.2f} {1000 * cpu_s / count:>10.1f} "
               f"{idle:>22.1f}")
     print(f"  hwgen: {result.runs} pdflatex runs, bundles included. Speed-up: {rate_batched / rate_single:.1f}x wall, "
-          f"{idle_batched / idle_single:.1f}x CPU; the whole class one file at a time would take {n_pdfs / rate_single:.0f} s")
+          f"{idle_batched / idle_single:.1f}x CPU; the whole class one file at a time would take "
+          f"{n_pdfs / rate_single:.0f} s")
     return 0
 
 

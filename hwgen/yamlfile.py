@@ -13,7 +13,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 import jsonschema  # noqa: E402
 import yaml  # noqa: E402
 
-from .errors import InputFileError
+from .errors import InputFileError  # noqa: E402
 
 
 class LineDict(dict):

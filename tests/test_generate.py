@@ -76,7 +76,8 @@ def test_manifest_follows_the_contract(run, inputs):
     assert entry["seed"] == gen.problem_seed(assignment, students[2], "p2")
     assert sample(assignment.problems[1].template, entry["seed"]).record("p2") == entry
     spec = assignment.problems[1]
-    assert entry["tolerance"]["digits"] == spec.template.significant and set(entry["tolerance"]["quantities"]) == set(spec.asked)
+    assert entry["tolerance"]["digits"] == spec.template.significant
+    assert set(entry["tolerance"]["quantities"]) == set(spec.asked)
 
 
 def test_same_inputs_give_byte_identical_files(run, inputs, tmp_path):
@@ -116,7 +117,8 @@ def _tiny_template(tmp_path, w_values):
     text = (bank.bank_dir() / "bce_net.yaml").read_text(encoding="utf-8")
     for name in ("W1", "b1", "W2", "b2"):
         text = text.replace(f"  {name}: {{min:", f"  {name}: {{values: [0.5]}}  # {{min:")
-    text = text.replace("  X: {values: [-2, -1, 1, 2]}", "  X: [[1, 2, -1]]").replace("  Y: {values: [0, 1]}", f"  Y: {{values: {w_values}}}")
+    text = text.replace("  X: {values: [-2, -1, 1, 2]}", "  X: [[1, 2, -1]]")
+    text = text.replace("  Y: {values: [0, 1]}", f"  Y: {{values: {w_values}}}")
     path = tmp_path / "tiny.yaml"
     path.write_text(text.replace("name: bce_net", "name: tiny"), encoding="utf-8")
     return path

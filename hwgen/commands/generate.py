@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                     "(instructor), and DIR/manifest.json (the grader's source of truth). "
                     "The same inputs give byte-identical files.")
     p.add_argument("assignment", metavar="ASSIGNMENT.yaml", help="the assignment file (title, course, due, seed, problems)")
-    p.add_argument("--roster", required=True, metavar="ROSTER.csv", help="CSV with a student_id column (name, email optional)")
+    p.add_argument("--roster", required=True, metavar="ROSTER.csv",
+                   help="CSV with a student_id column (name, email optional)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; an earlier run there needs --force)")
     p.add_argument("--pdf", action="store_true", help="also compile every .tex to PDF and write the class bundles "
                                                      "DIR/worksheets.pdf and DIR/keys.pdf (needs pdflatex and qpdf)")

@@ -27,8 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--submissions", metavar="PATH", type=Path,
                    help="the submissions folder, <student id>/<assignment>/<assignment>.ipynb (default DIR/submitted)")
     p.add_argument("--jobs", metavar="N", type=int, default=0,
-                   help=f"processes running and checking notebooks at once, each with its own sandbox worker (default: the number "
-                        f"of cores, {default_jobs()})")
+                   help=f"processes running and checking notebooks at once, each with its own sandbox worker "
+                        f"(default: the number of cores, {default_jobs()})")
     p.add_argument("--student", metavar="ID", help="grade only this student")
     p.add_argument("--regrade", action="store_true", help="grade again even if nothing changed")
     p.add_argument("--json", metavar="OUT.json", type=Path,

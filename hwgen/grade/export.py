@@ -69,7 +69,8 @@ def _num(x: float | None) -> str:
 
 def _canvas(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
     head = [f"{manifest.title} {spec.key}" for spec in manifest.problems] + [f"{manifest.title} total"]
-    possible = [_num(round(spec.points, DECIMALS)) for spec in manifest.problems] + [_num(round(manifest.max_points, DECIMALS))]
+    points = [*(spec.points for spec in manifest.problems), manifest.max_points]
+    possible = [_num(round(value, DECIMALS)) for value in points]
     out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, "Notes", COPIED],
            ["    Points Possible", "", "", "", "", *possible, "", ""]]
     for r in table:

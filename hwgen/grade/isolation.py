@@ -2,11 +2,12 @@
 
 Every level runs the worker as `python -I -S -c <worker.py source>`; the levels differ in what wraps it:
 
-| level | wraps the worker in | student code can see |
-|---|---|---|
-| bwrap | bubblewrap: new mount, pid, network, IPC and UTS namespaces (and a user namespace unless root) | read-only /usr, the Python installation and NumPy's site-packages; an empty private /tmp; no network |
-| unshare | util-linux unshare: new pid, network, IPC and UTS namespaces | every file your user (or, run as root, `nobody`) can read; no network |
-| none | nothing | every file your user (or `nobody`) can read; the network |
+- bwrap: bubblewrap, new mount, pid, network, IPC and UTS namespaces (and a user namespace unless root).
+  Student code sees read-only /usr, the Python installation and NumPy's site-packages, an empty private
+  /tmp, no network.
+- unshare: util-linux unshare, new pid, network, IPC and UTS namespaces. Student code sees every file
+  your user (or, run as root, `nobody`) can read; no network.
+- none: no wrapper. Student code sees every file your user (or `nobody`) can read, and the network.
 
 At every level each notebook runs in a forked child with CPU-time, address-space, file-size and
 open-file limits, no new processes (RLIMIT_NPROC 0; run as root the child first becomes `nobody`,

@@ -43,7 +43,8 @@ CACHED_NOTEBOOK = 1_000_000  # characters of code beyond which a notebook's cell
 # whatever comes back.)
 _write, _read, _exit, _compile, _exec, _BaseException = os.write, os.read, os._exit, compile, exec, BaseException
 _type, _isinstance, _len, _str, _float = type, isinstance, len, str, float
-_settrace, _setprofile, _setrecursionlimit, _setitimer = sys.settrace, sys.setprofile, sys.setrecursionlimit, signal.setitimer
+_settrace, _setprofile, _setrecursionlimit = sys.settrace, sys.setprofile, sys.setrecursionlimit
+_setitimer = signal.setitimer
 _dumps = json.dumps
 _builtins_saved = dict(builtins.__dict__)
 

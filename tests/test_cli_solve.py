@@ -48,7 +48,7 @@ def test_solve_given_reproduces_seed_001(tmp_path):
     assert doc["answers"]["L"] == pytest.approx(0.0903436, abs=5e-8)
     assert doc["answers"]["db2"][0] == pytest.approx(0.00453712, abs=5e-9)
     text = run_cli("solve", "xor_net", "--given", str(path), check=True).stdout
-    assert "0.09034" in text
+    assert "0.09034" in text and "[xor_net, given numbers]" in text.splitlines()[0]
 
 
 def test_solve_text_shows_formula_numbers_and_result():

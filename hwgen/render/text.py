@@ -29,7 +29,8 @@ def worked_solution(variant: Variant) -> str:
     t, show = variant.template, variant.template.display
     sig = t.significant
     d, h, o = t.network.sizes
-    out = [f"{t.title}  [{t.name}, seed {variant.seed}]", t.description, "",
+    origin = "given numbers" if variant.seed is None else f"seed {variant.seed}"
+    out = [f"{t.title}  [{t.name}, {origin}]", t.description, "",
            f"Network {d}-{h}-{o}: {t.network.activations[0]} hidden, {t.network.activations[1]} output, "
            f"loss {t.network.loss}, learning rate {variant.lr:g}; answers to {sig} significant digits.",
            show.note(), "", "Given"]

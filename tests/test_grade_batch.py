@@ -213,7 +213,7 @@ def _copier(sim: Sim) -> str:
     return text(sim.answered(Sim(sim.manifest, "correct", {}).exact()))
 
 
-STUDENTS = list(SIMPLE) + ["deleted", "duplicated", "absent", "other_name", "reader", "network", "copier"]
+STUDENTS = list(SIMPLE) + ["deleted", "duplicated", "absent", "other_name", "reader", "network", "copier", "linked"]
 
 
 @pytest.fixture(scope="module")
@@ -249,11 +249,15 @@ def graded(tmp_path_factory, answer_server):
     payload["data"] = json.dumps(Sim(manifest, "network", {}).exact()).encode()
     behaviours = {sid: spec[0] for sid, spec in SIMPLE.items()} | {
         "deleted": _deleted, "duplicated": _duplicated, "absent": "absent", "other_name": "correct",
-        "reader": _reader(folder), "network": _network(port), "copier": _copier}
+        "reader": _reader(folder), "network": _network(port), "copier": _copier, "linked": "correct"}
     for sid, behaviour in behaviours.items():
         submit(folder, manifest, sid, behaviour)
     nb = folder / "submitted" / "other_name" / manifest.name
     (nb / f"{manifest.name}.ipynb").rename(nb / "my homework.ipynb")
+    # A link to the student's own instructor notebook (its solution cells hold the exact answers) is not read.
+    linked = folder / "submitted" / "linked" / manifest.name / f"{manifest.name}.ipynb"
+    linked.unlink()
+    linked.symlink_to(folder / "source" / "linked" / manifest.name / f"{manifest.name}.ipynb")
     stranger = folder / "submitted" / "zz_stranger" / manifest.name
     stranger.mkdir(parents=True)
     (stranger / f"{manifest.name}.ipynb").write_text((nb / "my homework.ipynb").read_text())
@@ -269,7 +273,8 @@ def _expected(manifest, sid: str) -> float:
         return manifest.max_points if want == "full" else want(manifest) if callable(want) else want
     return {"deleted": manifest.max_points - points(manifest, "p1_dW1", "p2_L"),
             "duplicated": manifest.max_points - points(manifest, "p1_A1"),
-            "absent": 0.0, "other_name": manifest.max_points, "reader": 0.0, "network": 0.0, "copier": None}[sid]
+            "absent": 0.0, "other_name": manifest.max_points, "reader": 0.0, "network": 0.0, "copier": None,
+            "linked": 0.0}[sid]
 
 
 @pytest.mark.parametrize("sid", STUDENTS)
@@ -288,8 +293,8 @@ def test_the_whole_class_was_graded_in_one_batch_with_isolation(graded):
     folder, manifest, report, summary = graded
     assert summary.isolation == "bwrap", "bubblewrap is installed here (.ci/run installs it) and must be used"
     assert set(report) == set(STUDENTS) | {"zz_stranger"}
-    assert summary.counts["graded"] == len(STUDENTS) - 4  # absent, broken_json, not_notebook, json_list: no run
-    assert summary.counts["missing"] == 1 and summary.counts["invalid"] == 3 and summary.counts["unknown"] == 1
+    assert summary.counts["graded"] == len(STUDENTS) - 5  # absent, broken_json, not_notebook, json_list, linked
+    assert summary.counts["missing"] == 1 and summary.counts["invalid"] == 4 and summary.counts["unknown"] == 1
 
 
 def _items(report, sid):
@@ -320,6 +325,7 @@ def test_messages_say_what_went_wrong(graded):
     absent = _items(report, "absent")["p1_L"]
     assert absent["status"] == "missing" and "No submission" in absent["message"]
     assert _items(report, "one_wrong")["p1_L"]["status"] == "wrong"
+    assert "link to a file outside your submission folder" in _items(report, "linked")["p1_L"]["message"]
     assert {i["status"] for i in report["correct"]["items"]} == {"correct"}
 
 

@@ -34,7 +34,7 @@ from .isolation import DESCRIPTION
 from .manifest import ClassManifest, load_manifest
 from .result import Item
 from .sandbox import Limits, Run, default_jobs
-from .submission import Notebook, Unreadable, file_sha256, locate, read_notebook
+from .submission import Notebook, Unreadable, file_sha256, links_outside, locate, read_notebook
 
 MAX_CELL_FLAGS = 3
 
@@ -102,7 +102,8 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
     record = manifest.students[sid] if known else {}
     variant = manifest.variant_hash(sid, record) if known else None
     path, notes = locate(submissions / sid, manifest.name)
-    sha, raw = file_sha256(path) if path else (None, None)
+    linked = path is not None and links_outside(path, submissions / sid)
+    sha, raw = file_sha256(path) if path and not linked else (None, None)
     if not regrade and book.fingerprint(sid) == (sha, variant):
         return None
     sub = Submission(sid, "graded", str(path.relative_to(submissions)) if path else None, sha, variant,
@@ -116,6 +117,10 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
         expected = f"{submissions.name}/{sid}/{manifest.name}/{manifest.name}.ipynb"
         sub.status, sub.flags = "missing", [f"no submission: expected {expected}"]
         return sub, _empty_items(manifest, "missing", f"No submission was found (expected {expected}).")
+    if linked:
+        reason = "the notebook is a link to a file outside your submission folder; hand in the notebook file itself"
+        sub.status, sub.flags = "invalid", notes + [reason]
+        return sub, _empty_items(manifest, "invalid", f"Your notebook could not be graded: {reason}.")
     try:
         notebook = read_notebook(path, raw)
     except (Unreadable, OSError) as exc:

@@ -67,6 +67,12 @@ def locate(student_dir: Path, assignment: str) -> tuple[Path | None, list[str]]:
     return None, []
 
 
+def links_outside(path: Path, folder: Path) -> bool:
+    """Whether `path` is, or lies below, a symbolic link to something outside `folder` (the student's own):
+    such a file (another student's notebook, an instructor's, a device) is never read."""
+    return not path.resolve().is_relative_to(folder.resolve())
+
+
 def file_sha256(path: Path) -> tuple[str | None, bytes | None]:
     """SHA-256 of a file and, if it is no larger than MAX_BYTES, its bytes (read once, for read_notebook);
     (None, None) if it cannot be read. A larger file is hashed in blocks."""

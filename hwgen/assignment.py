@@ -13,8 +13,9 @@ from typing import Any
 
 from . import bank
 from .engine import ANSWER_NAMES
-from .errors import HwgenError, InputFileError
+from .errors import HwgenError, InputFileError, VariantError
 from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
+from .sampling import MAX_DRAWS, sample
 from .yamlfile import line_of, load_yaml, validate
 
 _QUANTITY = {"enum": list(ANSWER_NAMES)}
@@ -133,6 +134,14 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     except HwgenError as exc:
         raise InputFileError(path, line_of(data, where), f"problems.{index}: {exc}",
                              "fix the problem's asked/lr/significant") from None
+    try:  # one draw now, so that a problem no variant of which passes the checks names its line here
+        sample(template, 0)
+    except VariantError as exc:
+        fix = ("use more significant digits (rounding to fewer swamps the small gradients), " if
+               template.significant < bank.load(template.path).significant else "")
+        raise InputFileError(path, line_of(data, where), f"problems.{index} ({raw['template']}): no variant passes "
+                             f"hwgen's checks in {MAX_DRAWS} draws; the last was rejected: {exc.reason}",
+                             fix + "ask fewer quantities (`asked:`), or choose another lr or template") from None
     return ProblemSpec(f"p{index + 1}", template, scale_points(template.asked, raw.get("points")), overrides)
 
 

@@ -24,3 +24,7 @@ class TemplateError(InputFileError):
 
 class VariantError(HwgenError):
     """No acceptable variant could be drawn, or given numbers do not fit the network."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason  # why the last draw was rejected, when drawing failed

@@ -53,7 +53,7 @@ def sample(template: Template, seed: int) -> Variant:
             if reason is None:
                 return replace(variant, tolerance=tolerance)
     raise VariantError(f"{template.path}: no acceptable variant in {MAX_DRAWS} draws (the last was rejected: {reason}); "
-                       "widen the value grids or relax `limits` in the template")
+                       "widen the value grids or relax `limits` in the template", reason)
 
 
 def degeneracy(t: Template, trace: dict[str, Array]) -> str | None:

@@ -84,6 +84,7 @@ def test_overrides_instructions_grading_and_a_template_next_to_the_file(tmp_path
      "template file 'extra/missing.yaml' not found"),
     (EXAMPLE + "    asked: [dW9]\n", 10, "dW9"),
     (EXAMPLE + "    lr: -1\n", 10, "-1"),
+    (EXAMPLE + "    significant: 2\n", 8, "no variant passes hwgen's checks"),  # rounding swamps the gradients
     (EXAMPLE.replace("points: 10\n  - template: bce", "points: ten\n  - template: bce"), 7, "'ten' is not of type 'number'"),
     (EXAMPLE.replace("problems:", "problems: ["), 6, "not valid YAML"),
     (EXAMPLE.replace("seed: 20261122", "seed: 1\nseed: 2"), 5, "duplicate key 'seed'"),

@@ -50,6 +50,20 @@ COLUMN_TEX: dict[str, str] = {
 
 FOLDED = {"W1": ("b1", r"\tilde{W}^{(1)}"), "W2": ("b2", r"\tilde{W}^{(2)}")}
 
+# How to read a display notation: (plain text, prose with $...$ math for the worksheets).
+NOTES: dict[str, tuple[str, str]] = {
+    "columns": ("Samples are the columns of X and Y; a weight matrix is (outputs x inputs), so Z = W X + b with b "
+                "a column vector.",
+                r"Samples are the columns of $X$ and $Y$; a weight matrix is (outputs $\times$ inputs), so "
+                r"$Z = W X + b$ with $b$ a column vector."),
+    "rows": ("Samples are the rows of X and Y; a weight matrix is (inputs x outputs), so Z = X W + b.",
+             r"Samples are the rows of $X$ and $Y$; a weight matrix is (inputs $\times$ outputs), so $Z = X W + b$."),
+    "folded": ("Row j of a tilde-W matrix lists unit j's weights as (w_j0, w_j1, ...): w_j0 is the unit's bias, "
+               "w_jk multiplies input k.",
+               r"Row $j$ of a $\tilde{W}$ matrix lists unit $j$'s weights as $(w_{j0}, w_{j1}, \dots)$: $w_{j0}$ "
+               r"is the unit's bias, $w_{jk}$ multiplies input $k$."),
+}
+
 
 class Shown(NamedTuple):
     """A given array as displayed: canonical name, LaTeX symbol, plain-text label, displayed value."""
@@ -91,15 +105,7 @@ class Display:
                 shown.append(Shown(name, SYMBOLS[name], name, self.value(given[name])))
         return shown
 
-    def note(self) -> str:
-        """One sentence a reader needs to read the displayed numbers."""
-        parts = []
-        if self.layout == "columns":
-            parts.append("Samples are the columns of X and Y; a weight matrix is (outputs x inputs), "
-                         "so Z = W X + b with b a column vector.")
-        else:
-            parts.append("Samples are the rows of X and Y; a weight matrix is (inputs x outputs), so Z = X W + b.")
-        if self.bias == "folded":
-            parts.append("Row j of a tilde-W matrix lists unit j's weights as (w_j0, w_j1, ...): "
-                         "w_j0 is the unit's bias, w_jk multiplies input k.")
+    def note(self, tex: bool = False) -> str:
+        """What a reader needs to read the displayed numbers: plain text, or prose with $...$ math."""
+        parts = [NOTES[self.layout][tex]] + ([NOTES["folded"][tex]] if self.bias == "folded" else [])
         return " ".join(parts)

@@ -114,3 +114,11 @@ def test_matrices_wider_than_ten_columns_raise_the_limit(templates, tmp_path):
     a = _assignment({"wide": wide}, ["wide"])
     key = latex.key(a, AWKWARD, {"p1": sample(wide, 1)})
     assert "\\setcounter{MaxMatrixCols}{12}" in key.split("\\begin{document}")[1]
+
+
+def test_template_prose_keeps_its_math_and_escapes_the_rest(templates):
+    assert latex.prose(r"a 50% cut of $\hat{y}_1$ & more") == r"a 50\% cut of $\hat{y}_1$ \& more"
+    assert latex.prose("costs $5 & up") == r"costs \$5 \& up"  # one $ is text, not math
+    sheet = latex.worksheet(_assignment(templates, ["bce_net"]), AWKWARD, {"p1": sample(templates["bce_net"], 1)})
+    assert r"$L = -[y \log \hat{y} + (1 - y) \log(1 - \hat{y})]$ (natural log)" in sheet
+    assert r"(inputs $\times$ outputs), so $Z = X W + b$" in sheet

@@ -51,6 +51,14 @@ class Tex(str):
     __slots__ = ()
 
 
+def prose(text: str) -> Tex:
+    """A template's prose: the text escaped, each $...$ kept as math (with an odd number of $, all text)."""
+    pieces = text.split("$")
+    if len(pieces) % 2 == 0:
+        return Tex(_escaped(text))
+    return Tex("".join(f"${piece}$" if i % 2 else _escaped(piece) for i, piece in enumerate(pieces)))
+
+
 def _finalize(value: Any) -> Any:
     """What a template prints: Tex and numbers as they are, anything else escaped for LaTeX."""
     if isinstance(value, (Tex, int, float)):
@@ -244,7 +252,7 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
                        f"output{'s' if o > 1 else ''}, one step of gradient descent with learning rate "
                        rf"$\eta = {lr}$, answers to {sig} significant digits, and the loss"),
         loss=Tex(f"L = {loss.formula}"),
-        note=show.note(), instructions=t.instructions, drawing=drawing(variant), given=given,
+        note=prose(show.note(tex=True)), instructions=prose(t.instructions), drawing=drawing(variant), given=given,
         questions=[Record(symbol=Tex(_symbol(q)), description=DESCRIPTIONS[q], points=points_text(pts),
                           shape=_shape_text(shown_values[q]), room=round(1.6 + 0.55 * _rows(shown_values[q]), 2))
                    for q, pts in spec.asked.items()],

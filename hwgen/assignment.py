@@ -127,10 +127,10 @@ def _template_path(ref: str, base: Path, path: Path, line: int | None) -> Path:
 def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     """Problem p<index+1>: its template with the assignment's overrides and points."""
     where = ("problems", index)
-    template = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
+    base = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
     overrides = {k: _plain(raw[k]) for k in OVERRIDES if k in raw}
     try:
-        template = apply_overrides(template, overrides)
+        template = apply_overrides(base, overrides)
     except HwgenError as exc:
         raise InputFileError(path, line_of(data, where), f"problems.{index}: {exc}",
                              "fix the problem's asked/lr/significant") from None
@@ -138,7 +138,7 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
         sample(template, 0)
     except VariantError as exc:
         fix = ("use more significant digits (rounding to fewer swamps the small gradients), " if
-               template.significant < bank.load(template.path).significant else "")
+               template.significant < base.significant else "")
         raise InputFileError(path, line_of(data, where), f"problems.{index} ({raw['template']}): no variant passes "
                              f"hwgen's checks in {MAX_DRAWS} draws; the last was rejected: {exc.reason}",
                              fix + "ask fewer quantities (`asked:`), or choose another lr or template") from None

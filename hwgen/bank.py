@@ -14,7 +14,7 @@ from .engine import ANSWER_NAMES, GIVEN_NAMES, Network, Step, build_steps
 from .errors import TemplateError
 from .notation import Display
 from .tables import ACTIVATIONS, LOSSES
-from .yamlfile import line_of, parse_yaml, validate
+from .yamlfile import line_of, parse_yaml, read_text, validate
 
 Array = np.ndarray
 
@@ -193,11 +193,7 @@ def resolve(name_or_path: str) -> Path:
 def load(name_or_path: str | Path) -> Template:
     """Load and validate a template; any problem names the file, the line and the fix."""
     path = resolve(str(name_or_path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TemplateError(path, None, f"cannot read the file ({exc})", "check the path and that it is UTF-8") from None
-    return loads(text, path)
+    return loads(read_text(path, TemplateError), path)
 
 
 def loads(text: str, path: str | Path) -> Template:

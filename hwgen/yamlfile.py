@@ -57,13 +57,17 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
 
 
-def load_yaml(path: Path, error: type[InputFileError] = InputFileError) -> Any:
-    """Parse a YAML file; a syntax error names the file, the line and the likely fix."""
+def read_text(path: Path, error: type[InputFileError] = InputFileError) -> str:
+    """A file's UTF-8 text; a file that cannot be read is an `error` naming it."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(path, None, f"cannot read the file ({exc})", "check the path and that it is UTF-8 text") from None
-    return parse_yaml(text, path, error)
+
+
+def load_yaml(path: Path, error: type[InputFileError] = InputFileError) -> Any:
+    """Parse a YAML file; a syntax error names the file, the line and the likely fix."""
+    return parse_yaml(read_text(path, error), path, error)
 
 
 def parse_yaml(text: str, path: Path, error: type[InputFileError] = InputFileError) -> Any:

@@ -54,17 +54,22 @@ def tex_array(a: Array | float, sig: int) -> str:
     return _tex_rounded(round_sig(a, sig), sig)
 
 
-def tex_arrays(values: Sequence[Array | float], sig: int) -> list[str]:
-    """[tex_array(v, sig) for v in values], rounding all of them in one call. A number rounded on its own may
-    differ in the last bit from the same number rounded within an array (NumPy computes 10.0 ** k for a scalar
-    with the C library's pow, for an array with its own), but its text at `sig` digits is the same: the
-    rounded value lies within an ulp or two of a `sig`-digit decimal, never near a midpoint between two."""
+def round_sig_each(values: Sequence[Array | float], sig: int) -> list[Array]:
+    """[round_sig(v, sig) for v in values], rounding all of them in one NumPy call (each keeps its shape)."""
     values = [np.asarray(v, dtype=float) for v in values]
     if not values:
         return []
     flat = round_sig(np.concatenate([v.ravel() for v in values]), sig)
     ends = np.cumsum([v.size for v in values]).tolist()
-    return [_tex_rounded(flat[end - v.size:end].reshape(v.shape), sig) for v, end in zip(values, ends)]
+    return [flat[end - v.size:end].reshape(v.shape) for v, end in zip(values, ends)]
+
+
+def tex_arrays(values: Sequence[Array | float], sig: int) -> list[str]:
+    """[tex_array(v, sig) for v in values], rounding all of them in one call. A number rounded on its own may
+    differ in the last bit from the same number rounded within an array (NumPy computes 10.0 ** k for a scalar
+    with the C library's pow, for an array with its own), but its text at `sig` digits is the same: the
+    rounded value lies within an ulp or two of a `sig`-digit decimal, never near a midpoint between two."""
+    return [_tex_rounded(rounded, sig) for rounded in round_sig_each(values, sig)]
 
 
 def _tex_rounded(a: Array, sig: int) -> str:

@@ -22,7 +22,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from .engine import GIVEN_NAMES, Step
-from .numfmt import round_sig
+from .numfmt import round_sig_each
 
 Array = np.ndarray
 Tolerance = tuple[float, float]  # (rtol, atol): |answer - expected| <= atol + rtol * |expected|, entry by entry
@@ -84,10 +84,8 @@ def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
     """
     u, fresh = unit_roundoff(digits), set(fresh)
     given = [np.asarray(values[k], dtype=float) for k in GIVEN_NAMES]
-    flat = np.concatenate([g.ravel() for g in given])
-    off = np.abs(round_sig(flat, digits) - flat)  # every given array rounded in one call (arrays all: the same bits)
-    ends = np.cumsum([g.size for g in given]).tolist()
-    bounds: dict[str, Array] = {k: off[end - g.size:end].reshape(g.shape) for k, g, end in zip(GIVEN_NAMES, given, ends)}
+    rounded = round_sig_each(given, digits)  # arrays all, so the same bits as rounding them one by one
+    bounds: dict[str, Array] = {k: np.abs(r - g) for k, g, r in zip(GIVEN_NAMES, given, rounded)}
     bounds["lr"] = bounds["n"] = np.zeros(())
     computed = {}
     needed = {s.name for s in steps} if needed is None else set(needed)

@@ -154,7 +154,10 @@ class _Worker:
         work = Path(str(self.info.get("work", "")))
         if work.parent == Path(tempfile.gettempdir()) and work.name.startswith("hwgen-run-") and work.is_dir():
             clear_dir(str(work))
-            work.rmdir()
+            try:
+                work.rmdir()
+            except OSError:  # best effort, as the worker's own clean-up: a file it could not remove stays
+                pass
 
     def _stop(self) -> None:
         """Kill and reap the worker's session; close its pipes."""
@@ -203,6 +206,11 @@ class _Starter:
         if not ok:
             raise value
         return value
+
+
+def describe(level: str, limits: Limits) -> str:
+    """The isolation level and the limits, as the progress output says them."""
+    return f"isolation: {level} ({DESCRIPTION[level]}); limits: {limits.describe()}"
 
 
 class Sandbox:
@@ -272,7 +280,7 @@ class Sandbox:
 
     def describe(self) -> str:
         """The isolation in use, for the progress output."""
-        return f"isolation: {self.level} ({DESCRIPTION[self.level]}); limits: {self.limits.describe()}"
+        return describe(self.level, self.limits)
 
     # -- runs ---------------------------------------------------------------------------------
     def _attempt(self, message: dict[str, Any]) -> dict[str, Any]:

@@ -27,13 +27,13 @@ from tqdm import tqdm
 from .. import __version__
 from ..errors import InputFileError
 from ..executor import Dask, Executor, InProcess, LocalProcesses, executor_for
+from ..problem import answer_variable
 from .chunks import ClassContext, Graded, Task, close_sandboxes, grade_chunk
 from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
-from .isolation import DESCRIPTION
 from .manifest import ClassManifest, load_manifest
 from .result import Item
-from .sandbox import Limits, Run, default_jobs
+from .sandbox import Limits, Run, default_jobs, describe
 from .submission import Notebook, Unreadable, file_sha256, links_outside, locate, read_notebook
 
 MAX_CELL_FLAGS = 3
@@ -117,11 +117,10 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
         expected = f"{submissions.name}/{sid}/{manifest.name}/{manifest.name}.ipynb"
         sub.status, sub.flags = "missing", [f"no submission: expected {expected}"]
         return sub, _empty_items(manifest, "missing", f"No submission was found (expected {expected}).")
-    if linked:
-        reason = "the notebook is a link to a file outside your submission folder; hand in the notebook file itself"
-        sub.status, sub.flags = "invalid", notes + [reason]
-        return sub, _empty_items(manifest, "invalid", f"Your notebook could not be graded: {reason}.")
     try:
+        if linked:
+            raise Unreadable("the notebook is a link to a file outside your submission folder; hand in the "
+                             "notebook file itself")
         notebook = read_notebook(path, raw)
     except (Unreadable, OSError) as exc:
         reason = str(exc) if isinstance(exc, Unreadable) else f"the file cannot be read ({exc.strerror})"
@@ -149,8 +148,7 @@ def _explain_missing(item: Item, variable: str, notebook: Notebook, run: Run) ->
 def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[Item]) -> list[Item]:
     """Complete a graded submission here: messages of missing items, flags, timings."""
     sub, notebook = pending.sub, pending.notebook
-    specs = {spec.key: spec for spec in manifest.problems}
-    items = [_explain_missing(i, specs[i.problem].variable(i.quantity), notebook, run) if i.status == "missing" else i
+    items = [_explain_missing(i, answer_variable(i.problem, i.quantity), notebook, run) if i.status == "missing" else i
              for i in items]
     failed = sorted(run.cell_errors)
     cell_flags = [f"{notebook.label(i)}: {run.cell_errors[i]}" for i in failed[:MAX_CELL_FLAGS]]
@@ -219,7 +217,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
             if chunk:
                 yield chunk
 
-        context = ClassContext(manifest.data["problems"], manifest.grading, CopyIndex(manifest.data), options.limits,
+        context = ClassContext(manifest.grading, CopyIndex(manifest.data), options.limits,
                                options.isolation, (str(Path(folder).resolve()), str(submissions.resolve())))
         for graded in _graded(executor, context, chunks()):
             for g in graded:
@@ -253,8 +251,7 @@ def _graded(executor: Executor, context: ClassContext, chunks: Iterator[list[Tas
 
 def _announce(graded: Graded, limits: Limits, bar: tqdm) -> None:
     """Say which isolation is in use, loudly if it is not bubblewrap."""
-    bar.write(f"hwgen grade: isolation: {graded.isolation} ({DESCRIPTION[graded.isolation]}); limits: "
-              f"{limits.describe()}", file=sys.stderr)
+    bar.write(f"hwgen grade: {describe(graded.isolation, limits)}", file=sys.stderr)
     if graded.isolation != "bwrap":
         bar.write("hwgen grade: WARNING: bubblewrap isolation is not available ("
                   + "; ".join(graded.fallbacks) + "); student code runs with weaker isolation", file=sys.stderr)

@@ -294,7 +294,7 @@ def profile(folder: Path, jobs: int) -> None:
         for sid, problem, quantity, answer in book.db.execute("SELECT student, problem, quantity, answer FROM items"):
             if answer is not None:
                 values.setdefault(sid, {})[specs[problem].variable(quantity)] = json.loads(answer)
-    context = ClassContext(manifest.data["problems"], manifest.grading, CopyIndex(manifest.data), Limits(), "auto")
+    context = ClassContext(manifest.grading, CopyIndex(manifest.data), Limits(), "auto")
     prof = cProfile.Profile()
     start = time.perf_counter()
     prof.enable()

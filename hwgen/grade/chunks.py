@@ -34,17 +34,16 @@ from .values import BadValue, to_array
 class ClassContext:
     """What every grading process needs to know about the class (sent once to each)."""
 
-    problems: list[dict[str, Any]]  # the manifest's problem entries
     grading: dict[str, Any]
-    copies: CopyIndex
+    copies: CopyIndex  # also holds the manifest's problem entries
     limits: Limits
     isolation: str  # auto, bwrap, unshare or none
     hidden: tuple[str, ...] = ()  # folders the sandbox must not show (the class folder, the submissions)
 
     @cached_property
     def specs(self) -> list[ProblemSpec]:
-        """The problems, rebuilt from their entries (in each process that uses them)."""
-        return [ProblemSpec.from_manifest(entry) for entry in self.problems]
+        """The problems, as the copy index rebuilt them from the same entries (in each process that uses them)."""
+        return list(self.copies.specs.values())
 
     @cached_property
     def names(self) -> list[str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
-from typing import Callable, Mapping
+from typing import Callable, Collection, Mapping
 
 from .gradebook import Gradebook
 from .manifest import ClassManifest
@@ -47,18 +47,18 @@ def rows(manifest: ClassManifest, book: Gradebook) -> list[Row]:
     subs, copied = book.submissions(), book.copied_from()
     out = []
     for sid, record in manifest.students.items():
-        points: dict[str, float | None] = {spec.key: None for spec in manifest.problems}
-        if sid in subs:
-            for spec in manifest.problems:
-                points[spec.key] = 0.0
-            for item, _, _ in book.items(sid):
-                if item.problem in points:
-                    points[item.problem] = (points[item.problem] or 0.0) + item.points
-        total = round(sum(p for p in points.values() if p is not None), DECIMALS) if sid in subs else None
-        out.append(Row(sid, str(record.get("name") or ""), str(record.get("email") or ""),
-                       {k: None if v is None else round(v, DECIMALS) for k, v in points.items()}, total,
-                       subs[sid].status if sid in subs else "not graded", list(subs[sid].flags) if sid in subs else [],
-                       copied.get(sid, [])))
+        name, email = str(record.get("name") or ""), str(record.get("email") or "")
+        sub = subs.get(sid)
+        if sub is None:
+            out.append(Row(sid, name, email, {spec.key: None for spec in manifest.problems}, None, "not graded", [],
+                           copied.get(sid, [])))
+            continue
+        points = {spec.key: 0.0 for spec in manifest.problems}
+        for item, _, _ in book.items(sid):
+            if item.problem in points:
+                points[item.problem] += item.points
+        out.append(Row(sid, name, email, {k: round(v, DECIMALS) for k, v in points.items()},
+                       round(sum(points.values()), DECIMALS), sub.status, list(sub.flags), copied.get(sid, [])))
     return out
 
 
@@ -108,9 +108,14 @@ def table_text(manifest: ClassManifest, book: Gradebook, about: Mapping[str, str
     body = [[r.student, r.name, *(_fixed(r.points[s.key]) for s in manifest.problems), _fixed(r.total), r.status,
              str(len(r.flags)) if r.flags else "", " ".join(r.copied_from), *([about.get(r.student, "")] if about else [])]
             for r in table]
+    return aligned(head, body, right=range(2, 3 + len(manifest.problems)))
+
+
+def aligned(head: list[str], body: list[list[str]], right: Collection[int]) -> str:
+    """A text table for the terminal: columns padded to their widest cell, those in `right` right-aligned, a
+    rule under the header."""
     widths = [max(len(row[i]) for row in [head, *body]) for i in range(len(head))]
-    numeric = set(range(2, 3 + len(manifest.problems)))
-    lines = ["  ".join(c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
+    lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
              for row in [head, *body]]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]]) + "\n"
 

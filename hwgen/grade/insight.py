@@ -6,6 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from .export import aligned
 from .gradebook import Gradebook
 from .misconceptions import BY_KEY
 
@@ -38,10 +39,7 @@ def table_text(counts: list[MisconceptionCount]) -> str:
         return "No catalogued misconception was found in the graded submissions.\n"
     head = ["problem", "quantity", "misconception", "students", "of graded"]
     body = [[c.problem, c.quantity, c.name, str(c.students), f"{c.students / max(c.graded, 1):.0%}"] for c in counts]
-    widths = [max(len(r[i]) for r in [head, *body]) for i in range(len(head))]
-    lines = ["  ".join(cell.rjust(w) if i >= 3 else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths))).rstrip()
-             for r in [head, *body]]
-    return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]]) + "\n"
+    return aligned(head, body, right=range(3, len(head)))
 
 
 def csv_text(counts: list[MisconceptionCount]) -> str:

@@ -108,10 +108,6 @@ class ClassManifest:
         """Points of the whole assignment."""
         return sum(p.points for p in self.problems)
 
-    def variables(self) -> list[str]:
-        """Every answer variable a notebook must define (p1_Z1, ...), in assignment order."""
-        return [spec.variable(q) for spec in self.problems for q in spec.asked]
-
     @cached_property
     def _common_digest(self) -> str:
         text = json.dumps({"problems": self.data["problems"], "grading": self.grading}, sort_keys=True)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 Status = Literal["correct", "correct_ecf", "partial", "wrong", "missing", "invalid"]
-STATUSES: tuple[Status, ...] = ("correct", "correct_ecf", "partial", "wrong", "missing", "invalid")
+STATUSES: tuple[Status, ...] = get_args(Status)
 
 
 @dataclass(frozen=True)

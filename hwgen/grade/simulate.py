@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES, Step, evaluate
+from ..engine import Step, evaluate, solve
 from ..numfmt import round_sig
 from .manifest import ClassManifest
 from .misconceptions import wrong_steps
@@ -39,12 +39,10 @@ class Sim:
         """Every answer variable -> the value of a student who rounds each step's result to `digits` (default the
         digits asked) and carries it forward; `steps` puts a wrong version of a step, {(problem, name): Step},
         in place of the right one (a slip or a misconception: hwgen.grade.misconceptions)."""
-        out = {}
+        out, records = {}, self.manifest.students[self.student]["problems"]
         for spec in self.manifest.problems:
-            record = self.manifest.students[self.student]["problems"][spec.key]
-            trace = {k: np.asarray(record["given"][k], dtype=float) for k in GIVEN_NAMES}
-            trace["lr"] = np.asarray(float(record["network"]["lr"]))
-            trace["n"] = np.asarray(float(len(trace["X"])))
+            record = records[spec.key]
+            trace = solve([], record["given"], float(record["network"]["lr"]))  # the given arrays, lr and n
             for step in spec.template.steps:
                 step = (steps or {}).get((spec.key, step.name), step)
                 trace[step.name] = round_sig(evaluate(step, trace), digits or spec.template.significant)

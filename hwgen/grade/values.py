@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import GIVEN_NAMES, Network, build_steps, solve
+from ..rounding import ATOL_FLOOR, RTOL_FLOOR
 
 Array = np.ndarray
 
@@ -129,7 +130,7 @@ def _same(xs: list[float], ys: list[float], tol: tuple[float, float]) -> bool:
     return all(abs(x - y) <= atol + rtol * abs(y) for x, y in zip(xs, ys))
 
 
-FLOAT_NOISE = (1e-9, 1e-12)  # (rtol, atol) of float noise
+FLOAT_NOISE = (RTOL_FLOOR, ATOL_FLOOR)  # (rtol, atol) of float noise
 ZEROS = "all zeros"
 COPY_OF = "a copy of the given "
 

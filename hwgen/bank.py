@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from . import bundled
 from .engine import ANSWER_NAMES, GIVEN_NAMES, Network, Step, build_steps
 from .errors import TemplateError
 from .notation import Display
@@ -165,9 +166,8 @@ class Template:
 
 
 def bank_dir() -> Path:
-    """The bundled problem bank: inside the installed package, or beside it in a source checkout."""
-    here = Path(__file__).resolve().parent
-    return here / "problem_bank" if (here / "problem_bank").is_dir() else here.parent / "problem_bank"
+    """The bundled problem bank."""
+    return bundled("problem_bank")
 
 
 def template_paths() -> list[Path]:

@@ -48,6 +48,7 @@ COLUMN_TEX: dict[str, str] = {
     "dW1": r"$dZ1 $X^{\top}",
 }
 
+GIVEN_ROWS = (("X", "Y"), ("W1", "b1"), ("W2", "b2"))  # the given arrays as a problem statement lays them out
 FOLDED = {"W1": ("b1", r"\tilde{W}^{(1)}"), "W2": ("b2", r"\tilde{W}^{(2)}")}
 
 # How to read a display notation: (plain text, prose with $...$ math for the worksheets).

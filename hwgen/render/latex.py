@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import jinja2
 import numpy as np
 
-from ..notation import DESCRIPTIONS, SYMBOLS
+from ..notation import DESCRIPTIONS, GIVEN_ROWS, SYMBOLS
 from ..numfmt import fmt, tex_array, tex_arrays, tex_scalar
 from ..problem import ProblemSpec
 from ..variant import Variant
@@ -242,7 +242,7 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
                     numbers=[Tex(piece) for piece in pieces(w.numbers)], result=Tex(written(w.result)))
              for w in worked]
     shown = {s.name: f"{s.tex} = {written(s.value)}" for s in show.given(variant.given)}
-    lines = [[shown[k] for k in group if k in shown] for group in (("X", "Y"), ("W1", "b1"), ("W2", "b2"))]
+    lines = [[shown[k] for k in group if k in shown] for group in GIVEN_ROWS]
     lr = written(variant.trace["lr"])
     lines[-1].append(rf"\eta = {lr}")
     given = [Tex(r" \qquad ".join(line)) for line in lines]

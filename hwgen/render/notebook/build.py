@@ -18,7 +18,7 @@ from ...assignment import Assignment, Student
 from ...bank import Template
 from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
 from ...grade.tolerance import tolerances, trace_of
-from ...notation import DESCRIPTIONS, SYMBOLS
+from ...notation import DESCRIPTIONS, GIVEN_ROWS, SYMBOLS
 from ...numfmt import tex_arrays
 from ...problem import ProblemSpec, answer_variable
 from ...variant import Variant
@@ -39,7 +39,6 @@ GIVEN_NOTES = {
     "X": "inputs, one row per sample", "Y": "targets, one row per sample", "W1": "hidden weights (inputs x hidden)",
     "b1": "hidden biases", "W2": "output weights (hidden x outputs)", "b2": "output biases", "lr": "learning rate",
 }
-GIVEN_ROWS = (("X", "Y"), ("W1", "b1"), ("W2", "b2"))  # the given arrays as the statement lays them out
 EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
 
 
@@ -173,9 +172,9 @@ def _literal(value: Array) -> str:
     return repr(float(value)) if value.ndim == 0 else f"np.array({value.tolist()!r})"
 
 
-def _symbols(step: Step, formula: str | None = None) -> str:
-    """A step's formula (or another with `$name` slots) with the LaTeX symbols put in."""
-    return Slots(step.tex if formula is None else formula).substitute(SYMBOLS)
+def _symbols(step: Step) -> str:
+    """A step's formula with the LaTeX symbols put in."""
+    return Slots(step.tex).substitute(SYMBOLS)
 
 
 def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], student: str) -> dict:

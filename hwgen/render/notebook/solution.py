@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ...engine import Network, Step
+from ...engine import PARAMS, Network, Step
 from ...problem import answer_variable
 
 # Activation name -> a = f(z), in terms of {z}.
@@ -46,7 +46,7 @@ STEP_CODE: dict[str, str] = {
     "dA1": "{dZ2} @ {W2}.T",
     "dW1": "{X}.T @ {dZ1}",
     "db1": "{dZ1}.sum(axis=0)",
-    **{f"{p}_new": f"{{{p}}} - {{lr}} * {{d{p}}}" for p in ("W1", "b1", "W2", "b2")},
+    **{f"{p}_new": f"{{{p}}} - {{lr}} * {{d{p}}}" for p in PARAMS},
 }
 
 

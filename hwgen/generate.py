@@ -107,7 +107,7 @@ class StudentOutput:
     student: Student
     files: dict[str, str]
     record: str  # the student's manifest entry as JSON text
-    fingerprints: dict[str, int] = field(default_factory=dict)
+    fingerprints: dict[str, int]
 
 
 def problem_seed(assignment: Assignment, student: Student, key: str, salt: int = 0) -> int:
@@ -207,6 +207,12 @@ class Summary:
 BUNDLES = ("worksheets.pdf", "keys.pdf")
 
 
+def class_executor(where: str | None, jobs: int, students: int) -> Executor:
+    """Where a class's chunks are built: `where` (hwgen.executor), with `jobs` local processes unless the class
+    is one chunk, which this process builds."""
+    return executor_for(where, jobs if students > CHUNK else 1)
+
+
 def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, jobs: int = 1, force: bool = False,
              progress: bool = True, writers: Sequence[str] = tuple(WRITERS), executor: Executor | None = None) -> Summary:
     """Write every student's files and manifest.json into `out`, chunks of students built by `executor`
@@ -218,7 +224,7 @@ def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, 
     seen: dict[str, set[int]] = {p.key: set() for p in assignment.problems}
     summary = Summary(out, len(students), len(assignment.problems), 0, 0.0)
     if executor is None:
-        executor = executor_for(None, jobs if len(students) > CHUNK else 1)
+        executor = class_executor(None, jobs, len(students))
     size = chunk_size(len(students), executor.workers)
     local = executor.shares_files  # then the workers write the files; else they come back and are written here
     bar = tqdm(total=len(students), unit="student", desc="generate", delay=0.5, disable=not progress)

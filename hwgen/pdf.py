@@ -144,7 +144,7 @@ def chunk_size(students: int, kinds: int, jobs: int) -> int:
     return max(1, min(MAX_CHUNK, math.ceil(students * kinds / (2 * jobs))))
 
 
-def compile_class(out: Path, student_ids: Sequence[str], output: Output, *, folders: Sequence[str] = ("worksheets", "keys"),
+def compile_class(out: Path, student_ids: Sequence[str], output: Output, *, folders: Sequence[str],
                   jobs: int = 1, progress: bool = True) -> PdfSummary:
     """DIR/<folder>/<id>.pdf for every student, and the bundles DIR/<folder>.pdf in roster order."""
     summary = PdfSummary()

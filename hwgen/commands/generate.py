@@ -13,8 +13,7 @@ from pathlib import Path
 from .. import pdf
 from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
-from ..executor import executor_for
-from ..generate import CHUNK, WRITERS, generate
+from ..generate import WRITERS, class_executor, generate
 from ..outdir import Output
 
 
@@ -55,14 +54,14 @@ def cmd_generate(args: argparse.Namespace) -> int:
     students = load_roster(args.roster)
     out = Path(args.out)
     jobs = max(1, args.jobs)
-    with executor_for(args.executor, jobs if len(students) > CHUNK else 1) as executor:
+    with class_executor(args.executor, jobs, len(students)) as executor:
         summary = generate(assignment, students, out, force=args.force, progress=sys.stderr.isatty(), executor=executor)
     print(f"wrote {summary.files} files for {summary.students} students x {summary.problems} problems and "
           f"{out / 'manifest.json'} in {summary.seconds:.1f} s")
     if summary.rederived:
         print(f"re-derived {len(summary.rederived)} problem(s) whose numbers repeated an earlier student's: "
               + ", ".join(summary.rederived[:5]) + (" ..." if len(summary.rederived) > 5 else ""))
-    return compile_pdfs(out, [s.id for s in students], args.jobs) if args.pdf else 0
+    return compile_pdfs(out, [s.id for s in students], jobs) if args.pdf else 0
 
 
 def compile_pdfs(out: Path, student_ids: list[str], jobs: int) -> int:
@@ -75,7 +74,7 @@ def compile_pdfs(out: Path, student_ids: list[str], jobs: int) -> int:
     output = Output(out)
     try:
         summary = pdf.compile_class(out, student_ids, output, folders=(WRITERS["worksheet"].folder, WRITERS["key"].folder),
-                                    jobs=max(1, jobs), progress=sys.stderr.isatty())
+                                    jobs=jobs, progress=sys.stderr.isatty())
     finally:
         output.close()
     print(f"compiled {summary.pdfs} PDFs in {summary.runs} pdflatex runs and wrote "

@@ -63,6 +63,11 @@ def _in_the_way(path: Path) -> OutputError:
                        "delete it\n  fix: move it away, or choose another --out")
 
 
+def _taken(path: Path) -> bool:
+    """Whether something is at `path`, a broken symbolic link included."""
+    return path.exists() or path.is_symlink()
+
+
 def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool) -> None:
     """Make `out` ready for a fresh run writing these top-level files and into these folders (module docstring)."""
     if out.exists() and not out.is_dir():
@@ -74,10 +79,10 @@ def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool
                               f"{out / RECORD}), or choose another --out")
         remove_previous(out)
     for name in sorted(files):
-        if (out / name).exists():
+        if _taken(out / name):
             raise _in_the_way(out / name)
     for name in sorted(folders):
-        if (out / name).exists() and not (out / name).is_dir():
+        if _taken(out / name) and not (out / name).is_dir():
             raise _in_the_way(out / name)
     out.mkdir(parents=True, exist_ok=True)
 
@@ -113,17 +118,10 @@ class Output:
             if len(self._folders) >= KNOWN_FOLDERS:
                 self._folders.clear()
             self._folders.add(path.parent)
-        if path.exists() or path.is_symlink():
+        if _taken(path):
             raise _in_the_way(path)
         self._record.write(rel + "\n")
         return path
-
-    def write(self, files: dict[str, str]) -> None:
-        """Record and create text files (relative path -> content) as UTF-8."""
-        for rel in files:
-            self.reserve(rel)
-        self._record.flush()
-        create(self.out, files)
 
     def flush(self) -> None:
         """Write the record out (before other processes create the reserved files)."""

@@ -199,6 +199,14 @@ def test_files_hwgen_did_not_write_are_never_replaced(inputs, tmp_path):
         with pytest.raises(HwgenError, match="not written by hwgen"):
             gen.generate(assignment, students, out, force=force, progress=False)
     assert (out / "worksheets" / "s001.tex").read_text(encoding="utf-8") == "the instructor's own"
+    # Broken links count as something in the way, refused before any student's file is written.
+    for name in ("manifest.json", "keys"):
+        linked = tmp_path / f"linked-{name}"
+        linked.mkdir()
+        (linked / name).symlink_to(tmp_path / "nowhere")
+        with pytest.raises(HwgenError, match="not written by hwgen"):
+            gen.generate(assignment, students, linked, progress=False)
+        assert not (linked / "worksheets").exists()
     # A folder holding only unrelated files (e.g. the assignment itself) is fine.
     (tmp_path / "course").mkdir()
     (tmp_path / "course" / "hw3.yaml").write_text(EXAMPLE, encoding="utf-8")

@@ -32,6 +32,7 @@ _PROBLEM = {
         "lr": {"type": "number", "exclusiveMinimum": 0, "description": "write a positive learning rate, e.g. 0.5"},
         "significant": {"type": "integer", "minimum": 2, "maximum": 8,
                         "description": "write the significant digits students keep, 2 to 8"},
+        "shared": {"type": "boolean", "description": "write true to give every student the same numbers"},
     },
 }
 SCHEMA: dict[str, Any] = {
@@ -142,7 +143,8 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
         raise InputFileError(path, line_of(data, where), f"problems.{index} ({raw['template']}): no variant passes "
                              f"hwgen's checks in {MAX_DRAWS} draws; the last was rejected: {exc.reason}",
                              fix + "ask fewer quantities (`asked:`), or choose another lr or template") from None
-    return ProblemSpec(f"p{index + 1}", template, scale_points(template.asked, raw.get("points")), overrides)
+    return ProblemSpec(f"p{index + 1}", template, scale_points(template.asked, raw.get("points")), overrides,
+                       bool(raw.get("shared", False)))
 
 
 def load_assignment(path: str | Path) -> Assignment:

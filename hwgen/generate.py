@@ -111,8 +111,10 @@ class StudentOutput:
 
 
 def problem_seed(assignment: Assignment, student: Student, key: str, salt: int = 0) -> int:
-    """The seed of one student's problem; salt > 0 re-derives it when its numbers repeat an earlier student's."""
-    return derive_seed(assignment.seed, student.id, key if salt == 0 else f"{key}#{salt}")
+    """The seed of one student's problem; salt > 0 re-derives it when its numbers repeat an earlier student's.
+    A shared problem's seed is the class's: every student gets the same numbers."""
+    shared = next(p.shared for p in assignment.problems if p.key == key)
+    return derive_seed(assignment.seed, "" if shared else student.id, key if salt == 0 else f"{key}#{salt}")
 
 
 def fingerprint(variant: Variant) -> int:
@@ -260,10 +262,12 @@ def _reserved(output: Output, assignment: Assignment, students: Sequence[Student
 
 def _unique(assignment: Assignment, result: StudentOutput, seen: dict[str, set[int]], writers: Sequence[str],
             summary: Summary) -> StudentOutput:
-    """The student's output with every problem's numbers unlike every earlier student's (re-derived if needed)."""
+    """The student's output with every problem's numbers unlike every earlier student's (re-derived if needed);
+    a shared problem's numbers are everyone's."""
+    shared = {p.key for p in assignment.problems if p.shared}
     salts: dict[str, int] = {}
     while True:
-        repeats = [key for key, fp in result.fingerprints.items() if fp in seen[key]]
+        repeats = [key for key, fp in result.fingerprints.items() if fp in seen[key] and key not in shared]
         if not repeats:
             break
         for key in repeats:

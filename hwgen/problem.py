@@ -22,6 +22,7 @@ class ProblemSpec:
     template: Template
     asked: dict[str, float]
     overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    shared: bool = False  # every student gets the same numbers (a textbook problem, an exam everyone sits)
 
     @property
     def points(self) -> float:
@@ -40,14 +41,15 @@ class ProblemSpec:
         """This problem as an entry of manifest.json, carrying the template's YAML text with it."""
         return {"key": self.key, "template": self.template.name, "points": self.points, "asked": self.asked,
                 "significant": self.template.significant, "lr": self.template.network.lr,
-                "overrides": self.overrides, "template_source": self.template.source}
+                "overrides": self.overrides, "shared": self.shared, "template_source": self.template.source}
 
     @classmethod
     def from_manifest(cls, entry: Mapping[str, Any]) -> ProblemSpec:
         """Rebuild a problem from its manifest entry (no problem-bank file needed)."""
         overrides = dict(entry.get("overrides", {}))
         template = apply_overrides(bank.loads(entry["template_source"], f"manifest.json#{entry['key']}"), overrides)
-        return cls(entry["key"], template, {k: float(v) for k, v in entry["asked"].items()}, overrides)
+        return cls(entry["key"], template, {k: float(v) for k, v in entry["asked"].items()}, overrides,
+                   bool(entry.get("shared", False)))
 
 
 def answer_variable(problem: str, quantity: str) -> str:

@@ -10,7 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .bank import Fixed, GivenSpec, OneOf, Template
+from .bank import Fixed, GivenSpec, Grid, OneOf, Template
 from .engine import GIVEN_NAMES, PARAMS, solve
 from .errors import VariantError
 from .numfmt import round_sig
@@ -58,6 +58,8 @@ def sample(template: Template, seed: int) -> Variant:
 
 def degeneracy(t: Template, trace: dict[str, Array]) -> str | None:
     """Why this solved draw is not a good exercise, or None if it is."""
+    if isinstance(t.given["X"], Grid) and len(np.unique(trace["X"], axis=0)) < len(trace["X"]):
+        return "two samples of X are the same row (with different targets they would contradict each other)"
     for layer, act in zip(("Z1", "Z2"), t.network.activations):
         z = trace[layer]
         if act in ("sigmoid", "tanh") and np.max(np.abs(z)) > t.limits.z_max:

@@ -152,11 +152,12 @@ class CopyIndex:
         """Flags for one student's submission ({problem: {quantity: JSON-plain value}}): one per problem whose
         answers match another student's variant (and not the student's own) in at least MIN_MATCHES quantities
         and MIN_SHARE of those asked. Each flag: {"kind": "copied_work", "problem", "other" (the classmate's id),
-        "quantities" (those that match), "message"}."""
+        "quantities" (those that match), "message"}. A shared problem (the same numbers for all) is never flagged."""
         out = []
         for key, answers in values.items():
             spec = self.specs.get(key)
-            if spec is None or student not in self.variants[key].row or not isinstance(answers, Mapping):
+            if spec is None or spec.shared or student not in self.variants[key].row or \
+                    not isinstance(answers, Mapping):
                 continue
             near: dict[str, list[tuple[str, Array]]] = {}
             for q in spec.asked:

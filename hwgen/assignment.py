@@ -14,6 +14,7 @@ from typing import Any
 from . import bank
 from .engine import ANSWER_NAMES
 from .errors import HwgenError, InputFileError, VariantError
+from .numfmt import points_text
 from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
 from .sampling import MAX_DRAWS, sample
 from .yamlfile import line_of, load_yaml, validate
@@ -24,11 +25,13 @@ _PROBLEM = {
     "properties": {
         "template": {"type": "string", "minLength": 1,
                      "description": "write a template name from `hwgen list` or a path to a template YAML file"},
-        "points": {"type": "number", "exclusiveMinimum": 0, "description": "write the problem's total points, e.g. 10"},
-        "asked": {"description": "write a list of quantities, e.g. [Z1, L, dW1], or a mapping quantity -> points",
+        "points": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.25,
+                   "description": "write the problem's total points, a multiple of 0.25, e.g. 10"},
+        "asked": {"description": "write a list of quantities, e.g. [Z1, L, dW1], or a mapping quantity -> points "
+                                 "(multiples of 0.25), e.g. {Z1: 1, dW1: 2.5}",
                   "anyOf": [{"type": "array", "minItems": 1, "uniqueItems": True, "items": _QUANTITY},
                             {"type": "object", "minProperties": 1, "propertyNames": _QUANTITY,
-                             "additionalProperties": {"type": "number", "exclusiveMinimum": 0}}]},
+                             "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.25}}]},
         "lr": {"type": "number", "exclusiveMinimum": 0, "description": "write a positive learning rate, e.g. 0.5"},
         "significant": {"type": "integer", "minimum": 2, "maximum": 8,
                         "description": "write the significant digits students keep, 2 to 8"},
@@ -143,8 +146,26 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
         raise InputFileError(path, line_of(data, where), f"problems.{index} ({raw['template']}): no variant passes "
                              f"hwgen's checks in {MAX_DRAWS} draws; the last was rejected: {exc.reason}",
                              fix + "ask fewer quantities (`asked:`), or choose another lr or template") from None
-    return ProblemSpec(f"p{index + 1}", template, scale_points(template.asked, raw.get("points")), overrides,
+    return ProblemSpec(f"p{index + 1}", template, _points(raw, index, template, data, path), overrides,
                        bool(raw.get("shared", False)))
+
+
+def _points(raw: dict, index: int, template: bank.Template, data: Any, path: Path) -> dict[str, float]:
+    """Problem p<index+1>'s points per asked quantity: a mapping's as written (they must add up to `points`),
+    else the template's weights scaled to `points` on the half (or quarter) point grid."""
+    total = raw.get("points")
+    if isinstance(raw.get("asked"), dict) and total is not None and template.points != total:
+        raise InputFileError(path, line_of(data, ("problems", index, "points")),
+                             f"problems.{index}: the points in `asked` add up to {points_text(template.points)}, "
+                             f"not to `points: {points_text(total)}`",
+                             f"make the points in `asked` add up to {points_text(total)}, or delete `points:` "
+                             "(the total is then their sum)")
+    try:
+        return scale_points(template.asked, total)
+    except HwgenError as exc:
+        raise InputFileError(path, line_of(data, ("problems", index, "points" if total is not None else "template")),
+                             f"problems.{index}: {exc}", "give the problem more points (`points:`), or ask fewer "
+                             "quantities (`asked:`)") from None
 
 
 def load_assignment(path: str | Path) -> Assignment:

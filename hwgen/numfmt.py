@@ -32,6 +32,17 @@ def _positional(x: float, sig: int) -> str:
     return "0" if text in ("-0", "0") else text
 
 
+def points_text(x: float) -> str:
+    """Points as people write them, at most 3 decimals and no trailing zeros: 10, 0.5, 0.25, 7.333."""
+    text = np.format_float_positional(round(float(x), 3), trim="-")
+    return "0" if text == "-0" else text
+
+
+def counted(x: float, unit: str) -> str:
+    """Points with their unit: 1 pt, 0.5 pts, 2 points."""
+    return f"{points_text(x)} {unit}{'' if x == 1 else 's'}"
+
+
 def text_array(a: Array | float, sig: int) -> str:
     """An array as plain text in NumPy's nesting: [[0.3, 0.5], [0.7, 1]]; a scalar as a number."""
     return _nested(round_sig(a, sig), sig)

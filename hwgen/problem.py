@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Mapping
 
 from . import bank
 from .bank import Template
 from .engine import ANSWER_NAMES
 from .errors import HwgenError
+from .numfmt import points_text
 
 OVERRIDES = ("asked", "lr", "significant")
 
@@ -78,9 +80,36 @@ def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Templat
     return dataclasses.replace(template, **changes) if changes else template
 
 
+POINT_STEPS = (0.5, 0.25)  # the grid of item points: half points, quarter points when there are too few halves
+
+
+def point_step(quantities: int, total: float) -> float:
+    """The grid a problem's item points lie on: 0.5, or 0.25 when the total has fewer half points than there
+    are quantities (or is no whole number of half points)."""
+    for step in POINT_STEPS:
+        if (total / step).is_integer() and quantities <= total / step:
+            return step
+    raise HwgenError(f"{points_text(total)} points cannot be shared among {quantities} quantities in quarter "
+                     "points: the total must be a multiple of 0.25 and at least 0.25 per quantity")
+
+
 def scale_points(asked: Mapping[str, float], total: float | None) -> dict[str, float]:
-    """Points per quantity scaled so they add up to `total` (unchanged if total is None)."""
-    if total is None:
-        return dict(asked)
-    weight = sum(asked.values())
-    return {q: total * p / weight for q, p in asked.items()}
+    """Points per quantity on the point_step grid, in proportion to the weights `asked` (largest remainders
+    round up) and adding up to `total` exactly (default: the weights' own sum); every quantity gets at least
+    one step."""
+    total = float(sum(asked.values())) if total is None else float(total)
+    step = point_step(len(asked), total)
+    units, weight = round(total / step), sum(Fraction(w) for w in asked.values())
+    ideal = {q: Fraction(w) * units / weight for q, w in asked.items()}
+    given = {q: max(1, int(x)) for q, x in ideal.items()}
+    order = list(asked)
+    left = units - sum(given.values())  # < 0 only when quantities raised to one step took it from the others
+    by_remainder = sorted(order, key=lambda q: (-(ideal[q] - given[q]), -asked[q], order.index(q)))
+    for q in by_remainder[:max(left, 0)]:
+        given[q] += 1
+    while left < 0:
+        q = min((q for q in order if given[q] > 1), key=lambda q: (ideal[q] - given[q], order.index(q)))
+        given[q] -= 1
+        left += 1
+    return {q: given[q] * step for q in asked}
+

@@ -38,7 +38,7 @@ def test_the_issue_example_loads_as_written(tmp_path):
         "Backprop homework 3", "CS 4780 & Friends: Machine Learning", "2026-12-01", 20261122, "hw3")
     assert a.due_text == "Tuesday 1 December 2026"
     assert [(p.key, p.template.name) for p in a.problems] == [("p1", "xor_net"), ("p2", "bce_net")]
-    assert [p.points for p in a.problems] == [pytest.approx(10, abs=1e-4)] * 2
+    assert [p.points for p in a.problems] == [10, 10]
     assert a.to_manifest()["grading"] == {} and a.to_manifest()["due"] == "2026-12-01"
 
 
@@ -61,14 +61,14 @@ def test_overrides_instructions_grading_and_a_template_next_to_the_file(tmp_path
             lr: 0.1
             significant: 3
           - template: mine/my_relu.yaml
-            asked: {Z1: 2, dW2: 3}
-            points: 10
+            asked: {Z1: 2, dW2: 3.5}
+            points: 5.5
         """)
     a = load_assignment(path)
     p1, p2 = a.problems
     assert list(p1.asked) == ["L", "dW1"] and p1.template.network.lr == 0.1 and p1.template.significant == 3
     assert p1.overrides == {"asked": ["L", "dW1"], "lr": 0.1, "significant": 3}
-    assert p2.template.name == "relu_sigmoid" and p2.asked == {"Z1": 4.0, "dW2": 6.0}
+    assert p2.template.name == "relu_sigmoid" and p2.asked == {"Z1": 2.0, "dW2": 3.5}
     assert a.grading == {"ecf_credit": 0.5, "show_expected": False, "late_policy": {"rule": "linear"}}
     assert type(a.grading) is dict and type(a.grading["late_policy"]) is dict
     assert a.instructions == "Work alone.\n\nCalculators allowed."
@@ -87,6 +87,12 @@ def test_overrides_instructions_grading_and_a_template_next_to_the_file(tmp_path
     (EXAMPLE + "    significant: 2\n", 8, "no variant passes hwgen's checks"),  # rounding swamps the gradients
     (EXAMPLE.replace("points: 10\n  - template: bce", "points: ten\n  - template: bce"), 7, "'ten' is not of type 'number'"),
     (EXAMPLE.replace("problems:", "problems: ["), 6, "not valid YAML"),
+    (EXAMPLE + "    asked: {L: 2, dW1: 3}\n", 9, "the points in `asked` add up to 5, not to `points: 10`"),
+    (EXAMPLE.replace("points: 10\n  - template: bce", "points: 10.1\n  - template: bce"), 7,
+     "10.1 is not a multiple of 0.25"),
+    (EXAMPLE.replace("points: 10\n  - template: bce", "points: 2\n  - template: bce"), 7,
+     "2 points cannot be shared among 15 quantities"),
+    (EXAMPLE + "    asked: {L: 0.1, dW1: 9.9}\n", 10, "0.1 is not a multiple of 0.25"),
     (EXAMPLE.replace("seed: 20261122", "seed: 1\nseed: 2"), 5, "duplicate key 'seed'"),
 ])
 def test_assignment_errors_name_file_line_and_fix(tmp_path, text, line, what):

@@ -7,9 +7,11 @@ import dataclasses
 import html
 import io
 import json
+import re
 
 import pytest
 
+from hwgen.grade.export import table_text
 from hwgen.grade.feedback import page
 from hwgen.grade.gradebook import GRADEBOOK, Gradebook
 from hwgen.grade.manifest import load_manifest
@@ -57,6 +59,27 @@ def test_canvas_csv_has_a_points_possible_row_and_one_row_per_student(graded):
         assert float(r[7]) == pytest.approx(report[sid]["score"], abs=1e-3)
         assert float(r[5]) + float(r[6]) == pytest.approx(float(r[7]), abs=2e-3)
     assert by_id["cy"][5:8] == ["0", "0", "0"] and "no submission" in by_id["cy"][8]
+
+
+def test_item_points_are_quarter_points_adding_up_exactly_and_read_plainly(graded):
+    """10 points over xor_net's 19 weights: the JSON report's items lie on the 0.25 grid and add up exactly (==)
+    to each problem's points; the feedback page and the terminal table show them without rounding noise."""
+    folder, manifest, report = graded
+    for sid in report:
+        for spec in manifest.problems:
+            mine = [i for i in report[sid]["items"] if i["problem"] == spec.key]
+            assert all((i["max_points"] * 4).is_integer() for i in mine)
+            assert sum(i["max_points"] for i in mine) == spec.points
+    assert report["ada"]["score"] == report["ada"]["max"] == 16
+    assert run_cli("feedback", str(folder), "--student", "bob").returncode == 0
+    bob = (folder / "feedback" / "bob.html").read_text()
+    lost = points(manifest, "p1_L")
+    shown = re.findall(r'class="points">([^<]*)<', bob) + re.findall(r"Score: ([^<]*)<", bob)
+    assert f"0 / {lost:g}" in shown and f"{16 - lost:g} / 16" in shown
+    assert all(re.fullmatch(r"\d+(\.\d{1,2})? / \d+(\.\d{1,2})?", text) for text in shown)
+    with Gradebook(folder / GRADEBOOK) as book:
+        table = table_text(manifest, book)
+    assert "p1/10" in table and "total/16" in table and f" {16 - lost:g} " in table and ".00" not in table
 
 
 def test_moodle_csv_puts_the_maximum_in_the_header(graded):

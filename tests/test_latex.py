@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import numpy as np
 import pytest
 
 from hwgen.assignment import Assignment, Student
+from hwgen.numfmt import fmt
 from hwgen.problem import ProblemSpec
 from hwgen.render import latex
 from hwgen.render.texescape import MISSING, tex_escape
@@ -53,7 +55,7 @@ def test_numbers_are_written_one_way(templates):
     assert "\\begin{bmatrix}" in key and "e-0" not in key and "e+0" not in key
     dw1 = variant.trace["dW1"]
     for v in np.ravel(dw1):
-        assert latex.fmt(v, 4) in key
+        assert fmt(v, 4) in key
 
 
 def test_the_drawing_shows_the_students_weights_and_biases(templates):
@@ -122,3 +124,16 @@ def test_template_prose_keeps_its_math_and_escapes_the_rest(templates):
     sheet = latex.worksheet(_assignment(templates, ["bce_net"]), AWKWARD, {"p1": sample(templates["bce_net"], 1)})
     assert r"$L = -[y \log \hat{y} + (1 - y) \log(1 - \hat{y})]$ (natural log)" in sheet
     assert r"(inputs $\times$ outputs), so $Z = X W + b$" in sheet
+
+
+def test_points_on_the_page_are_half_points_without_noise(templates):
+    """10 points over xor_net's 19 weights: the worksheet and key show [0.5 pts], [1 pt], [1.5 pts], never 0.526."""
+    from hwgen.problem import scale_points
+
+    t = templates["xor_net"]
+    a = dataclasses.replace(_assignment(templates, ["xor_net"]),
+                            problems=(ProblemSpec("p1", t, scale_points(t.asked, 10)),))
+    variant = sample(t, 3)
+    for doc in (latex.worksheet(a, AWKWARD, {"p1": variant}), latex.key(a, AWKWARD, {"p1": variant})):
+        shown = set(re.findall(r"\[([0-9.]+ pts?)\]", doc))
+        assert shown == {"0.5 pts", "1 pt", "1.5 pts"} and "10 pts" in doc

@@ -14,6 +14,7 @@ import io
 from dataclasses import dataclass
 from typing import Callable, Collection, Mapping
 
+from ..numfmt import points_text
 from .gradebook import Gradebook
 from .manifest import ClassManifest
 
@@ -63,14 +64,14 @@ def rows(manifest: ClassManifest, book: Gradebook) -> list[Row]:
 
 
 def _num(x: float | None) -> str:
-    """A CSV cell: empty for None, no trailing .0."""
-    return "" if x is None else f"{x:g}" if abs(x) < 1e15 else str(x)
+    """A cell of points: empty for None, else at most 3 decimals without trailing zeros (numfmt.points_text)."""
+    return "" if x is None else points_text(x)
 
 
 def _canvas(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
     head = [f"{manifest.title} {spec.key}" for spec in manifest.problems] + [f"{manifest.title} total"]
     points = [*(spec.points for spec in manifest.problems), manifest.max_points]
-    possible = [_num(round(value, DECIMALS)) for value in points]
+    possible = [_num(value) for value in points]
     out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, "Notes", COPIED],
            ["    Points Possible", "", "", "", "", *possible, "", ""]]
     for r in table:
@@ -81,9 +82,9 @@ def _canvas(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
 
 
 def _moodle(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
-    head = [f"{manifest.title} {spec.key} (max {_num(round(spec.points, DECIMALS))})" for spec in manifest.problems]
+    head = [f"{manifest.title} {spec.key} (max {_num(spec.points)})" for spec in manifest.problems]
     out = [["ID number", "Email address", "Full name", *head,
-            f"{manifest.title} total (max {_num(round(manifest.max_points, DECIMALS))})", "Notes", COPIED]]
+            f"{manifest.title} total (max {_num(manifest.max_points)})", "Notes", COPIED]]
     for r in table:
         out.append([r.student, r.email, r.name, *(_num(r.points[spec.key]) for spec in manifest.problems),
                     _num(r.total), r.notes, " ".join(r.copied_from)])
@@ -103,9 +104,9 @@ def csv_text(manifest: ClassManifest, book: Gradebook, fmt: str = "canvas") -> s
 def table_text(manifest: ClassManifest, book: Gradebook, about: Mapping[str, str] | None = None) -> str:
     """The gradebook as an aligned text table for the terminal; `about` adds a last column by student id."""
     table = rows(manifest, book)
-    head = ["student", "name", *(f"{s.key}/{_num(round(s.points, 1))}" for s in manifest.problems),
-            f"total/{_num(round(manifest.max_points, 1))}", "status", "flags", "copied from"] + (["about"] if about else [])
-    body = [[r.student, r.name, *(_fixed(r.points[s.key]) for s in manifest.problems), _fixed(r.total), r.status,
+    head = ["student", "name", *(f"{s.key}/{_num(s.points)}" for s in manifest.problems),
+            f"total/{_num(manifest.max_points)}", "status", "flags", "copied from"] + (["about"] if about else [])
+    body = [[r.student, r.name, *(_num(r.points[s.key]) for s in manifest.problems), _num(r.total), r.status,
              str(len(r.flags)) if r.flags else "", " ".join(r.copied_from), *([about.get(r.student, "")] if about else [])]
             for r in table]
     return aligned(head, body, right=range(2, 3 + len(manifest.problems)))
@@ -118,7 +119,3 @@ def aligned(head: list[str], body: list[list[str]], right: Collection[int]) -> s
     lines = ["  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))).rstrip()
              for row in [head, *body]]
     return "\n".join([lines[0], "  ".join("-" * w for w in widths), *lines[1:]]) + "\n"
-
-
-def _fixed(x: float | None) -> str:
-    return "" if x is None else f"{x:.2f}"

@@ -14,7 +14,7 @@ import jinja2
 import numpy as np
 
 from ..notation import DESCRIPTIONS
-from ..numfmt import text_array
+from ..numfmt import points_text, text_array
 from ..render import templates_dir
 from .gradebook import Gradebook, Submission
 from .manifest import ClassManifest
@@ -43,10 +43,6 @@ def _shown(value: Any, digits: int) -> str:
     return text_array(arr, digits)
 
 
-def _points(x: float) -> str:
-    return f"{x:.3g}" if abs(x) < 100 else f"{x:.1f}"
-
-
 def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
     """The HTML page of one student who has a gradebook entry."""
     student = sub.student
@@ -63,8 +59,8 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
             "items": [], "score": 0.0, "max": 0.0})
         entry["items"].append({
             "variable": spec.variable(item.quantity) if spec else item.quantity,
-            "description": DESCRIPTIONS.get(item.quantity, ""), "points": _points(item.points),
-            "max_points": _points(item.max_points), "status": item.status,
+            "description": DESCRIPTIONS.get(item.quantity, ""), "points": points_text(item.points),
+            "max_points": points_text(item.max_points), "status": item.status,
             "status_text": STATUS_TEXT.get(item.status, item.status), "message": item.message,
             "misconception": item.misconception,
             "answer": None if answer is None else _shown(answer, max(digits + 2, 6)),
@@ -72,11 +68,11 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
         entry["score"] += item.points
         entry["max"] += item.max_points
     for entry in problems.values():
-        entry["score"], entry["max"] = _points(entry["score"]), _points(entry["max"])
+        entry["score"], entry["max"] = points_text(entry["score"]), points_text(entry["max"])
     return environment().get_template("feedback.html.j2").render(
         title=manifest.title, course=str(manifest.assignment.get("course") or ""),
         student={"id": student, "name": str(record.get("name") or "")}, graded_at=sub.graded_at,
-        score=_points(sub.score), max_score=_points(sub.max_score), flags=list(sub.flags),
+        score=points_text(sub.score), max_score=points_text(sub.max_score), flags=list(sub.flags),
         problems=list(problems.values()))
 
 

@@ -19,7 +19,7 @@ import jinja2
 import numpy as np
 
 from ..notation import DESCRIPTIONS, GIVEN_ROWS, SYMBOLS
-from ..numfmt import fmt, tex_array, tex_arrays, tex_scalar
+from ..numfmt import counted, tex_array, tex_arrays, tex_scalar
 from ..problem import ProblemSpec
 from ..variant import Variant
 from . import templates_dir
@@ -87,8 +87,8 @@ def environment() -> jinja2.Environment:
 
 @lru_cache(maxsize=1024)
 def points_text(points: float) -> str:
-    """1 pt, 2 pts, 0.526 pts."""
-    return f"{fmt(points, 3)} pt{'' if points == 1 else 's'}"
+    """1 pt, 2 pts, 0.25 pts."""
+    return counted(points, "pt")
 
 
 def _shape_text(value: Array) -> str:

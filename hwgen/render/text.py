@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ..numfmt import text_array
+from ..numfmt import counted, text_array
 from ..variant import Variant
 from .steps import PHASES, worked_steps
 
@@ -41,7 +41,7 @@ def worked_solution(variant: Variant) -> str:
             phase = w.step.phase
             out += ["", PHASES[phase]]
         name = w.step.name
-        tag = f"   [asked, {w.points:g} pt{'s' if w.points != 1 else ''}]" if w.points else ""
+        tag = f"   [asked, {counted(w.points, 'pt')}]" if w.points else ""
         out += [f"  {name} = {tex_to_text(w.formula)}{tag}",
                 f"  {' ' * len(name)} = {tex_to_text(w.numbers)}",
                 f"  {' ' * len(name)} = {text_array(w.result, sig)}"]

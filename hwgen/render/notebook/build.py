@@ -19,7 +19,7 @@ from ...bank import Template
 from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
 from ...grade.tolerance import tolerances, trace_of
 from ...notation import DESCRIPTIONS, GIVEN_ROWS, SYMBOLS
-from ...numfmt import tex_arrays
+from ...numfmt import counted, tex_arrays
 from ...problem import ProblemSpec, answer_variable
 from ...variant import Variant
 from .. import templates_dir
@@ -47,7 +47,7 @@ def environment() -> jinja2.Environment:
     """Jinja2 over templates/notebook (inside the installed package, or beside it in a source checkout)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir() / "notebook"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, autoescape=False, auto_reload=False)
-    env.filters["points"] = lambda p: f"{p:g} point{'' if p == 1 else 's'}"
+    env.filters["points"] = lambda p: counted(p, "point")
     env.filters["md"] = lambda text: re.sub(r"([\\`*_\[\]<>#|$])", r"\\\1", str(text))
     return env
 

@@ -27,6 +27,7 @@ from . import __version__
 from .assignment import Assignment, Student
 from .errors import VariantError
 from .executor import Executor, executor_for
+from .numfmt import counted
 from .outdir import Output, create, prepare
 from .render import latex
 from .render.notebook import writers as notebooks
@@ -276,7 +277,7 @@ def _unique(assignment: Assignment, result: StudentOutput, seen: dict[str, set[i
                 spec = next(p for p in assignment.problems if p.key == key)
                 raise VariantError(
                     f"problem {key} (template {spec.template.name}): student {result.student.id!r} cannot get numbers "
-                    f"unlike the {len(seen[key])} students before them in {MAX_SALT} tries; the template has too "
+                    f"unlike the {counted(len(seen[key]), 'student')} before them in {MAX_SALT} tries; the template has too "
                     "few distinct variants for this class\n  fix: widen the template's value grids, or split the class")
         result = build_student(assignment, result.student, salts, writers)
     summary.rederived += [f"{result.student.id}/{key}" for key in salts]

@@ -39,7 +39,7 @@ def points_text(x: float) -> str:
 
 
 def counted(x: float, unit: str) -> str:
-    """Points with their unit: 1 pt, 0.5 pts, 2 points."""
+    """A number of things (points, students) with its unit, plural unless exactly one: 1 pt, 0.5 pts, 2 students."""
     return f"{points_text(x)} {unit}{'' if x == 1 else 's'}"
 
 

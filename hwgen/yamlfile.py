@@ -13,6 +13,7 @@ sys.modules.setdefault("rfc3987_syntax", None)
 import jsonschema  # noqa: E402
 import yaml  # noqa: E402
 
+from . import bundled  # noqa: E402
 from .errors import InputFileError  # noqa: E402
 
 
@@ -109,7 +110,8 @@ def _fix(err: jsonschema.ValidationError) -> str:
         return "remove or rename it" + (f"; allowed keys here: {', '.join(allowed)}" if allowed else "")
     if err.validator == "type":
         return f"write a {err.validator_value} here"
-    return err.schema.get("description", "see the example files in problem_bank/")
+    bank = bundled("problem_bank")
+    return err.schema.get("description", f"compare with a bundled template (`hwgen list`; the files are in {bank})")
 
 
 def validate(data: Any, schema: dict, path: Path, error: type[InputFileError] = InputFileError) -> None:

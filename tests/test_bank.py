@@ -64,6 +64,16 @@ def test_broken_template_names_file_line_and_fix(tmp_path, old, new, line_word, 
     assert fix_word in str(err)
 
 
+def test_a_schema_error_without_a_hint_points_to_hwgen_list_and_the_installed_bank(tmp_path):
+    """A pip user has no problem_bank/ folder of their own: the fix names `hwgen list` and where the bundled
+    templates are installed."""
+    path = _write(tmp_path, XOR.replace("  lr: 0.5", "  lr: -0.5"))
+    with pytest.raises(TemplateError) as info:
+        bank.load(path)
+    assert "`hwgen list`" in info.value.fix and str(bank.bank_dir()) in info.value.fix
+    assert "see the example files in problem_bank/" not in str(info.value)
+
+
 def test_yaml_syntax_error_and_duplicate_key(tmp_path):
     path = _write(tmp_path, XOR.replace("  loss: mse_half", "  loss: [mse_half"))
     with pytest.raises(TemplateError, match=r"broken.yaml:\d+: not valid YAML"):

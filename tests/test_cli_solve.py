@@ -24,6 +24,11 @@ def test_help(args):
     assert result.returncode == 0 and "usage: hwgen" in result.stdout
 
 
+def test_solve_help_names_no_file_that_is_not_shipped():
+    out = run_cli("solve", "--help", check=True).stdout
+    assert "design.md" not in out and "template, seed, network" in " ".join(out.split())
+
+
 def test_solve_json_is_the_canonical_form():
     doc = json.loads(run_cli("solve", "xor_net", "--seed", "7", "--json", check=True).stdout)
     assert doc["template"] == "xor_net" and doc["seed"] == 7

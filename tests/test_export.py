@@ -125,7 +125,11 @@ def test_export_and_feedback_need_a_graded_class(tmp_path):
 
 def test_grade_one_student_and_unknown_ids(graded):
     folder, manifest, report = graded
-    one = run_cli("grade", str(folder), "--student", "bob", "--regrade", "--quiet")
-    assert one.returncode == 0 and "1 students: 1 graded" in one.stderr
+    one = run_cli("grade", str(folder), "--student", "BoB", "--regrade", "--quiet")
+    assert one.returncode == 0 and "1 student: 1 graded" in one.stderr  # ids ignore letter case, as in the roster
+    none = run_cli("grade", str(folder), "--student", "CY", "--quiet")
+    assert none.returncode == 0 and "1 student: 1 unchanged" in none.stderr and "notebooks/s" not in none.stderr
+    page_for = run_cli("feedback", str(folder), "--student", "ADA", "--out", str(folder / "one"))
+    assert page_for.returncode == 0 and "1 page ->" in page_for.stderr and (folder / "one" / "ada.html").is_file()
     unknown = run_cli("grade", str(folder), "--student", "nobody_here", "--quiet")
     assert unknown.returncode == 2 and "no student 'nobody_here'" in unknown.stderr and "Traceback" not in unknown.stderr

@@ -25,7 +25,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=1, help="variant seed (default 1); same seed, same numbers")
     p.add_argument("--given", metavar="FILE.json",
                    help="solve these numbers instead: X, Y, W1, b1, W2, b2 in canonical orientation, optionally lr")
-    p.add_argument("--json", action="store_true", help="print the canonical JSON of design.md instead of text")
+    p.add_argument("--json", action="store_true", help="print the variant as JSON instead of text: template, seed, network, "
+                                                            "given and answers (canonical orientation, README 'Commands')")
     p.set_defaults(func=cmd_solve)
 
 

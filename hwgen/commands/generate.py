@@ -14,6 +14,7 @@ from .. import pdf
 from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
 from ..generate import WRITERS, class_executor, generate
+from ..numfmt import counted
 from ..outdir import Output
 
 
@@ -56,7 +57,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     jobs = max(1, args.jobs)
     with class_executor(args.executor, jobs, len(students)) as executor:
         summary = generate(assignment, students, out, force=args.force, progress=sys.stderr.isatty(), executor=executor)
-    print(f"wrote {summary.files} files for {summary.students} students x {summary.problems} problems and "
+    print(f"wrote {counted(summary.files, 'file')} for {counted(summary.students, 'student')} x "
+          f"{counted(summary.problems, 'problem')} and "
           f"{out / 'manifest.json'} in {summary.seconds:.1f} s")
     if summary.rederived:
         print(f"re-derived {len(summary.rederived)} problem(s) whose numbers repeated an earlier student's: "

@@ -13,8 +13,9 @@ from ..grade.export import FORMATS, csv_text
 from ..grade.feedback import write_pages
 from ..grade.gradebook import GRADEBOOK, Gradebook
 from ..grade.isolation import LEVELS
-from ..grade.manifest import ClassManifest, load_manifest
+from ..grade.manifest import ClassManifest, find_id, load_manifest
 from ..grade.sandbox import Limits, default_jobs
+from ..numfmt import counted
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -96,18 +97,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     out = args.csv or args.dir / "grades.csv"
     with book:
         out.write_text(csv_text(manifest, book, args.format), encoding="utf-8", newline="")
-    print(f"hwgen export: {len(manifest.students)} students -> {out} ({args.format} format)", file=sys.stderr)
+    print(f"hwgen export: {counted(len(manifest.students), 'student')} -> {out} ({args.format} format)", file=sys.stderr)
     return 0
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
     """Write the HTML pages."""
     manifest, book = open_class(args.dir)
+    student = find_id(args.student, manifest.students) or args.student if args.student else None
     with book:
-        pages = write_pages(manifest, book, args.out or args.dir / "feedback",
-                            [args.student] if args.student else None)
+        pages = write_pages(manifest, book, args.out or args.dir / "feedback", [student] if student else None)
     if args.student and not pages:
         raise InputFileError(args.dir / GRADEBOOK, None, f"student {args.student!r} has not been graded",
                              f"check the id, or run `hwgen grade {args.dir} --student {args.student}`")
-    print(f"hwgen feedback: {len(pages)} pages -> {args.out or args.dir / 'feedback'}", file=sys.stderr)
+    print(f"hwgen feedback: {counted(len(pages), 'page')} -> {args.out or args.dir / 'feedback'}", file=sys.stderr)
     return 0

@@ -27,11 +27,12 @@ from tqdm import tqdm
 from .. import __version__
 from ..errors import InputFileError
 from ..executor import Dask, Executor, InProcess, LocalProcesses, executor_for
+from ..numfmt import counted
 from ..problem import answer_variable
 from .chunks import ClassContext, Graded, Task, close_sandboxes, grade_chunk
 from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
-from .manifest import ClassManifest, load_manifest
+from .manifest import ClassManifest, find_id, load_manifest
 from .result import Item
 from .sandbox import Limits, Run, default_jobs, describe
 from .submission import Notebook, Unreadable, file_sha256, links_outside, locate, read_notebook
@@ -66,9 +67,10 @@ class Summary:
     def line(self) -> str:
         """One line for the end of the run."""
         parts = [f"{n} {what}" for what, n in self.counts.items() if n]
-        rate = self.counts["graded"] / self.seconds if self.seconds else 0.0
-        return f"{len(self.students)} students: " + ", ".join(parts or ["nothing to do"]) + \
-            f" in {self.seconds:.1f} s ({rate:.0f} notebooks/s)"
+        graded = self.counts["graded"]
+        rate = f" ({graded / self.seconds:.0f} notebooks/s)" if graded and self.seconds else ""
+        return f"{counted(len(self.students), 'student')}: " + ", ".join(parts or ["nothing to do"]) + \
+            f" in {self.seconds:.1f} s{rate}"
 
 
 @dataclass
@@ -176,10 +178,11 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                              "layout) in DIR/submitted, or give --submissions PATH")
     students = roster_and_folders(manifest, submissions)
     if options.student is not None:
-        if options.student not in students:
+        found = find_id(options.student, students)
+        if found is None:
             raise InputFileError(manifest.path, None, f"no student {options.student!r} in the manifest or in "
                                  f"{submissions}", "check the student id (as in the roster)")
-        students = [options.student]
+        students = [found]
     summary = Summary(students=students)
     tqdm.monitor_interval = 0  # no monitor thread: the grading processes are forked from this one
     pending: dict[str, _Pending] = {}

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from json.decoder import JSONDecodeError, scanstring
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from ..errors import HwgenError, InputFileError
 from ..problem import ProblemSpec
@@ -120,6 +120,18 @@ class ClassManifest:
         record = self.students[student] if record is None else record
         text = json.dumps(record.get("problems", {}), sort_keys=True)
         return hashlib.sha256((self._common_digest + text).encode()).hexdigest()
+
+
+def find_id(wanted: str, ids: Iterable[str]) -> str | None:
+    """The id among `ids` that `wanted` names: itself, else the one equal ignoring letter case (as the roster
+    compares ids); None if none is."""
+    folded = None
+    for sid in ids:
+        if sid == wanted:
+            return sid
+        if folded is None and sid.casefold() == wanted.casefold():
+            folded = sid
+    return folded
 
 
 def _skip(text: str, pos: int) -> int:

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from . import bank
-from .engine import ANSWER_NAMES
 from .errors import HwgenError, InputFileError, VariantError
 from .numfmt import points_text
 from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
 from .sampling import MAX_DRAWS, sample
 from .yamlfile import line_of, load_yaml, validate
 
-_QUANTITY = {"enum": list(ANSWER_NAMES)}
+RENDERED_LAYERS = 2  # the depth the worksheet, key and notebook renderers draw (one hidden layer)
+_QUANTITY = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"}  # the template's own names: apply_overrides
 _PROBLEM = {
     "type": "object", "additionalProperties": False, "required": ["template"],
     "properties": {
@@ -132,6 +132,11 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     """Problem p<index+1>: its template with the assignment's overrides and points."""
     where = ("problems", index)
     base = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
+    if base.network.layers != RENDERED_LAYERS:
+        raise InputFileError(path, line_of(data, (*where, "template")), f"problems.{index} ({raw['template']}): "
+                             f"worksheets, keys and notebooks draw networks of {RENDERED_LAYERS} weight layers so far, "
+                             f"this one has {base.network.layers}",
+                             "use `hwgen solve` for this template, or a template with one hidden layer here")
     overrides = {k: _plain(raw[k]) for k in OVERRIDES if k in raw}
     try:
         template = apply_overrides(base, overrides)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import bundled
-from .engine import ANSWER_NAMES, GIVEN_NAMES, Network, Step, build_steps
+from .engine import Network, Problem, Step, network_problem
 from .errors import TemplateError
 from .notation import Display
 from .tables import ACTIVATIONS, LOSSES
@@ -19,6 +19,7 @@ from .yamlfile import line_of, parse_yaml, read_text, validate
 
 Array = np.ndarray
 
+MAX_LAYERS = 5  # weight layers a network template may have
 _NUMBERS = {"type": "array", "minItems": 1, "items": {"anyOf": [{"type": "number"}, {"$ref": "#/$defs/numbers"}]}}
 GRADING_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -67,17 +68,21 @@ SCHEMA: dict[str, Any] = {
             "required": ["sizes", "activations", "loss", "lr"],
             "properties": {
                 "sizes": {"type": "array", "items": {"type": "integer", "minimum": 1, "maximum": 8},
-                          "minItems": 3, "maxItems": 3,
-                          "description": "write [inputs, hidden, outputs], each 1 to 8"},
-                "activations": {"type": "array", "items": {"enum": sorted(ACTIVATIONS)}, "minItems": 2, "maxItems": 2,
-                                "description": "write [hidden, output], e.g. [sigmoid, sigmoid]"},
+                          "minItems": 3, "maxItems": MAX_LAYERS + 1,
+                          "description": "write [inputs, hidden, outputs] (or [inputs, h1, h2, outputs] for two hidden "
+                                         f"layers, ...), each 1 to 8, at most {MAX_LAYERS} weight layers"},
+                "activations": {"type": "array", "items": {"enum": sorted(ACTIVATIONS)}, "minItems": 2,
+                                "maxItems": MAX_LAYERS,
+                                "description": "write one per weight layer, e.g. [sigmoid, sigmoid]"},
                 "loss": {"enum": sorted(LOSSES)},
                 "lr": {"type": "number", "exclusiveMinimum": 0},
+                "weight_decay": {"type": "number", "minimum": 0,
+                                 "description": "write lambda: L gains (lambda / 2) * the sum of squared weights"},
             },
         },
-        "given": {"type": "object", "additionalProperties": False, "required": list(GIVEN_NAMES),
-                  "properties": {k: _SPEC for k in GIVEN_NAMES}},
-        "asked": {"type": "object", "minProperties": 1, "propertyNames": {"enum": list(ANSWER_NAMES)},
+        "given": {"type": "object", "propertyNames": {"pattern": "^(X|Y|[Wb][1-9])$"}, "additionalProperties": _SPEC,
+                  "description": "write X, Y and W1, b1, ..., WL, bL (one pair per weight layer)"},
+        "asked": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
                   "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
                   "description": "map each asked quantity to its points, e.g. dW1: 2"},
         "rounding": {"type": "object", "additionalProperties": False, "required": ["significant"],
@@ -146,18 +151,22 @@ class Template:
     source: str = ""  # the YAML text, so a manifest can carry the template with it
 
     @cached_property
-    def steps(self) -> list[Step]:
-        """The network's steps, in working order."""
-        return build_steps(self.network)
+    def problem(self) -> Problem:
+        """The problem the template's builder makes: givens, steps, constants."""
+        return network_problem(self.network, self.samples)
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The problem's steps, in working order."""
+        return self.problem.steps
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickle without the cached steps (their functions are lambdas); they are rebuilt on first use."""
-        return {k: v for k, v in self.__dict__.items() if k != "steps"}
+        """Pickle without the cached problem (its functions are lambdas); it is rebuilt on first use."""
+        return {k: v for k, v in self.__dict__.items() if k != "problem"}
 
     def shape(self, name: str) -> tuple[int, ...]:
-        """Canonical shape of a given array: X (n, d), Y (n, o), W1 (d, h), b1 (h,), W2 (h, o), b2 (o,)."""
-        (d, h, o), n = self.network.sizes, self.samples
-        return {"X": (n, d), "Y": (n, o), "W1": (d, h), "b1": (h,), "W2": (h, o), "b2": (o,)}[name]
+        """Canonical shape of a given array: X (n, d), Y (n, o), Wk (size_{k-1}, size_k), bk (size_k,)."""
+        return self.problem.given[name]
 
     @property
     def points(self) -> float:
@@ -241,11 +250,45 @@ def _check_shapes(t: Template, data: Any) -> None:
         for arr in arrays:
             if arr.shape != t.shape(name):
                 raise _fail(data, where, t.path, f"shape {arr.shape} does not fit the network: expected {t.shape(name)}",
-                            f"write {name} as {t.shape(name)} in canonical form (X: n x d, W1: d x h, b1: h)")
+                            f"write {name} as {t.shape(name)} in canonical form (X: n x d, Wk: in x out, bk: out)")
         values = np.concatenate([a.ravel() for a in arrays]) if arrays else np.asarray(spec.values)
         if name != "Y" and not _on_grid(values):
             raise _fail(data, where, t.path, "values must lie on a 0.01 grid or coarser so students can work by hand",
                         "use steps and values that are multiples of 0.01")
+
+
+def _check_network(net: Network, data: Any, path: Path) -> None:
+    """One activation per weight layer, softmax only at the output, and each loss with the output it needs."""
+    if len(net.activations) != net.layers:
+        raise _fail(data, ("network", "activations"), path, f"{len(net.activations)} activations for {net.layers} "
+                    f"weight layers (sizes {list(net.sizes)})", f"write {net.layers} activations, one per weight layer")
+    hidden = [a for a in net.activations[:-1] if ACTIVATIONS[a].output_only]
+    if hidden:
+        raise _fail(data, ("network", "activations"), path, f"{hidden[0]} is an output activation",
+                    "use it for the last layer only; hidden layers take sigmoid, relu, tanh or linear")
+    needs = LOSSES[net.loss].needs
+    if needs and net.activations[-1] != needs:
+        raise _fail(data, ("network", "loss"), path, f"{net.loss} needs a {needs} output",
+                    f"use a {needs} output activation with {net.loss}")
+    if net.activations[-1] == "softmax" and net.loss != "cce":
+        raise _fail(data, ("network", "loss"), path, "a softmax output is paired with cce here",
+                    "use loss: cce with a softmax output")
+
+
+def _check_names(problem: Problem, data: Any, path: Path) -> None:
+    """`given` names exactly the problem's given arrays; `asked` only quantities the problem computes."""
+    missing = [k for k in problem.given if k not in data["given"]]
+    if missing:
+        raise _fail(data, ("given",), path, f"{missing[0]} is missing",
+                    f"add {missing[0]} (given: {', '.join(problem.given)})")
+    extra = [k for k in data["given"] if k not in problem.given]
+    if extra:
+        raise _fail(data, ("given", extra[0]), path, f"{extra[0]} is not a given of this network",
+                    f"remove or rename it (given: {', '.join(problem.given)})")
+    unknown = [k for k in data["asked"] if k not in problem.answers]
+    if unknown:
+        raise _fail(data, ("asked", unknown[0]), path, f"{unknown[0]} is not a quantity of this problem",
+                    f"use one of: {', '.join(problem.answers)}")
 
 
 def _build(data: Any, path: Path, text: str) -> Template:
@@ -256,14 +299,16 @@ def _build(data: Any, path: Path, text: str) -> Template:
     if samples is None:
         raise _fail(data, ("given", "X"), path, "the number of samples is unknown",
                     "add `samples: N` at the top level, or give X as a fixed array")
-    network = Network(tuple(net["sizes"]), tuple(net["activations"]), net["loss"], float(net["lr"]))
-    if network.loss == "bce" and network.activations[1] != "sigmoid":
-        raise _fail(data, ("network", "loss"), path, "bce needs outputs in (0, 1)", "use a sigmoid output with bce")
-    order = {name: i for i, name in enumerate(ANSWER_NAMES)}
+    network = Network(tuple(net["sizes"]), tuple(net["activations"]), net["loss"], float(net["lr"]),
+                      float(net.get("weight_decay", 0)))
+    _check_network(network, data, path)
+    problem = network_problem(network, int(samples))
+    _check_names(problem, data, path)
+    order = {name: i for i, name in enumerate(problem.answers)}
     t = Template(
         name=data["name"], title=data.get("title", data["name"]), description=data["description"], path=path,
         network=network, samples=int(samples),
-        given={k: _spec(data["given"][k], ("given", k), data, path) for k in GIVEN_NAMES},
+        given={k: _spec(data["given"][k], ("given", k), data, path) for k in problem.given},
         asked={k: float(data["asked"][k]) for k in sorted(data["asked"], key=order.__getitem__)},
         significant=int(data["rounding"]["significant"]),
         display=Display(**data.get("display", {})), limits=Limits(**data.get("limits", {})),

@@ -9,7 +9,6 @@ from typing import Any, Mapping
 
 from . import bank
 from .bank import Template
-from .engine import ANSWER_NAMES
 from .errors import HwgenError
 from .numfmt import points_text
 
@@ -68,10 +67,11 @@ def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Templat
     if "asked" in overrides:
         asked = overrides["asked"]
         asked = {q: template.asked.get(q, 1.0) for q in asked} if isinstance(asked, list) else dict(asked)
-        bad = [q for q in asked if q not in ANSWER_NAMES]
+        names = template.problem.answers
+        bad = [q for q in asked if q not in names]
         if bad:
-            raise HwgenError(f"unknown quantity {bad[0]!r} in `asked`; use some of: {', '.join(ANSWER_NAMES)}")
-        order = {q: i for i, q in enumerate(ANSWER_NAMES)}
+            raise HwgenError(f"unknown quantity {bad[0]!r} in `asked`; use some of: {', '.join(names)}")
+        order = {q: i for i, q in enumerate(names)}
         changes["asked"] = {q: float(asked[q]) for q in sorted(asked, key=order.__getitem__)}
     if "lr" in overrides:
         changes["network"] = dataclasses.replace(template.network, lr=float(overrides["lr"]))

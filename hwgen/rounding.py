@@ -21,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .engine import GIVEN_NAMES, Step
+from .engine import Problem, Step
 from .numfmt import round_sig_each
 
 Array = np.ndarray
@@ -73,20 +73,21 @@ def _inputs(inputs: tuple[str, ...]) -> tuple[tuple[str, tuple[int, ...]], ...]:
     return tuple((name, tuple(k for k, i in enumerate(inputs) if i == name)) for name in dict.fromkeys(inputs))
 
 
-def rounding_bounds(steps: list[Step], values: Mapping[str, Array], digits: int,
+def rounding_bounds(problem: Problem, values: Mapping[str, Array], digits: int,
                     fresh: Iterable[str] = (), needed: Iterable[str] | None = None) -> dict[str, Array]:
     """Per entry, how far a d-digit student's result of each step can be from the step evaluated on `values`.
 
-    `values` holds the given arrays, lr, n and a value per step. For the exact answer key every step's value is
+    `values` holds the problem's inputs (given arrays, lr, n, constants) and a value per step. For the exact answer
+    key every step's value is
     its result; for a student's own work (error carried forward) the names in `fresh` are values the student
     wrote down, which later steps take as they are: downstream they count with their own rounding only.
     With `needed`, steps after the last needed one are left out.
     """
-    u, fresh = unit_roundoff(digits), set(fresh)
-    given = [np.asarray(values[k], dtype=float) for k in GIVEN_NAMES]
+    u, fresh, steps = unit_roundoff(digits), set(fresh), problem.steps
+    given = [np.asarray(values[k], dtype=float) for k in problem.given]
     rounded = round_sig_each(given, digits)  # arrays all, so the same bits as rounding them one by one
-    bounds: dict[str, Array] = {k: np.abs(r - g) for k, g, r in zip(GIVEN_NAMES, given, rounded)}
-    bounds["lr"] = bounds["n"] = np.zeros(())
+    bounds: dict[str, Array] = {k: np.abs(r - g) for k, g, r in zip(problem.given, given, rounded)}
+    bounds |= {k: np.zeros(()) for k in problem.inputs if k not in problem.given}
     computed = {}
     needed = {s.name for s in steps} if needed is None else set(needed)
     last = max((i for i, s in enumerate(steps) if s.name in needed), default=-1)
@@ -165,9 +166,9 @@ def close(answer: Array, expected: Array, tol: Tolerance) -> Array:
     return np.abs(answer - expected) <= atol + rtol * np.abs(expected)
 
 
-def tolerances_of(steps: list[Step], trace: Mapping[str, Array], digits: int, asked: Iterable[str]) -> dict[str, Tolerance]:
+def tolerances_of(problem: Problem, trace: Mapping[str, Array], digits: int, asked: Iterable[str]) -> dict[str, Tolerance]:
     """{asked quantity: (rtol, atol)} against a solved trace for a student keeping `digits` significant digits."""
     asked = list(asked)
-    bounds = rounding_bounds(steps, trace, digits, needed=asked)
+    bounds = rounding_bounds(problem, trace, digits, needed=asked)
     return dict(zip(asked, as_tolerances([(trace[q], bounds[q]) for q in asked])))
 

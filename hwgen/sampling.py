@@ -11,7 +11,7 @@ from typing import Iterable
 import numpy as np
 
 from .bank import Fixed, GivenSpec, Grid, OneOf, Template
-from .engine import GIVEN_NAMES, PARAMS, solve
+from .engine import solve
 from .errors import VariantError
 from .numfmt import round_sig
 from .rounding import Tolerance, tolerances_of
@@ -20,6 +20,7 @@ from .variant import Variant, solve_variant
 Array = np.ndarray
 MAX_DRAWS = 2000
 CONDITION = 0.5  # an answer entry's tolerance must stay below this share of its size
+SATURATING = ("sigmoid", "tanh", "softmax")  # activations whose input must stay within limits.z_max
 ZERO = 1e-9  # below this an answer entry is an exact zero up to float noise (0.1 + 0.2 - 0.3)
 
 
@@ -44,11 +45,11 @@ def sample(template: Template, seed: int) -> Variant:
     rng = random.Random(seed)
     reason: str | None = ""
     for _ in range(MAX_DRAWS):
-        given = {k: _draw(template.given[k], template.shape(k), rng) for k in GIVEN_NAMES}
+        given = {k: _draw(template.given[k], template.shape(k), rng) for k in template.problem.given}
         variant = solve_variant(template, given, seed)
         reason = degeneracy(template, variant.trace)
         if reason is None:
-            tolerance = tolerances_of(template.steps, variant.trace, template.significant, template.asked)
+            tolerance = tolerances_of(template.problem, variant.trace, template.significant, template.asked)
             reason = ill_conditioned(variant.trace, tolerance)
             if reason is None:
                 return replace(variant, tolerance=tolerance)
@@ -60,18 +61,20 @@ def degeneracy(t: Template, trace: dict[str, Array]) -> str | None:
     """Why this solved draw is not a good exercise, or None if it is."""
     if isinstance(t.given["X"], Grid) and len(np.unique(trace["X"], axis=0)) < len(trace["X"]):
         return "two samples of X are the same row (with different targets they would contradict each other)"
-    for layer, act in zip(("Z1", "Z2"), t.network.activations):
+    for step in t.problem.by_role("activation"):
+        layer, act = step.inputs[0], step.op
         z = trace[layer]
-        if act in ("sigmoid", "tanh") and np.max(np.abs(z)) > t.limits.z_max:
+        if act in SATURATING and np.max(np.abs(z)) > t.limits.z_max:
             return f"{act} input {layer} reaches |z| = {np.max(np.abs(z)):.3g} > {t.limits.z_max} (saturated)"
         if act == "relu" and np.min(np.abs(z)) < t.limits.relu_margin:
             return f"ReLU input {layer} has an entry within {t.limits.relu_margin} of 0"
     if not np.isfinite(_flat(trace.values())).all():
         return "a quantity is not finite"
     gradients = _gradients(t, trace)
-    if (np.abs(_flat(g for _, g in gradients)) < t.limits.grad_min).any():
-        name = next(name for name, g in gradients if (np.abs(g) < t.limits.grad_min).any())
-        return f"{name} has an entry that is 0 or rounds to 0 (|g| < {t.limits.grad_min})"
+    if (np.abs(_flat(g[keep] for _, g, keep in gradients)) < t.limits.grad_min).any():
+        name = _vanishing(t, trace, gradients)
+        if name:
+            return f"{name} has an entry that is 0 or rounds to 0 (|g| < {t.limits.grad_min})"
     for names, i, j in _comparable_pairs(t):
         for a, b in _same_at(names, i, j, trace, t.significant):
             if not _structural(t, trace, a, b):
@@ -100,24 +103,37 @@ def ill_conditioned(trace: dict[str, Array], tolerance: dict[str, Tolerance]) ->
     return f"{q} has an entry within rounding noise of 0 (its tolerance reaches {CONDITION:.0%} of it)"
 
 
-def _gradients(t: Template, trace: dict[str, Array]) -> list[tuple[str, Array]]:
-    """Gradient quantities, leaving out the entries a ReLU switches off (they are 0 by design)."""
+def _gradients(t: Template, trace: dict[str, Array]) -> list[tuple[str, Array, Array]]:
+    """Gradient quantities (the backward steps), each with the entries to check: all but those a ReLU switches
+    off (0 by design)."""
     out = []
-    for name in ("dYhat", "dZ2", "dW2", "db2", "dA1", "dZ1", "dW1", "db1"):
-        g = trace[name]
-        layer = {"dZ1": ("Z1", 0), "dZ2": ("Z2", 1)}.get(name)
-        if layer and t.network.activations[layer[1]] == "relu":
-            g = g[trace[layer[0]] > 0]
-        out.append((name, g))
+    for step in t.problem.steps:
+        if step.phase == "backward":
+            g = trace[step.name]
+            relu = step.role == "activation_grad" and step.op == "relu"
+            out.append((step.name, g, trace[step.inputs[1]] > 0 if relu else np.ones(g.shape, dtype=bool)))
     return out
+
+
+def _vanishing(t: Template, trace: dict[str, Array], gradients: list[tuple[str, Array, Array]]) -> str | None:
+    """The first gradient with a checked entry below limits.grad_min, or None; a loss gradient's entry that is 0
+    whatever the numbers (cross-entropy's dL/dyhat where the one-hot y is 0) does not count."""
+    moved, losses = _moved(t, trace), {s.name for s in t.problem.by_role("loss_grad")}
+    for name, g, keep in gradients:
+        small = keep & (np.abs(g) < t.limits.grad_min)
+        if name in losses:
+            small &= ~((np.abs(g) < ZERO) & (np.abs(moved[name]) < ZERO))
+        if small.any():
+            return name
+    return None
 
 
 @lru_cache(maxsize=256)
 def _comparable_pairs(t: Template) -> tuple[tuple[tuple[str, ...], Array, Array], ...]:
     """Pairs of same-shape asked quantities (and each parameter with its update) a student could confuse: per
     shape, the names of that shape and the pairs as index arrays (i, j) into them."""
-    shapes = {k: v.shape for k, v in solve(t.steps, {k: np.ones(t.shape(k)) for k in GIVEN_NAMES}, 1.0).items()}
-    names = dict.fromkeys(list(t.asked) + [p for p in PARAMS if f"{p}_new" in t.asked])
+    shapes = {k: v.shape for k, v in solve(t.problem, {k: np.ones(t.shape(k)) for k in t.problem.given}, 1.0).items()}
+    names = dict.fromkeys(list(t.asked) + [s.inputs[0] for s in t.problem.by_role("update") if s.name in t.asked])
     out = []
     for shape in dict.fromkeys(shapes[k] for k in names):
         same = tuple(k for k in names if shapes[k] == shape)
@@ -139,7 +155,13 @@ def _same_at(names: tuple[str, ...], i: Array, j: Array, trace: dict[str, Array]
 
 def _structural(t: Template, trace: dict[str, Array], a: str, b: str) -> bool:
     """Whether a == b holds for this data whatever the weights (e.g. db2 = dZ2 with one sample)."""
-    rng = np.random.default_rng(0)
-    given = {k: trace[k] + (0 if k == "Y" else rng.uniform(0.01, 0.02, trace[k].shape)) for k in GIVEN_NAMES}
-    moved = solve(t.steps, given, float(trace["lr"]))
+    moved = _moved(t, trace)
     return bool(np.allclose(moved[a], moved[b], rtol=1e-9, atol=1e-12))
+
+
+def _moved(t: Template, trace: dict[str, Array]) -> dict[str, Array]:
+    """The problem solved with every given but Y moved a little (by 0.01 to 0.02): what holds in both the draw
+    and this holds whatever the numbers."""
+    rng = np.random.default_rng(0)
+    given = {k: trace[k] + (0 if k == "Y" else rng.uniform(0.01, 0.02, trace[k].shape)) for k in t.problem.given}
+    return solve(t.problem, given, float(trace["lr"]))

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .bank import Template
-from .engine import ANSWER_NAMES, GIVEN_NAMES, solve
+from .engine import solve
 from .errors import InputFileError
 from .rounding import Tolerance
 
@@ -36,8 +36,8 @@ class Variant:
             "template": self.template.name,
             "seed": self.seed,
             "network": net,
-            "given": {k: self.trace[k].tolist() for k in GIVEN_NAMES},
-            "answers": {k: self.trace[k].tolist() for k in ANSWER_NAMES},
+            "given": {k: self.trace[k].tolist() for k in self.template.problem.given},
+            "answers": {k: self.trace[k].tolist() for k in self.template.problem.answers},
         }
 
     def record(self, key: str) -> dict[str, Any]:
@@ -50,11 +50,12 @@ class Variant:
 def solve_variant(template: Template, given: dict[str, Array], seed: int | None, lr: float | None = None) -> Variant:
     """Solve the template's steps on these given numbers."""
     lr = template.network.lr if lr is None else float(lr)
-    return Variant(template, seed, dict(given), lr, solve(template.steps, given, lr))
+    return Variant(template, seed, dict(given), lr, solve(template.problem, given, lr))
 
 
 def load_given(path: Path, template: Template) -> tuple[dict[str, Array], float | None]:
-    """Read X, Y, W1, b1, W2, b2 (canonical orientation) and optionally lr from a JSON file."""
+    """Read the template's given arrays (X, Y, W1, b1, ... in canonical orientation) and optionally lr from a JSON
+    file."""
     try:
         raw = json.loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
@@ -65,7 +66,7 @@ def load_given(path: Path, template: Template) -> tuple[dict[str, Array], float 
         raise InputFileError(path, 1, "expected a JSON object", 'write {"X": [[...]], "Y": ..., "W1": ..., ...}')
     raw = raw.get("given", raw)  # also accept a whole `hwgen solve --json` output
     given = {}
-    for name in GIVEN_NAMES:
+    for name in template.problem.given:
         if name not in raw:
             raise InputFileError(path, None, f"{name} is missing", f"add {name} in canonical orientation")
         try:
@@ -83,11 +84,11 @@ def load_given(path: Path, template: Template) -> tuple[dict[str, Array], float 
 
 def _check_fit(path: Path, given: dict[str, Array], template: Template) -> None:
     """The given arrays must fit the template's layer sizes; the number of samples may differ."""
-    d, h, o = template.network.sizes
     n = given["X"].shape[0] if given["X"].ndim == 2 else -1
-    want = {"X": (n, d), "Y": (n, o), "W1": (d, h), "b1": (h,), "W2": (h, o), "b2": (o,)}
-    for name, shape in want.items():
+    sizes = "-".join(map(str, template.network.sizes))
+    for name, shape in template.problem.given.items():
+        shape = (n, *shape[1:]) if name in ("X", "Y") else shape
         if given[name].shape != shape:
             raise InputFileError(path, None, f"{name} has shape {given[name].shape}, the network "
-                                 f"{template.name} ({d}-{h}-{o}) needs {shape}",
-                                 "use canonical orientation: X n x d (one row per sample), W1 d x h, b1 h, W2 h x o, b2 o")
+                                 f"{template.name} ({sizes}) needs {shape}",
+                                 "use canonical orientation: X n x d (one row per sample), Wk in x out, bk out")

@@ -101,3 +101,35 @@ def test_template_file_is_plain_yaml_others_can_read():
     for path in bank.template_paths():
         data = yaml.safe_load(path.read_text())
         assert data["name"] == path.stem
+
+
+DEEP = XOR.replace("sizes: [2, 2, 1]", "sizes: [2, 3, 2, 1]").replace("activations: [sigmoid, sigmoid]",
+                                                                    "activations: [tanh, sigmoid, sigmoid]")
+DEEP = DEEP.replace("  b2: {min: -1, max: 1, step: 0.1, nonzero: true}\n",
+                    "  b2: {min: -1, max: 1, step: 0.1, nonzero: true}\n  W3: {min: -1, max: 1, step: 0.1}\n"
+                    "  b3: {min: -1, max: 1, step: 0.1}\n")
+
+
+def test_a_network_of_any_depth_loads_with_its_canonical_names(tmp_path):
+    t = bank.load(_write(tmp_path, DEEP.replace("  b2_new: 1\n", "  b2_new: 1\n  dA2: 1\n  W3_new: 1\n")))
+    assert list(t.problem.given) == ["X", "Y", "W1", "b1", "W2", "b2", "W3", "b3"]
+    assert t.shape("W2") == (3, 2) and t.shape("W3") == (2, 1) and t.shape("b3") == (1,)
+    assert {"Z3", "A2", "dA2", "dZ3", "dW3", "W3_new"} <= set(t.problem.answers) and "dA2" in t.asked
+
+
+@pytest.mark.parametrize("old,new,line_word,what", [
+    ("activations: [tanh, sigmoid, sigmoid]", "activations: [tanh, sigmoid]", "activations", "one per weight layer"),
+    ("activations: [tanh, sigmoid, sigmoid]", "activations: [softmax, tanh, sigmoid]", "activations", "last layer"),
+    ("loss: mse_half", "loss: cce", "loss", "softmax output"),
+    ("loss: mse_half", "loss: mse_half\n  weight_decay: -0.1", "weight_decay", "minimum"),
+    ("activations: [tanh, sigmoid, sigmoid]", "activations: [tanh, sigmoid, softmax]", "loss", "cce"),
+    ("  W3: {min: -1, max: 1, step: 0.1}\n", "", "given", "W3 is missing"),
+    ("  dW1: 2\n", "  dA3: 2\n", "dA3", "dA2"),
+])
+def test_network_rules_name_line_and_fix(tmp_path, old, new, line_word, what):
+    assert old in DEEP
+    path = _write(tmp_path, DEEP.replace(old, new, 1))
+    with pytest.raises(TemplateError) as info:
+        bank.load(path)
+    line = path.read_text().splitlines()[info.value.line - 1]
+    assert line_word in line and what in str(info.value), (str(info.value), line)

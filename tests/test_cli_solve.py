@@ -74,3 +74,57 @@ def test_bad_given_file_is_a_clear_error(tmp_path, content, needle):
     path.write_text(content)
     result = run_cli("solve", "xor_net", "--given", str(path))
     assert result.returncode == 2 and needle in result.stderr and "Traceback" not in result.stderr
+
+
+def _independent_loss(g: dict, acts: list[str], loss: str) -> float:
+    """The loss of a network written out in plain NumPy, apart from hwgen's engine."""
+    f = {"sigmoid": lambda z: 1 / (1 + np.exp(-z)), "tanh": np.tanh, "relu": lambda z: np.maximum(z, 0),
+         "linear": lambda z: z, "softmax": lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)}
+    a = g["X"]
+    for k, act in enumerate(acts, start=1):
+        a = f[act](a @ g[f"W{k}"] + g[f"b{k}"])
+    n = len(g["Y"])
+    return np.sum((a - g["Y"]) ** 2) / n if loss == "mse" else -np.sum(g["Y"] * np.log(a)) / n
+
+
+@pytest.mark.parametrize("acts,loss", [(["tanh", "sigmoid", "linear"], "mse"), (["sigmoid", "relu", "softmax"], "cce")])
+def test_solve_json_of_a_deeper_network_against_finite_differences(tmp_path, acts, loss):
+    one_hot = "Y: {one_of: [[[1, 0], [0, 1], [0, 1]], [[0, 1], [1, 0], [1, 0]]]}" if loss == "cce" else \
+        "Y: {min: -1, max: 1, step: 0.5}"
+    path = tmp_path / "deep.yaml"
+    path.write_text(f"""name: deep
+description: a 2-3-2-2 network
+samples: 3
+network: {{sizes: [2, 3, 2, 2], activations: [{', '.join(acts)}], loss: {loss}, lr: 0.1}}
+given:
+  X: {{min: -1, max: 1, step: 0.1}}
+  {one_hot}
+  W1: {{min: -1, max: 1, step: 0.1, nonzero: true}}
+  b1: {{min: -1, max: 1, step: 0.1, nonzero: true}}
+  W2: {{min: -1, max: 1, step: 0.1, nonzero: true}}
+  b2: {{min: -1, max: 1, step: 0.1, nonzero: true}}
+  W3: {{min: -1, max: 1, step: 0.1, nonzero: true}}
+  b3: {{min: -1, max: 1, step: 0.1, nonzero: true}}
+asked: {{L: 1, dW1: 1, dA2: 1, W3_new: 1}}
+rounding: {{significant: 4}}
+""")
+    doc = json.loads(run_cli("solve", str(path), "--seed", "5", "--json", check=True).stdout)
+    assert doc["network"]["sizes"] == [2, 3, 2, 2] and set(doc["given"]) == {"X", "Y", "W1", "b1", "W2", "b2", "W3", "b3"}
+    assert {"Z3", "A2", "dA2", "dZ3", "dW3", "db3", "W3_new", "b3_new"} <= set(doc["answers"])
+    g = {k: np.array(v, dtype=float) for k, v in doc["given"].items()}
+    assert doc["answers"]["L"] == pytest.approx(_independent_loss(g, acts, loss), rel=1e-12)
+    for name in ("W1", "b2", "W3"):
+        numeric = np.zeros_like(g[name])
+        for idx in np.ndindex(g[name].shape):
+            up, down = ({**g, name: g[name].copy()} for _ in range(2))
+            up[name][idx] += 1e-6
+            down[name][idx] -= 1e-6
+            numeric[idx] = (_independent_loss(up, acts, loss) - _independent_loss(down, acts, loss)) / 2e-6
+        np.testing.assert_allclose(doc["answers"][f"d{name}"], numeric, rtol=1e-5, atol=1e-8)
+        np.testing.assert_allclose(doc["answers"][f"{name}_new"], g[name] - 0.1 * numeric, rtol=1e-6, atol=1e-8)
+    text = run_cli("solve", str(path), "--seed", "5", check=True).stdout
+    assert f"Network 2-3-2-2: {acts[0]}, {acts[1]} hidden, {acts[2]} output" in text and "dA2 = " in text
+    hw = tmp_path / "hw.yaml"
+    hw.write_text(f"title: t\nseed: 1\nproblems:\n  - template: {path}\n")
+    refused = run_cli("generate", str(hw), "--roster", str(tmp_path / "none.csv"), "--out", str(tmp_path / "out"))
+    assert refused.returncode == 2 and "one hidden layer" in refused.stderr and "Traceback" not in refused.stderr

@@ -74,11 +74,11 @@ def test_batched_bounds_are_the_straightforward_ones_and_pairs_to_the_last_bit(n
     from hwgen import rounding
     for values, fresh in cases:
         for digits in (2, 4):
-            fast = rounding_bounds(spec.template.steps, values, digits, fresh)
+            fast = rounding_bounds(spec.template.problem, values, digits, fresh)
             with monkeypatch.context() as m:
                 m.setattr(rounding, "_propagated", _reference_propagated)
                 with np.errstate(all="ignore"):
-                    slow = rounding_bounds(spec.template.steps, values, digits, fresh)
+                    slow = rounding_bounds(spec.template.problem, values, digits, fresh)
             for q in slow:
                 np.testing.assert_allclose(fast[q], slow[q], rtol=1e-12, atol=0, err_msg=f"{name} {q} {digits}")
                 with np.errstate(all="ignore"):

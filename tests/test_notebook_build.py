@@ -13,7 +13,7 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.utils import compute_checksum
 
-from hwgen.engine import ANSWER_NAMES, GIVEN_NAMES, Network, build_steps, evaluate, solve
+from hwgen.engine import ANSWER_NAMES, GIVEN_NAMES, Network, build_steps, evaluate, network_problem, solve
 from hwgen.numfmt import round_sig
 from hwgen.render.notebook import instructor_notebook, student_notebook
 from hwgen.render.notebook.solution import solution_lines
@@ -125,12 +125,12 @@ def test_solution_code_computes_the_engine_trace(hidden, output):
         steps = build_steps(net)
         given = {"X": rng.uniform(-1, 1, (4, 3)), "Y": rng.uniform(0.1, 0.9, (4, 2)), "W1": rng.uniform(-1, 1, (3, 2)),
                  "b1": rng.uniform(-1, 1, 2), "W2": rng.uniform(-1, 1, (2, 2)), "b2": rng.uniform(-1, 1, 2)}
-        trace = solve(steps, given, net.lr)
+        trace = solve(network_problem(net, 4), given, net.lr)
         namespace = {"np": np, "p7_lr": net.lr, **{f"p7_{k}": v for k, v in given.items()}}
         known: set[str] = set()
         for q in ANSWER_NAMES:
             with np.errstate(all="ignore"):
-                exec("\n".join(solution_lines("p7", steps, net, q, known)), namespace)
+                exec("\n".join(solution_lines("p7", steps, q, known)), namespace)
             np.testing.assert_allclose(namespace[f"p7_{q}"], trace[q], rtol=1e-12, atol=1e-12, equal_nan=True,
                                        err_msg=f"{hidden}/{output}/{loss}: {q}")
 
@@ -185,7 +185,7 @@ def test_typical_mistakes_fail():
     trace = {k: np.asarray(v, dtype=float) for k, v in {**record["given"], **record["answers"]}.items()}
     trace["lr"] = np.asarray(record["network"]["lr"])
     # forgetting the 1/n of mse_half: the gradients of sse_half
-    no_mean = solve(build_steps(Network(spec.template.network.sizes, ("sigmoid", "sigmoid"), "sse_half", 0.5)),
+    no_mean = solve(network_problem(Network(spec.template.network.sizes, ("sigmoid", "sigmoid"), "sse_half", 0.5), 4),
                     record["given"], record["network"]["lr"])
     results = run_test_cells(inst, {spec.variable(q): no_mean[q] for q in ("dZ2", "dW2", "db2", "dZ1", "dW1", "db1")})
     assert all(results[f"test_p1_{q}"] for q in ("dZ2", "dW2", "db2", "dZ1", "dW1", "db1"))

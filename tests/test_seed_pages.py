@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwgen.engine import Network, build_steps, solve
+from hwgen.engine import Network, network_problem, solve
 from hwgen.sampling import degeneracy
 
 
 def _solve(sizes, acts, loss, lr, **given):
     net = Network(sizes, acts, loss, lr)
-    return solve(build_steps(net), {k: np.asarray(v, dtype=float) for k, v in given.items()}, lr)
+    return solve(network_problem(net, len(given["X"])), {k: np.asarray(v, dtype=float) for k, v in given.items()}, lr)
 
 
 def seed_001():

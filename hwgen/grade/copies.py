@@ -18,7 +18,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES
 from ..problem import ProblemSpec
 from ..rounding import Tolerance, close, unit_roundoff
 from .tolerance import tolerances
@@ -93,7 +92,7 @@ class CopyIndex:
                 if key in asked:
                     row = rows[key][sid] = len(rows[key])
                     lrs[key].append(record.get("network", {}).get("lr"))
-                    for k in GIVEN_NAMES:
+                    for k in self.specs[key].template.problem.given:
                         given[key].put(k, row, record["given"][k])
                     for q in asked[key]:
                         answers[key].put(q, row, record["answers"][q])

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES, evaluate
+from ..engine import evaluate
 from ..rounding import Tolerance, as_tolerance, close, rounding_bounds
 from .sheet import Sheet
 from .values import trivial
@@ -28,7 +28,7 @@ class OwnWork:
     def __init__(self, sheet: Sheet) -> None:
         self.sheet = sheet
         trace, fitted = sheet.trace, sheet.fitted
-        values = {k: trace[k] for k in (*GIVEN_NAMES, "lr", "n")}
+        values = {k: trace[k] for k in sheet.spec.template.problem.inputs}
         wrong: dict[str, set[str]] = {}  # step -> answered, wrong quantities its value rests on
         for name, step in sheet.steps.items():
             below = set().union(*(wrong.get(i, set()) for i in step.inputs))
@@ -55,7 +55,7 @@ class OwnWork:
     def _bounds(self) -> dict[str, Array]:
         """Rounding bounds of every step on the student's own values (asked quantities count as written)."""
         asked = self.sheet.spec.asked
-        return rounding_bounds(self.sheet.spec.template.steps, self.values, self.sheet.digits, asked, needed=asked)
+        return rounding_bounds(self.sheet.spec.template.problem, self.values, self.sheet.digits, asked, needed=asked)
 
     def tolerance(self, q: str) -> Tolerance:
         """(rtol, atol) of q against its step on the student's own values: that step's own rounding."""

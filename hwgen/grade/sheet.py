@@ -8,7 +8,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES, Step
+from ..engine import Step
 from ..problem import ProblemSpec
 from ..rounding import RTOL_FLOOR, Tolerance, close
 from .tolerance import grading_digits, tolerances, trace_of
@@ -59,7 +59,7 @@ class Sheet:
     @cached_property
     def given(self) -> dict[str, Array]:
         """The variant's given arrays."""
-        return {k: self.trace[k] for k in GIVEN_NAMES}
+        return {k: self.trace[k] for k in self.spec.template.problem.given}
 
     def trivial_truth(self, q: str) -> bool:
         """Whether q's exact answer itself looks like a placeholder at its tolerance (then placeholders are not

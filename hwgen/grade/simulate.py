@@ -16,7 +16,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from ..engine import Step, evaluate, solve
+from ..engine import Step, evaluate, inputs
 from ..numfmt import round_sig
 from .manifest import ClassManifest
 from .misconceptions import wrong_steps
@@ -42,7 +42,7 @@ class Sim:
         out, records = {}, self.manifest.students[self.student]["problems"]
         for spec in self.manifest.problems:
             record = records[spec.key]
-            trace = solve([], record["given"], float(record["network"]["lr"]))  # the given arrays, lr and n
+            trace = inputs(spec.template.problem, record["given"], float(record["network"]["lr"]))
             for step in spec.template.steps:
                 step = (steps or {}).get((spec.key, step.name), step)
                 trace[step.name] = round_sig(evaluate(step, trace), digits or spec.template.significant)

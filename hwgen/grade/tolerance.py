@@ -6,7 +6,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES, solve
+from ..engine import solve
 from ..problem import ProblemSpec
 from ..rounding import Tolerance, tolerances_of
 
@@ -16,7 +16,8 @@ Array = np.ndarray
 def trace_of(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Array]:
     """Every value of one student's variant: the steps solved on the record's given numbers and lr."""
     lr = float(record.get("network", {}).get("lr", spec.template.network.lr))
-    return solve(spec.template.steps, {k: np.asarray(record["given"][k], dtype=float) for k in GIVEN_NAMES}, lr)
+    problem = spec.template.problem
+    return solve(problem, {k: np.asarray(record["given"][k], dtype=float) for k in problem.given}, lr)
 
 
 def grading_digits(spec: ProblemSpec, grading: Mapping[str, Any] | None = None) -> int:
@@ -35,4 +36,4 @@ def tolerances(spec: ProblemSpec, record: Mapping[str, Any],
     quantities = stored.get("quantities", {})
     if stored.get("digits") == digits and all(q in quantities for q in spec.asked):
         return {q: (float(quantities[q][0]), float(quantities[q][1])) for q in spec.asked}
-    return tolerances_of(spec.template.steps, trace_of(spec, record), digits, spec.asked)
+    return tolerances_of(spec.template.problem, trace_of(spec, record), digits, spec.asked)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES, Network, build_steps, solve
+from ..engine import Network, network_problem, solve
 from ..rounding import ATOL_FLOOR, RTOL_FLOOR
 
 Array = np.ndarray
@@ -102,11 +102,10 @@ def conform(arr: Array, shape: tuple[int, ...]) -> Array | None:
 def dimension_names() -> dict[str, tuple[str, ...]]:
     """The canonical shape of every quantity in letters: Z1 -> ('n', 'h'), dW1 -> ('d', 'h'), L -> ()."""
     sizes = {"n": 7, "d": 2, "h": 3, "o": 5}
-    steps = build_steps(Network((sizes["d"], sizes["h"], sizes["o"]), ("linear", "linear"), "sse", 0.1))
-    shapes = {"X": ("n", "d"), "Y": ("n", "o"), "W1": ("d", "h"), "b1": ("h",), "W2": ("h", "o"), "b2": ("o",)}
-    given = {k: np.ones([sizes[c] for c in shapes[k]]) for k in GIVEN_NAMES}
+    problem = network_problem(Network((sizes["d"], sizes["h"], sizes["o"]), ("linear", "linear"), "sse", 0.1), sizes["n"])
+    given = {k: np.ones(shape) for k, shape in problem.given.items()}
     letter = {v: k for k, v in sizes.items()}
-    return {name: tuple(letter[s] for s in value.shape) for name, value in solve(steps, given, 0.1).items()}
+    return {name: tuple(letter[s] for s in value.shape) for name, value in solve(problem, given, 0.1).items()}
 
 
 def describe_shape(quantity: str, shape: tuple[int, ...]) -> str:
@@ -146,7 +145,7 @@ def trivial(a: Array, given: dict[str, Array], tol: tuple[float, float] = FLOAT_
     magnitudes = [abs(x) for x in xs]
     if len(xs) > 1 and _same(magnitudes, [1.0 if m > 0.5 else 0.0 for m in magnitudes], tol):
         return "only 0s and 1s (saturated or placeholder values)"
-    for name in GIVEN_NAMES if len(xs) > 1 else ():  # one number may equal a given one by chance
+    for name in given if len(xs) > 1 else ():  # one number may equal a given one by chance
         for form in (given[name], given[name].T) if given[name].size == len(xs) else ():
             if conform(a, form.shape) is not None and _same(xs, np.ravel(form).tolist(), tol):
                 return COPY_OF + name

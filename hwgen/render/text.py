@@ -28,11 +28,12 @@ def worked_solution(variant: Variant) -> str:
     """The whole worked solution of one variant, in its template's display notation."""
     t, show = variant.template, variant.template.display
     sig = t.significant
-    d, h, o = t.network.sizes
+    net = t.network
     origin = "given numbers" if variant.seed is None else f"seed {variant.seed}"
     out = [f"{t.title}  [{t.name}, {origin}]", t.description, "",
-           f"Network {d}-{h}-{o}: {t.network.activations[0]} hidden, {t.network.activations[1]} output, "
-           f"loss {t.network.loss}, learning rate {variant.lr:g}; answers to {sig} significant digits.",
+           f"Network {'-'.join(map(str, net.sizes))}: {', '.join(net.activations[:-1])} hidden, {net.activations[-1]} "
+           f"output, loss {net.loss}{f', weight decay {net.weight_decay:g}' if net.weight_decay else ''}, learning rate "
+           f"{variant.lr:g}; answers to {sig} significant digits.",
            show.note(), "", "Given"]
     out += [f"  {shown.label} = {text_array(shown.value, sig)}" for shown in show.given(variant.given)]
     phase = None

@@ -118,7 +118,7 @@ def _shared(index: int, key: str, t: Template, points: float, lr: str, shapes: t
     for number, (q, core_shape, items) in enumerate(rows, start=1):
         row = dict(items)
         variable = row["variable"]
-        solution = solution_lines(key, t.steps, t.network, q, known)
+        solution = solution_lines(key, t.steps, q, known)
         test = _holed(lambda numbers: _test_source(core_shape, row, numbers), TEST_NUMBERS)
         student_test = None
         if test is not None:

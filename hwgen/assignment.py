@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bank
-from .errors import HwgenError, InputFileError, VariantError
+from .errors import HwgenError, InputFileError, OverrideError, VariantError
 from .numfmt import points_text
 from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
 from .sampling import MAX_DRAWS, sample
@@ -141,7 +141,8 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     try:
         template = apply_overrides(base, overrides)
     except HwgenError as exc:
-        raise InputFileError(path, line_of(data, where), f"problems.{index}: {exc}",
+        line = line_of(data, (*where, exc.key) if isinstance(exc, OverrideError) else where)
+        raise InputFileError(path, line, f"problems.{index}: {exc}",
                              "fix the problem's asked/lr/significant") from None
     try:  # one draw now, so that a problem no variant of which passes the checks names its line here
         sample(template, 0)

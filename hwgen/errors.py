@@ -22,6 +22,14 @@ class TemplateError(InputFileError):
     """A problem template that cannot be loaded or does not describe a valid problem."""
 
 
+class OverrideError(HwgenError):
+    """An assignment's override of a template that does not fit it; `key` names the override."""
+
+    def __init__(self, key: str, message: str) -> None:
+        super().__init__(message)
+        self.key = key
+
+
 class VariantError(HwgenError):
     """No acceptable variant could be drawn, or given numbers do not fit the network."""
 

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from . import bank
 from .bank import Template
-from .errors import HwgenError
+from .errors import HwgenError, OverrideError
 from .numfmt import points_text
 
 OVERRIDES = ("asked", "lr", "significant")
@@ -70,7 +70,7 @@ def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Templat
         names = template.problem.answers
         bad = [q for q in asked if q not in names]
         if bad:
-            raise HwgenError(f"unknown quantity {bad[0]!r} in `asked`; use some of: {', '.join(names)}")
+            raise OverrideError("asked", f"unknown quantity {bad[0]!r} in `asked`; use some of: {', '.join(names)}")
         order = {q: i for i, q in enumerate(names)}
         changes["asked"] = {q: float(asked[q]) for q in sorted(asked, key=order.__getitem__)}
     if "lr" in overrides:

@@ -16,22 +16,25 @@ from .errors import HwgenError, InputFileError, OverrideError, VariantError
 from .numfmt import points_text
 from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
 from .sampling import MAX_DRAWS, sample
-from .yamlfile import line_of, load_yaml, validate
+from .yamlfile import line_of, load_yaml, read_text, validate
 
 RENDERED_LAYERS = 2  # the depth the worksheet, key and notebook renderers draw (one hidden layer)
+MAX_POINTS = 10**6
 _QUANTITY = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"}  # the template's own names: apply_overrides
 _PROBLEM = {
     "type": "object", "additionalProperties": False, "required": ["template"],
     "properties": {
         "template": {"type": "string", "minLength": 1,
                      "description": "write a template name from `hwgen list` or a path to a template YAML file"},
-        "points": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.25,
-                   "description": "write the problem's total points, a multiple of 0.25, e.g. 10"},
+        "points": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_POINTS, "multipleOf": 0.25,
+                   "description": f"write the problem's total points, a multiple of 0.25 of at most {MAX_POINTS}, "
+                                  "e.g. 10"},
         "asked": {"description": "write a list of quantities, e.g. [Z1, L, dW1], or a mapping quantity -> points "
                                  "(multiples of 0.25), e.g. {Z1: 1, dW1: 2.5}",
                   "anyOf": [{"type": "array", "minItems": 1, "uniqueItems": True, "items": _QUANTITY},
                             {"type": "object", "minProperties": 1, "propertyNames": _QUANTITY,
-                             "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.25}}]},
+                             "additionalProperties": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_POINTS,
+                                                      "multipleOf": 0.25}}]},
         "lr": {"type": "number", "exclusiveMinimum": 0, "description": "write a positive learning rate, e.g. 0.5"},
         "significant": {"type": "integer", "minimum": 2, "maximum": 8,
                         "description": "write the significant digits students keep, 2 to 8"},
@@ -207,12 +210,17 @@ def id_problem(student_id: str) -> str | None:
 def load_roster(path: str | Path) -> list[Student]:
     """Read a roster CSV (student_id, optional name and email); bad, duplicate or unsafe ids name their line."""
     path = Path(path)
+    reader = csv.reader(io.StringIO(read_text(path, encoding="utf-8-sig"), newline=""))
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(path, None, f"cannot read the roster ({exc})",
-                             "check the path and save the file as UTF-8 CSV") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
+        return _students(path, reader)
+    except csv.Error as exc:
+        raise InputFileError(path, reader.line_num, f"this row cannot be read as CSV ({exc})",
+                             "fields hold at most 128 KiB and no NUL bytes: save the roster again as a UTF-8 CSV "
+                             "with one row per student") from None
+
+
+def _students(path: Path, reader: Any) -> list[Student]:
+    """The roster's students from its CSV reader (load_roster)."""
     header = [h.strip().lower() for h in next(reader, [])]
     if "student_id" not in header:
         raise InputFileError(path, 1, "the header row has no student_id column",
@@ -226,10 +234,11 @@ def load_roster(path: str | Path) -> list[Student]:
         line = reader.line_num
         cells = {name: (row[i].strip() if i < len(row) else "") for name, i in col.items()}
         sid = cells["student_id"]
-        problem = id_problem(sid)
+        problem = id_problem(sid) or next((f"the {name} contains a control character" for name, text in cells.items()
+                                           if any(unicodedata.category(c) == "Cc" for c in text)), None)
         if problem:
-            raise InputFileError(path, line, problem, "fill in an id made of letters, digits, - _ . or @ "
-                                                      "(no slashes or control characters), or delete the row")
+            raise InputFileError(path, line, problem, "fill in an id made of letters, digits, - _ . or @ (no slashes), "
+                                                      "remove control characters, or delete the row")
         first = seen.get(sid.casefold())
         if first:
             what = (f"student id {sid!r} appears twice (first on line {first.line})" if first.id == sid else

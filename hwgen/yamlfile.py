@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import math
+import os
+import stat
 import sys
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 # jsonschema imports rfc3987_syntax for its "iri" format checks when that package is installed (Jupyter
 # brings it), which builds a grammar for about a second at every start; hwgen's schemas use no formats.
@@ -31,8 +34,39 @@ class LineList(list):
     line: int
 
 
+MAX_BYTES = 4 * 2**20  # an instructor's YAML or CSV file; anything larger is a mistake (or an attack)
+MAX_DEPTH = 64  # nesting of lists and mappings in a YAML file
+SYNTAX_FIX = "check indentation (spaces, not tabs), colons after keys and closing brackets"
+
+
+class _Refused(yaml.MarkedYAMLError):
+    """A YAML value hwgen refuses, with the fix for it."""
+
+    def __init__(self, node: yaml.Node | yaml.Event, what: str, fix: str) -> None:
+        super().__init__(problem=what, problem_mark=node.start_mark)
+        self.fix = fix
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that keeps line numbers and refuses duplicate keys."""
+    """SafeLoader that keeps line numbers and refuses duplicate keys, aliases, deep nesting, non-finite numbers,
+    integers too long to convert and impossible dates."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        """Compose one node; an alias (which can expand a few lines into billions of values) or nesting deeper
+        than MAX_DEPTH is refused before anything is built."""
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(self.peek_event(), "YAML aliases (*name) are not accepted",
+                           "write the value out in full instead of referring to an &anchor")
+        if self.depth >= MAX_DEPTH:
+            raise _Refused(self.peek_event(), f"nested more than {MAX_DEPTH} levels deep",
+                           "flatten the lists and mappings here")
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -41,8 +75,8 @@ def _mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if key in out:
-            raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r} (first on line {out.lines[key]})",
-                                       problem_mark=key_node.start_mark)
+            raise _Refused(key_node, f"duplicate key {key!r} (first on line {out.lines[key]})",
+                           "keep one of the two, or rename one")
         out[key] = loader.construct_object(value_node, deep=True)
         out.lines[key] = key_node.start_mark.line + 1
     return out
@@ -54,16 +88,52 @@ def _sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
     return out
 
 
+def _scalar(build: Callable[[_Loader, yaml.ScalarNode], Any], check: Callable[[Any], bool], what: str,
+            fix: str) -> Callable[[_Loader, yaml.ScalarNode], Any]:
+    """A constructor that builds a value with `build` and refuses it (naming its line) if it fails `check`."""
+
+    def construct(loader: _Loader, node: yaml.ScalarNode) -> Any:
+        try:
+            value = build(loader, node)
+        except ValueError as exc:
+            raise _Refused(node, f"{what} ({exc})", fix) from None
+        if not check(value):
+            raise _Refused(node, f"{what}: {node.value if len(node.value) <= 40 else node.value[:37] + '...'}", fix)
+        return value
+
+    return construct
+
+
+# YAML tag -> (SafeLoader's constructor, the check every value must pass, what is wrong, the fix).
+_SCALARS: dict[str, tuple[Callable[[_Loader, yaml.ScalarNode], Any], Callable[[Any], bool], str, str]] = {
+    "tag:yaml.org,2002:float": (yaml.SafeLoader.construct_yaml_float, math.isfinite, "not a finite number",
+                                "write an ordinary number (.nan and .inf are not accepted)"),
+    "tag:yaml.org,2002:int": (yaml.SafeLoader.construct_yaml_int, lambda v: abs(v) < 10**100,
+                              "not a usable whole number", "write a number with fewer digits"),
+    "tag:yaml.org,2002:timestamp": (yaml.SafeLoader.construct_yaml_timestamp, lambda v: True, "not a real date",
+                                    "write a date that exists, such as 2026-12-01, or put it in quotes to keep it "
+                                    "as text"),
+}
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+for _tag, (_build, _check, _what, _fix_text) in _SCALARS.items():
+    _Loader.add_constructor(_tag, _scalar(_build, _check, _what, _fix_text))
 
 
-def read_text(path: Path, error: type[InputFileError] = InputFileError) -> str:
-    """A file's UTF-8 text; a file that cannot be read is an `error` naming it."""
+def read_text(path: Path, error: type[InputFileError] = InputFileError, encoding: str = "utf-8") -> str:
+    """A regular file's text, at most MAX_BYTES; a file that cannot be read is an `error` naming it."""
+    fix = "check the path and that it is a UTF-8 text file"
     try:
-        return Path(path).read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise error(path, None, "not a regular file", fix)
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:
+            raise error(path, None, f"the file is larger than {MAX_BYTES // 2**20} MiB", fix)
+        return data.decode(encoding)
     except (OSError, UnicodeDecodeError) as exc:
-        raise error(path, None, f"cannot read the file ({exc})", "check the path and that it is UTF-8 text") from None
+        raise error(path, None, f"cannot read the file ({exc})", fix) from None
 
 
 def load_yaml(path: Path, error: type[InputFileError] = InputFileError) -> Any:
@@ -79,8 +149,8 @@ def parse_yaml(text: str, path: Path, error: type[InputFileError] = InputFileErr
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         what = " ".join(str(p) for p in (exc.context, exc.problem) if p)
-        raise error(path, line, f"not valid YAML: {what}",
-                    "check indentation (spaces, not tabs), colons after keys and closing brackets") from None
+        what = what if len(what) <= 200 else what[:197] + "..."
+        raise error(path, line, f"not valid YAML: {what}", getattr(exc, "fix", SYNTAX_FIX)) from None
     except yaml.YAMLError as exc:
         raise error(path, None, f"not valid YAML: {exc}", "check the file's syntax") from None
 
@@ -98,6 +168,22 @@ def line_of(data: Any, path: Iterable[Any]) -> int | None:
     return line
 
 
+# JSON schema type -> how an instructor would call it.
+KINDS = {"object": "a mapping (key: value lines)", "array": "a list", "string": "text", "number": "a number",
+         "integer": "a whole number", "boolean": "true or false", "null": "nothing"}
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in words (never the value itself)."""
+    if value is None:
+        return "nothing"
+    for kind, types in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list),
+                        ("object", dict)):
+        if isinstance(value, types):
+            return KINDS[kind]
+    return type(value).__name__
+
+
 def _fix(err: jsonschema.ValidationError) -> str:
     """A sentence on how to fix one schema violation."""
     if err.validator == "enum":
@@ -109,7 +195,8 @@ def _fix(err: jsonschema.ValidationError) -> str:
         allowed = sorted(err.schema.get("properties", {}))
         return "remove or rename it" + (f"; allowed keys here: {', '.join(allowed)}" if allowed else "")
     if err.validator == "type":
-        return f"write a {err.validator_value} here"
+        kinds = [err.validator_value] if isinstance(err.validator_value, str) else err.validator_value
+        return "write " + " or ".join(KINDS.get(k, k) for k in kinds) + " here"
     bank = bundled("problem_bank")
     return err.schema.get("description", f"compare with a bundled template (`hwgen list`; the files are in {bank})")
 
@@ -126,6 +213,9 @@ def validate(data: Any, schema: dict, path: Path, error: type[InputFileError] = 
         where, message = where + extra[:1], f"unknown key {extra[0]!r}"
     elif isinstance(node, dict) and isinstance(err.instance, str) and err.instance in node:
         where = where + [err.instance]  # a bad key name (propertyNames): point at the key itself
+    if not where or len(repr(err.instance)) > 40:  # never a whole file: one that is not YAML would be shown
+        message = message.replace(repr(err.instance), f"the value ({_kind(err.instance)})")
+    message = message if len(message) <= 200 else message[:197] + "..."
     dotted = ".".join(map(str, where)) or "the file"
     raise error(path, line_of(data, where), f"{dotted}: {message}", _fix(err))
 

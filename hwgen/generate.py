@@ -12,6 +12,7 @@ A writer makes one file per student from its StudentWork; WRITERS lists them (do
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -178,13 +179,23 @@ class Manifest:
         self._file = open(self._partial, "x", encoding="utf-8")
         head = {"format": MANIFEST_FORMAT, "hwgen_version": __version__, "assignment": assignment.to_manifest(),
                 "problems": [p.to_manifest() for p in assignment.problems]}
-        self._file.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
-                         + ' "students": {')
+        try:
+            self._file.write("{\n" + "".join(f" {json.dumps(k)}: {json.dumps(v)},\n" for k, v in head.items())
+                             + ' "students": {')
+        except BaseException:
+            self.discard()
+            raise
 
     def add(self, student_id: str, record: str) -> None:
         """Append one student's record (JSON text)."""
         self._file.write(("\n" if self._first else ",\n") + f"  {json.dumps(student_id)}: {record}")
         self._first = False
+
+    def discard(self) -> None:
+        """Remove the unfinished file (a run that failed leaves no manifest.json.partial behind)."""
+        self._partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # what could not be written (a full disk) is gone with the file
+            self._file.close()
 
     def close(self) -> Path:
         """Finish the JSON and move it into place as manifest.json."""
@@ -241,6 +252,9 @@ def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, 
                 summary.files += len(writers)
                 bar.update()
         manifest.close()
+    except BaseException:
+        manifest.discard()
+        raise
     finally:
         bar.close()
         output.close()

@@ -9,9 +9,11 @@ hwgen's (notes, the assignment itself) are left alone.
 
 from __future__ import annotations
 
+import errno
 import os
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Mapping, TextIO
+from typing import Iterable, Iterator, Mapping, TextIO
 
 from .errors import HwgenError
 
@@ -57,6 +59,33 @@ def remove_previous(out: Path) -> int:
     return removed
 
 
+# errno -> what it means for the output folder, and the fix
+_OS_ERRORS: dict[int, tuple[str, str]] = {
+    errno.ENOSPC: ("the disk is full", "free some space or choose another {flag}, then run again (with --force "
+                                       "after `hwgen generate`: it deletes the files that run wrote)"),
+    errno.EDQUOT: ("the disk quota is used up", "free some space or choose another {flag}, then run again"),
+    errno.EROFS: ("the file system is read-only", "choose a {flag} path on a writable disk"),
+    errno.EPERM: ("the operation is not permitted (an immutable folder or file?)",
+                  "check the folder's permissions and attributes (ls -l, lsattr; chattr -i), or choose another {flag}"),
+    errno.EACCES: ("permission denied", "check the folder's permissions (ls -l), or choose another {flag}"),
+    errno.ENOENT: ("a folder on the way does not exist or cannot be created", "choose another {flag}"),
+    errno.ENOTDIR: ("a part of the path is not a folder", "choose another {flag}"),
+    errno.EISDIR: ("it is a folder", "give a file name to {flag}"),
+}
+
+
+@contextmanager
+def writing_into(out: Path, flag: str = "--out") -> Iterator[None]:
+    """Turn an OSError while writing into `out` (given as `flag`) into an OutputError: which file, what it
+    means, and the fix."""
+    try:
+        yield
+    except OSError as exc:
+        what, fix = _OS_ERRORS.get(exc.errno or 0, (exc.strerror or str(exc), "check the folder, or choose another {flag}"))
+        raise OutputError(f"cannot write {exc.filename or out}: {what} ({exc.strerror})\n"
+                          f"  fix: {fix.format(flag=flag)}") from None
+
+
 def _in_the_way(path: Path) -> OutputError:
     """The error for a file that hwgen did not write."""
     return OutputError(f"{path} is in the way and was not written by hwgen, so hwgen will neither overwrite nor "
@@ -72,6 +101,9 @@ def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool
     """Make `out` ready for a fresh run writing these top-level files and into these folders (module docstring)."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} exists and is not a folder\n  fix: choose another --out")
+    if out.is_symlink() and not out.exists():
+        raise OutputError(f"{out} is a symbolic link to {os.readlink(out)}, which does not exist\n"
+                          "  fix: remove the link, or choose another --out")
     if (out / RECORD).is_file():
         if not force:
             raise OutputError(f"{out} holds the output of an earlier hwgen run; hwgen does not mix two runs\n"

@@ -3,9 +3,13 @@ exit status 2, never a traceback. Each case runs the real CLI (hwgen.cli.main)."
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import shutil
+import subprocess
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -145,3 +149,87 @@ def test_roster_written_by_csv_module_is_read(tmp_path, capsys):
     status, output = run(capsys, ["generate", str(tmp_path / "hw.yaml"), "--roster", str(tmp_path / "roster.csv"),
                                   "--out", str(tmp_path / "out"), "--jobs", "1"])
     assert status == 0, output
+
+
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str, readonly: bool = False) -> Iterator[Path]:
+    """A small tmpfs mounted at `where` (full after `size`; remounted read-only if asked); skips without root."""
+    where.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                                           capture_output=True).returncode:
+        pytest.skip("mounting a tmpfs needs root (and a mount namespace that allows it)")
+    try:
+        if readonly:
+            subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=True)
+
+
+@contextlib.contextmanager
+def immutable(path: Path) -> Iterator[Path]:
+    """A folder with the immutable attribute (chattr +i); skips where that cannot be set."""
+    path.mkdir()
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("chattr +i is not available here (needs root and a file system with attributes)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def _generate(capsys: pytest.CaptureFixture, tmp_path: Path, out: Path, roster: str = ROSTER) -> tuple[int, str]:
+    (tmp_path / "hw.yaml").write_text(ASSIGNMENT, encoding="utf-8")
+    (tmp_path / "roster.csv").write_text(roster, encoding="utf-8")
+    return run(capsys, ["generate", str(tmp_path / "hw.yaml"), "--roster", str(tmp_path / "roster.csv"),
+                        "--out", str(out), "--jobs", "1"])
+
+
+def test_output_folder_that_is_a_dangling_link(tmp_path, capsys):
+    (tmp_path / "out").symlink_to(tmp_path / "nowhere")
+    assert_refused(*_generate(capsys, tmp_path, tmp_path / "out"), "out", "remove the link")
+
+
+def test_output_folder_that_is_immutable(tmp_path, capsys):
+    with immutable(tmp_path / "out") as out:
+        assert_refused(*_generate(capsys, tmp_path, out), "out", "chattr -i")
+
+
+def test_output_folder_on_a_read_only_file_system(tmp_path, capsys):
+    with tmpfs(tmp_path / "ro", "1m", readonly=True) as ro:
+        assert_refused(*_generate(capsys, tmp_path, ro / "out"), "ro/out", "writable disk")
+
+
+@pytest.mark.parametrize("students", [3, 300])
+def test_full_disk_during_generate_leaves_no_partial_manifest(tmp_path, capsys, students):
+    roster = "student_id\n" + "".join(f"s{i}\n" for i in range(students))
+    with tmpfs(tmp_path / "small", "96k") as small:
+        status, output = _generate(capsys, tmp_path, small / "out", roster)
+        assert_refused(status, output, "out", "free some space", "--force")
+        assert not (small / "out" / "manifest.json.partial").exists()
+        assert not (small / "out" / "manifest.json").exists()
+
+
+# flags of `hwgen grade` and `hwgen generate` -> a hostile value each
+BAD_FLAGS: list[tuple[str, str, str]] = [
+    ("grade", "--timeout", "nan"), ("grade", "--timeout", "inf"), ("grade", "--timeout", "-1"),
+    ("grade", "--timeout", "0"), ("grade", "--timeout", "1e400"), ("grade", "--timeout", "ten"),
+    ("grade", "--memory", "0"), ("grade", "--memory", "-64"), ("grade", "--memory", "9" * 30),
+    ("grade", "--jobs", "-1"), ("grade", "--jobs", "100000"), ("grade", "--jobs", "1.5"),
+    ("generate", "--jobs", "-5"), ("generate", "--jobs", "100000000"),
+]
+
+
+@pytest.mark.parametrize("command,flag,value", BAD_FLAGS)
+def test_hostile_flag_values_are_refused(tmp_path, capsys, command, flag, value):
+    args = {"grade": ["grade", str(tmp_path)],
+            "generate": ["generate", str(tmp_path / "hw.yaml"), "--roster", str(tmp_path / "r.csv"),
+                         "--out", str(tmp_path / "out")]}[command]
+    status, output = run(capsys, [*args, flag, value])
+    assert_refused(status, output, flag, "write e.g.")
+
+
+def test_json_report_pointing_at_a_folder_is_refused_before_grading(tmp_path, capsys):
+    (tmp_path / "report").mkdir()
+    status, output = run(capsys, ["grade", str(tmp_path / "class"), "--json", str(tmp_path / "report")])
+    assert_refused(status, output, "report", "file")

@@ -15,7 +15,9 @@ from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
 from ..generate import WRITERS, class_executor, generate
 from ..numfmt import counted
-from ..outdir import Output
+from ..outdir import Output, writing_into
+from . import bounded
+from .grade import MAX_JOBS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -33,7 +35,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; an earlier run there needs --force)")
     p.add_argument("--pdf", action="store_true", help="also compile every .tex to PDF and write the class bundles "
                                                      "DIR/worksheets.pdf and DIR/keys.pdf (needs pdflatex and qpdf)")
-    p.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+    p.add_argument("--jobs", type=bounded(int, 0, MAX_JOBS, "4"), default=os.cpu_count() or 1, metavar="N",
                    help="processes to use (default: the number of CPUs)")
     p.add_argument("--executor", metavar="WHERE", default="local",
                    help="where students are built: `local` (default: --jobs processes on this machine) or "
@@ -55,7 +57,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     students = load_roster(args.roster)
     out = Path(args.out)
     jobs = max(1, args.jobs)
-    with class_executor(args.executor, jobs, len(students)) as executor:
+    with writing_into(out), class_executor(args.executor, jobs, len(students)) as executor:
         summary = generate(assignment, students, out, force=args.force, progress=sys.stderr.isatty(), executor=executor)
     print(f"wrote {counted(summary.files, 'file')} for {counted(summary.students, 'student')} x "
           f"{counted(summary.problems, 'problem')} and "
@@ -63,7 +65,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if summary.rederived:
         print(f"re-derived {len(summary.rederived)} problem(s) whose numbers repeated an earlier student's: "
               + ", ".join(summary.rederived[:5]) + (" ..." if len(summary.rederived) > 5 else ""))
-    return compile_pdfs(out, [s.id for s in students], jobs) if args.pdf else 0
+    if not args.pdf:
+        return 0
+    with writing_into(out):
+        return compile_pdfs(out, [s.id for s in students], jobs)
 
 
 def compile_pdfs(out: Path, student_ids: list[str], jobs: int) -> int:

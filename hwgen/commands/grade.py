@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import InputFileError
+from ..errors import HwgenError, InputFileError
 from ..grade.batch import GradeOptions, grade_class
 from ..grade.export import FORMATS, csv_text
 from ..grade.feedback import write_pages
@@ -16,6 +16,12 @@ from ..grade.isolation import LEVELS
 from ..grade.manifest import ClassManifest, find_id, load_manifest
 from ..grade.sandbox import Limits, default_jobs
 from ..numfmt import counted
+from ..outdir import writing_into
+from . import bounded
+
+MAX_JOBS = 256  # processes, each with its own sandbox worker
+MAX_SECONDS = 86_400.0  # one run of one notebook
+MAX_MEMORY_MB = 2**20  # 1 TiB
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,16 +33,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", metavar="DIR", type=Path, help="the class folder written by `hwgen generate`")
     p.add_argument("--submissions", metavar="PATH", type=Path,
                    help="the submissions folder, <student id>/<assignment>/<assignment>.ipynb (default DIR/submitted)")
-    p.add_argument("--jobs", metavar="N", type=int, default=0,
+    p.add_argument("--jobs", metavar="N", type=bounded(int, 0, MAX_JOBS, "4"), default=0,
                    help=f"processes running and checking notebooks at once, each with its own sandbox worker "
                         f"(default: the number of cores, {default_jobs()})")
     p.add_argument("--student", metavar="ID", help="grade only this student")
     p.add_argument("--regrade", action="store_true", help="grade again even if nothing changed")
     p.add_argument("--json", metavar="OUT.json", type=Path,
                    help="also write every graded student's score, items and flags as JSON")
-    p.add_argument("--timeout", metavar="SECONDS", type=float, default=Limits.wall,
+    p.add_argument("--timeout", metavar="SECONDS", type=bounded(float, 0, MAX_SECONDS, "10"), default=Limits.wall,
                    help=f"wall time (and CPU time) one run of a notebook may take (default {Limits.wall:g})")
-    p.add_argument("--memory", metavar="MB", type=int, default=Limits.memory_mb,
+    p.add_argument("--memory", metavar="MB", type=bounded(int, 1, MAX_MEMORY_MB, "1024"), default=Limits.memory_mb,
                    help=f"memory a notebook may allocate (default {Limits.memory_mb})")
     p.add_argument("--isolation", choices=("auto", *LEVELS), default="auto",
                    help="how student code is isolated (default auto: bwrap if it works, else unshare, else none)")
@@ -68,9 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     """Grade, print a summary line, optionally write the JSON report."""
-    if args.jobs < 0 or args.timeout <= 0 or args.memory <= 0:
-        print("hwgen: error: --jobs, --timeout and --memory must be positive", file=sys.stderr)
-        return 2
+    if args.json and args.json.is_dir():
+        raise HwgenError(f"--json {args.json} is a folder\n  fix: give the name of the file to write, e.g. "
+                         f"{args.json / 'grades.json'}")
     limits = Limits(wall=args.timeout, cpu=args.timeout, memory_mb=args.memory)
     options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
                            progress=not args.quiet, executor=args.executor)
@@ -79,7 +85,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.json:
         with Gradebook(args.dir / GRADEBOOK) as book:
             report = book.report(summary.students)
-        args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        with writing_into(args.json, "--json"):
+            args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
@@ -95,7 +102,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write the CSV."""
     manifest, book = open_class(args.dir)
     out = args.csv or args.dir / "grades.csv"
-    with book:
+    with book, writing_into(out, "--csv"):
         out.write_text(csv_text(manifest, book, args.format), encoding="utf-8", newline="")
     print(f"hwgen export: {counted(len(manifest.students), 'student')} -> {out} ({args.format} format)", file=sys.stderr)
     return 0
@@ -105,7 +112,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     """Write the HTML pages."""
     manifest, book = open_class(args.dir)
     student = find_id(args.student, manifest.students) or args.student if args.student else None
-    with book:
+    with book, writing_into(args.out or args.dir / "feedback", "--out"):
         pages = write_pages(manifest, book, args.out or args.dir / "feedback", [student] if student else None)
     if args.student and not pages:
         raise InputFileError(args.dir / GRADEBOOK, None, f"student {args.student!r} has not been graded",

@@ -325,7 +325,7 @@ def test_messages_say_what_went_wrong(graded):
     absent = _items(report, "absent")["p1_L"]
     assert absent["status"] == "missing" and "No submission" in absent["message"]
     assert _items(report, "one_wrong")["p1_L"]["status"] == "wrong"
-    assert "link to a file outside your submission folder" in _items(report, "linked")["p1_L"]["message"]
+    assert "is a symbolic link" in _items(report, "linked")["p1_L"]["message"]
     assert {i["status"] for i in report["correct"]["items"]} == {"correct"}
 
 

@@ -81,9 +81,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
     options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
                            progress=not args.quiet, executor=args.executor)
     summary = grade_class(args.dir, options)
+    for why in summary.skipped:
+        print(f"hwgen grade: warning: {why}", file=sys.stderr)
     print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
     if args.json:
-        with Gradebook(args.dir / GRADEBOOK) as book:
+        with Gradebook(args.dir / GRADEBOOK, readonly=True) as book:
             report = book.report(summary.students)
         with writing_into(args.json, "--json"):
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
@@ -93,9 +95,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
 def open_class(folder: Path) -> tuple[ClassManifest, Gradebook]:
     """The class's manifest and its existing gradebook."""
     manifest = load_manifest(folder)
-    if not (folder / GRADEBOOK).is_file():
+    if not (folder / GRADEBOOK).exists():
         raise InputFileError(folder / GRADEBOOK, None, "no gradebook yet", f"run `hwgen grade {folder}` first")
-    return manifest, Gradebook(folder / GRADEBOOK)
+    return manifest, Gradebook(folder / GRADEBOOK, readonly=True)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ from typing import Any, Iterator
 from tqdm import tqdm
 
 from .. import __version__
+from ..assignment import id_problem
 from ..errors import InputFileError
 from ..executor import Dask, Executor, InProcess, LocalProcesses, executor_for
 from ..numfmt import counted
@@ -34,8 +35,9 @@ from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
 from .manifest import ClassManifest, find_id, load_manifest
 from .result import Item
+from .safetext import clean
 from .sandbox import Limits, Run, default_jobs, describe
-from .submission import Notebook, Unreadable, file_sha256, links_outside, locate, read_notebook
+from .submission import Notebook, Unreadable, locate, read_notebook, read_submission
 
 MAX_CELL_FLAGS = 3
 
@@ -63,10 +65,12 @@ class Summary:
     students: list[str] = field(default_factory=list)
     isolation: str = ""
     seconds: float = 0.0
+    skipped: list[str] = field(default_factory=list)  # folders of the submissions folder that name no student
 
     def line(self) -> str:
         """One line for the end of the run."""
         parts = [f"{n} {what}" for what, n in self.counts.items() if n]
+        parts += [counted(len(self.skipped), "folder") + " skipped"] if self.skipped else []
         graded = self.counts["graded"]
         rate = f" ({graded / self.seconds:.0f} notebooks/s)" if graded and self.seconds else ""
         return f"{counted(len(self.students), 'student')}: " + ", ".join(parts or ["nothing to do"]) + \
@@ -82,13 +86,29 @@ class _Pending:
     record: dict[str, Any]  # the student's manifest entry
 
 
-def roster_and_folders(manifest: ClassManifest, submissions: Path) -> list[str]:
-    """Roster students in manifest order, then folders in the submissions folder that match none of them."""
+def roster_and_folders(manifest: ClassManifest, submissions: Path) -> tuple[list[str], list[str]]:
+    """Roster students in manifest order, then folders in the submissions folder that match none of them; and
+    why each folder whose name cannot be a student id (not UTF-8, a control character, ...) was skipped."""
     roster = list(manifest.students)
     known = set(roster)
-    extra = sorted(p.name for p in submissions.iterdir() if p.is_dir() and p.name not in known
-                   and not p.name.startswith((".", "__"))) if submissions.is_dir() else []
-    return roster + extra
+    extra, skipped = [], []
+    for name in sorted(p.name for p in submissions.iterdir() if p.is_dir() and p.name not in known
+                       and not p.name.startswith((".", "__"))):
+        problem = "its name is not valid UTF-8" if _surrogates(name) else id_problem(name)
+        if problem:
+            skipped.append(f"skipped the folder {clean(name)!r} in {submissions}: {problem}")
+        else:
+            extra.append(name)
+    return roster + extra, skipped
+
+
+def _surrogates(name: str) -> bool:
+    """Whether a file name holds bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _empty_items(manifest: ClassManifest, status: str, message: str) -> list[Item]:
@@ -104,8 +124,14 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
     record = manifest.students[sid] if known else {}
     variant = manifest.variant_hash(sid, record) if known else None
     path, notes = locate(submissions / sid, manifest.name)
-    linked = path is not None and links_outside(path, submissions / sid)
-    sha, raw = file_sha256(path) if path and not linked else (None, None)
+    sha, raw, refused = None, b"", None
+    if path is not None and known:
+        try:
+            sha, raw = read_submission(submissions, path)
+        except Unreadable as exc:
+            sha, refused = exc.fingerprint, exc
+        except OSError as exc:
+            refused = Unreadable(f"the file cannot be read ({exc.strerror})")
     if not regrade and book.fingerprint(sid) == (sha, variant):
         return None
     sub = Submission(sid, "graded", str(path.relative_to(submissions)) if path else None, sha, variant,
@@ -120,12 +146,11 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
         sub.status, sub.flags = "missing", [f"no submission: expected {expected}"]
         return sub, _empty_items(manifest, "missing", f"No submission was found (expected {expected}).")
     try:
-        if linked:
-            raise Unreadable("the notebook is a link to a file outside your submission folder; hand in the "
-                             "notebook file itself")
+        if refused is not None:
+            raise refused
         notebook = read_notebook(path, raw)
-    except (Unreadable, OSError) as exc:
-        reason = str(exc) if isinstance(exc, Unreadable) else f"the file cannot be read ({exc.strerror})"
+    except Unreadable as exc:
+        reason = str(exc)
         sub.status, sub.flags = "invalid", notes + [reason]
         return sub, _empty_items(manifest, "invalid", f"Your notebook could not be graded: {reason}")
     sub.flags = notes + notebook.notes
@@ -176,14 +201,14 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
         raise InputFileError(submissions, None, "no submissions folder here",
                              "collect the notebooks as <student id>/<assignment>/<assignment>.ipynb (nbgrader's "
                              "layout) in DIR/submitted, or give --submissions PATH")
-    students = roster_and_folders(manifest, submissions)
+    students, skipped = roster_and_folders(manifest, submissions)
     if options.student is not None:
         found = find_id(options.student, students)
         if found is None:
             raise InputFileError(manifest.path, None, f"no student {options.student!r} in the manifest or in "
                                  f"{submissions}", "check the student id (as in the roster)")
         students = [found]
-    summary = Summary(students=students)
+    summary = Summary(students=students, skipped=skipped)
     tqdm.monitor_interval = 0  # no monitor thread: the grading processes are forked from this one
     pending: dict[str, _Pending] = {}
     levels: set[str] = set()

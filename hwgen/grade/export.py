@@ -17,6 +17,7 @@ from typing import Callable, Collection, Mapping
 from ..numfmt import points_text
 from .gradebook import Gradebook
 from .manifest import ClassManifest
+from .safetext import clean, csv_cell
 
 DECIMALS = 3
 NOTES_CHARS = 500
@@ -48,7 +49,7 @@ def rows(manifest: ClassManifest, book: Gradebook) -> list[Row]:
     subs, copied = book.submissions(), book.copied_from()
     out = []
     for sid, record in manifest.students.items():
-        name, email = str(record.get("name") or ""), str(record.get("email") or "")
+        name, email = clean(record.get("name") or ""), clean(record.get("email") or "")
         sub = subs.get(sid)
         if sub is None:
             out.append(Row(sid, name, email, {spec.key: None for spec in manifest.problems}, None, "not graded", [],
@@ -95,9 +96,10 @@ FORMATS: dict[str, Callable[[ClassManifest, list[Row]], list[list[str]]]] = {"ca
 
 
 def csv_text(manifest: ClassManifest, book: Gradebook, fmt: str = "canvas") -> str:
-    """The CSV file's text in the chosen LMS's import format."""
+    """The CSV file's text in the chosen LMS's import format; no cell starts like a spreadsheet formula."""
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(FORMATS[fmt](manifest, rows(manifest, book)))
+    table = FORMATS[fmt](manifest, rows(manifest, book))
+    csv.writer(buffer, lineterminator="\r\n").writerows([csv_cell(cell) for cell in row] for row in table)
     return buffer.getvalue()
 
 

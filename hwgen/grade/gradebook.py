@@ -7,15 +7,19 @@ asked quantity: points, max points, status, misconception, message, the student'
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
+from ..errors import InputFileError
 from .result import Item
+from .safetext import clean
 
 GRADEBOOK = "gradebook.db"
 SCHEMA_VERSION = 1
@@ -85,17 +89,102 @@ def now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 
-class Gradebook:
-    """DIR/gradebook.db opened for reading and writing (created on first use)."""
+MAX_FLAGS = 50  # flags kept per student
+MAX_ANSWER_CHARS = 2**20  # a student's value kept as JSON; a larger one is not kept
+FIX = "move it away (mv {path} {path}.broken) and run `hwgen grade` again: every student is graded again"
 
-    def __init__(self, path: str | Path) -> None:
+READ_ONLY = "cannot be written: it, its folder or its disk is read-only"
+WRITABLE = "make it writable, or copy the class folder to a writable disk and work there"
+# what SQLite says (or _disk) -> what it means for the gradebook, and the fix ({path}: the file)
+_SQLITE_ERRORS: dict[str, tuple[str, str]] = {
+    "not a database": ("not an SQLite database (damaged, or another kind of file)", FIX),
+    "malformed": ("the database is damaged (truncated or overwritten)", FIX),
+    "read-only": (READ_ONLY, WRITABLE),
+    "readonly": (READ_ONLY, WRITABLE),
+    "full": ("the disk is full", "free some space and run again (what was already recorded is kept)"),
+    "unable to open": ("cannot be opened (missing permissions, or a read-only folder)",
+                       "check the file and its folder (ls -l), or work in a copy of the class folder"),
+    "locked": ("is in use by another hwgen", "wait for the other `hwgen grade` to finish, then run again"),
+}
+
+
+def _disk(path: Path) -> str:
+    """What SQLite would call the state of the file system holding `path`: 'read-only', 'full' or ''."""
+    try:
+        info = os.statvfs(path.parent)
+    except OSError:
+        return ""
+    return "read-only" if info.f_flag & os.ST_RDONLY else "full" if info.f_bavail == 0 else ""
+
+
+def _error(path: Path, exc: sqlite3.Error) -> InputFileError:
+    """The error for an SQLite failure on the gradebook at `path`: what it means and the fix (a read-only or
+    full disk is asked of the file system, as SQLite often reports either as a plain I/O error)."""
+    text = _disk(path) or str(exc)
+    what, fix = next(((what, fix) for key, (what, fix) in _SQLITE_ERRORS.items() if key in text),
+                     (f"the database cannot be used ({exc})", FIX))
+    return InputFileError(path, None, what, fix.format(path=path))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(method: F) -> F:
+    """A Gradebook method whose SQLite errors become one InputFileError naming the file."""
+
+    @functools.wraps(method)
+    def run(self: Gradebook, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise _error(self.path, exc) from None
+
+    return run  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=1)
+def _columns() -> dict[str, list[str]]:
+    """Table -> its columns, as SCHEMA creates them."""
+    db = sqlite3.connect(":memory:")
+    db.executescript(SCHEMA)
+    return {t: [c[1] for c in db.execute(f"PRAGMA table_info({t})")] for (t,) in
+            db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+class Gradebook:
+    """DIR/gradebook.db opened for reading and writing (created on first use), or only for reading."""
+
+    def __init__(self, path: str | Path, readonly: bool = False) -> None:
         self.path = Path(path)
-        self.db = sqlite3.connect(self.path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")  # a commit survives the grader being killed
+        if self.path.exists() and not self.path.is_file():
+            raise InputFileError(self.path, None, "not a file (a folder?)", FIX.format(path=self.path))
+        try:
+            # on a read-only disk nothing can change the file, and SQLite can only read it as immutable
+            mode = ("ro&immutable=1" if _disk(self.path) == "read-only" else "ro") if readonly else "rwc"
+            self.db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode={mode}", uri=True, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise _error(self.path, exc) from None
+        self.db.text_factory = lambda b: b.decode("utf-8", "replace")  # a damaged or foreign text never raises
+        try:
+            self._open(readonly)
+        except BaseException:
+            self.db.close()
+            raise
+
+    @_guarded
+    def _open(self, readonly: bool) -> None:
+        """Set the connection up, create the tables if writing, and check they are hwgen's."""
         self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.executescript(SCHEMA)
-        self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        if not readonly:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")  # a commit survives the grader being killed
+            self.db.executescript(SCHEMA)
+            self.db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        for table, columns in _columns().items():
+            if [c[1] for c in self.db.execute(f"PRAGMA table_info({table})")] != columns:
+                raise InputFileError(self.path, None, f"not an hwgen gradebook (its table {table!r} is missing or "
+                                     "different: another program's database, or another hwgen version's)",
+                                     FIX.format(path=self.path))
 
     def close(self) -> None:
         """Close the database."""
@@ -107,18 +196,24 @@ class Gradebook:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @_guarded
     def fingerprint(self, student: str) -> tuple[str | None, str | None] | None:
         """(file hash, manifest fingerprint) the student was last graded with, or None if never."""
         row = self.db.execute("SELECT sha256, variant_sha256 FROM submissions WHERE student = ?", (student,)).fetchone()
         return (row[0], row[1]) if row else None
 
+    @_guarded
     def record(self, sub: Submission, items: Sequence[Item], answers: dict[tuple[str, str], Any],
                copies: Sequence[dict[str, Any]] = ()) -> None:
-        """Replace one student's results (and copied-work flags, CopyIndex.flags), all in one transaction."""
+        """Replace one student's results (and copied-work flags, CopyIndex.flags), all in one transaction;
+        text that came from the student is cleaned (safetext.clean) on the way in."""
         sub.graded_at = sub.graded_at or now()
-        rows = [(sub.student, i, it.problem, it.quantity, it.points, it.max_points, it.status, it.misconception,
-                 it.message, json.dumps(answers[(it.problem, it.quantity)]) if (it.problem, it.quantity) in answers
-                 else None, sub.graded_at) for i, it in enumerate(items)]
+        rows = [(sub.student, i, it.problem, it.quantity, it.points, it.max_points, it.status,
+                 None if it.misconception is None else clean(it.misconception), clean(it.message),
+                 _json(answers.get((it.problem, it.quantity))), sub.graded_at) for i, it in enumerate(items)]
+        flags = [clean(f) for f in list(sub.flags)[:MAX_FLAGS]]
+        if len(sub.flags) > MAX_FLAGS:
+            flags.append(f"{len(sub.flags) - MAX_FLAGS} more flags were left out")
         with self._transaction():
             self.db.execute("DELETE FROM items WHERE student = ?", (sub.student,))
             self.db.executemany("INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?,?)", rows)
@@ -126,8 +221,8 @@ class Gradebook:
             self.db.executemany("INSERT OR REPLACE INTO copies VALUES (?,?,?,?)", [
                 (sub.student, c["problem"], c["other"], json.dumps(c["quantities"])) for c in copies])
             self.db.execute("INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                            (sub.student, sub.status, sub.path, sub.sha256, sub.variant_sha256, sub.score,
-                             sub.max_score, json.dumps(list(sub.flags)), sub.isolation, sub.attempts,
+                            (sub.student, sub.status, None if sub.path is None else clean(sub.path), sub.sha256,
+                             sub.variant_sha256, sub.score, sub.max_score, json.dumps(flags), sub.isolation, sub.attempts,
                              sub.run_seconds, sub.cpu_seconds, sub.graded_at, sub.hwgen_version))
 
     @contextmanager
@@ -141,6 +236,7 @@ class Gradebook:
             raise
         self.db.execute("COMMIT")
 
+    @_guarded
     def submissions(self) -> dict[str, Submission]:
         """Every student's submission row, by student id."""
         cur = self.db.execute("SELECT * FROM submissions ORDER BY student")
@@ -148,16 +244,19 @@ class Gradebook:
         out = {}
         for row in cur:
             sub = Submission(**dict(zip(names, row)))
-            sub.flags = json.loads(sub.flags)
+            flags = _loads(sub.flags)
+            sub.flags = [str(f) for f in flags] if isinstance(flags, list) else [str(sub.flags)]
             out[sub.student] = sub
         return out
 
-    def items(self, student: str) -> Iterator[tuple[Item, Any, str]]:
+    @_guarded
+    def items(self, student: str) -> list[tuple[Item, Any, str]]:
         """A student's items in assignment order, each with the student's value (or None) and its time."""
-        for row in self.db.execute("SELECT problem, quantity, points, max_points, status, message, misconception, "
-                                   "answer, graded_at FROM items WHERE student = ? ORDER BY position", (student,)):
-            yield Item(*row[:7]), (json.loads(row[7]) if row[7] is not None else None), row[8]
+        return [(Item(*row[:7]), _loads(row[7]), row[8]) for row in self.db.execute(
+            "SELECT problem, quantity, points, max_points, status, message, misconception, answer, graded_at "
+            "FROM items WHERE student = ? ORDER BY position", (student,))]
 
+    @_guarded
     def copied_from(self) -> dict[str, list[str]]:
         """Student -> the classmates whose numbers their answers carry (copied work), in problem order."""
         out: dict[str, list[str]] = {}
@@ -166,12 +265,14 @@ class Gradebook:
                 out[student].append(other)
         return out
 
+    @_guarded
     def misconception_counts(self) -> list[tuple[str, str, str, int]]:
         """(problem, quantity, misconception key, number of students), most frequent first."""
         return self.db.execute("SELECT problem, quantity, misconception, COUNT(*) FROM items WHERE misconception "
                                "IS NOT NULL GROUP BY problem, quantity, misconception "
                                "ORDER BY COUNT(*) DESC, problem, quantity, misconception").fetchall()
 
+    @_guarded
     def report(self, students: Sequence[str] | None = None) -> dict[str, Any]:
         """The `--json` report: {student: {score, max, items: [...], flags: [...]}}."""
         subs = self.submissions()
@@ -182,3 +283,22 @@ class Gradebook:
             out[sid] = {"score": round(subs[sid].score, 6), "max": round(subs[sid].max_score, 6),
                         "items": [item.to_json() for item, _, _ in self.items(sid)], "flags": list(subs[sid].flags)}
         return out
+
+
+def _json(value: Any) -> str | None:
+    """A student's value as JSON text, or None if there is none or it cannot be kept (too large or deep)."""
+    if value is None:
+        return None
+    try:
+        text = json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return text if len(text) <= MAX_ANSWER_CHARS else None
+
+
+def _loads(text: str | None) -> Any:
+    """JSON text read back (None if there is none or it is damaged)."""
+    try:
+        return None if text is None else json.loads(text)
+    except (ValueError, RecursionError):
+        return None

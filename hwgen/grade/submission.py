@@ -7,20 +7,29 @@ code cell's source is kept, and every defect becomes a message for the student.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Callable
 
 MAX_BYTES = 50 * 2**20  # larger notebooks are almost always full of saved output; they are refused
 FIX = "open it in Jupyter, save it (File > Save and Checkpoint), and submit the saved .ipynb file again"
 
 
 class Unreadable(Exception):
-    """A file that yields no code cells; str(exc) says why, for the student."""
+    """A file that yields no code cells; str(exc) says why, for the student. `fingerprint`, when the file was
+    refused unread, stands for it in the gradebook (so an unchanged refused file is not looked at again)."""
+
+    def __init__(self, why: str, fingerprint: str | None = None) -> None:
+        super().__init__(why)
+        self.fingerprint = None if fingerprint is None else "refused:" + hashlib.sha256(
+            f"{why}\n{fingerprint}".encode("utf-8", "replace")).hexdigest()
 
 
 @dataclass
@@ -67,26 +76,52 @@ def locate(student_dir: Path, assignment: str) -> tuple[Path | None, list[str]]:
     return None, []
 
 
-def links_outside(path: Path, folder: Path) -> bool:
-    """Whether `path` is, or lies below, a symbolic link to something outside `folder` (the student's own):
-    such a file (another student's notebook, an instructor's, a device) is never read."""
-    return not path.resolve().is_relative_to(folder.resolve())
+def _too_large(size: int) -> str:
+    """Why a notebook of `size` bytes is refused."""
+    return (f"the notebook is {size / 2**20:.0f} MB, more than the {MAX_BYTES // 2**20} MB accepted; clear its "
+            "outputs (Edit > Clear All Outputs), save, and submit it again")
 
 
-def file_sha256(path: Path) -> tuple[str | None, bytes | None]:
-    """SHA-256 of a file and, if it is no larger than MAX_BYTES, its bytes (read once, for read_notebook);
-    (None, None) if it cannot be read. A larger file is hashed in blocks."""
+HAND_IN = "Hand in the notebook file itself."
+# (the opened file is refused if, why) in order; nothing of a refused file is read
+REFUSED: tuple[tuple[Callable[[os.stat_result], bool], Callable[[os.stat_result], str]], ...] = (
+    (lambda st: not stat.S_ISREG(st.st_mode), lambda st: f"the notebook is not a regular file. {HAND_IN}"),
+    (lambda st: st.st_nlink > 1, lambda st: "the notebook file has other names (a hard link, which can be someone "
+                                           f"else's file). {HAND_IN}"),
+    (lambda st: st.st_size > MAX_BYTES, lambda st: _too_large(st.st_size)),
+)
+
+
+def read_submission(submissions: Path, path: Path) -> tuple[str, bytes]:
+    """(SHA-256, bytes) of the notebook at `path` under `submissions`, opened one path component at a time without
+    following any link, checked on the opened file (fstat: no gap between check and read) and read only if it is
+    the student's own regular file of at most MAX_BYTES; else Unreadable, whose `fingerprint` stands for the
+    refused file (it changes when the file does)."""
+    parts = path.relative_to(submissions).parts
+    fds = [os.open(submissions, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)]  # the instructor's folder
     try:
-        with path.open("rb") as f:
-            if os.fstat(f.fileno()).st_size <= MAX_BYTES:
-                data = f.read()
-                return hashlib.sha256(data).hexdigest(), data
-            digest, block = hashlib.sha256(), bytearray(1 << 20)
-            while size := f.readinto(block):
-                digest.update(memoryview(block)[:size])
-            return digest.hexdigest(), None
-    except OSError:
-        return None, None
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            try:
+                fds.append(os.open(part, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+                                   | (0 if last else os.O_DIRECTORY), dir_fd=fds[-1]))
+            except OSError as exc:
+                if exc.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise Unreadable(f"{'/'.join(parts[:i + 1])} is a symbolic link; links are not graded (they "
+                                     f"can point at someone else's work). {HAND_IN}", f"link {exc.errno}") from None
+                raise
+        info = os.fstat(fds[-1])
+        why = next((why for check, why in REFUSED if check(info)), None)
+        if why:
+            raise Unreadable(why(info), f"refused {info.st_ino} {info.st_size} {info.st_mtime_ns} {info.st_nlink}")
+        with os.fdopen(fds.pop(), "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+        if len(data) > MAX_BYTES:  # it grew after fstat
+            raise Unreadable(_too_large(len(data)), f"refused grew {len(data)}")
+        return hashlib.sha256(data).hexdigest(), data
+    finally:
+        for fd in fds:
+            os.close(fd)
 
 
 def _source(cell: dict) -> str | None:
@@ -109,14 +144,9 @@ def strip_magics(source: str) -> str:
     return "\n".join(lines)
 
 
-def read_notebook(path: Path, raw: bytes | None = None) -> Notebook:
-    """The code cells of the notebook at `path` (whose bytes are `raw`, if they have been read already);
-    Unreadable if there are none to be had."""
-    size = path.stat().st_size if raw is None else len(raw)
-    if size > MAX_BYTES:
-        raise Unreadable(f"the notebook is {size / 2**20:.0f} MB, more than the {MAX_BYTES // 2**20} MB accepted; "
-                         "clear its outputs (Edit > Clear All Outputs), save, and submit it again")
-    raw = path.read_bytes() if raw is None else raw
+def read_notebook(path: Path, raw: bytes) -> Notebook:
+    """The code cells of the notebook at `path`, whose bytes are `raw` (read_submission); Unreadable if there are
+    none to be had."""
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

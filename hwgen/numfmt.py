@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from typing import Sequence
 
@@ -18,16 +19,20 @@ def round_sig(a: Array | float, sig: int) -> Array:
         return np.where(np.isfinite(a) & (a != 0), np.rint(a * scale) / scale, a)
 
 
-def fmt(x: float, sig: int) -> str:
-    """One number rounded to `sig` significant digits, positional, no trailing zeros: -0.04747."""
-    return _positional(float(round_sig(x, sig)), sig)
+def fmt(x: float, sig: int, zeros: bool = False) -> str:
+    """One number rounded to `sig` significant digits, positional, no trailing zeros (-0.04747, 0.69), or with
+    `zeros` all `sig` digits (0.6900)."""
+    return _positional(float(round_sig(x, sig)), sig, zeros)
 
 
 @lru_cache(maxsize=1 << 14)
-def _positional(x: float, sig: int) -> str:
-    """An already rounded number written out as fmt writes it."""
+def _positional(x: float, sig: int, zeros: bool = False) -> str:
+    """An already rounded number written out as fmt writes it; with `zeros`, all `sig` digits are written,
+    trailing zeros included (0.6900: the precision a key states)."""
     if not np.isfinite(x):
         return str(x)
+    if zeros and x != 0:
+        return f"{x:.{max(0, sig - 1 - math.floor(math.log10(abs(x))))}f}"
     text = np.format_float_positional(x, precision=sig, unique=False, fractional=False, trim="-")
     return "0" if text in ("-0", "0") else text
 
@@ -60,9 +65,9 @@ def tex_scalar(x: float, sig: int) -> str:
     return fmt(x, sig)
 
 
-def tex_array(a: Array | float, sig: int) -> str:
-    """A scalar as a number; a vector as a one-row bmatrix; a matrix as a bmatrix."""
-    return _tex_rounded(round_sig(a, sig), sig)
+def tex_array(a: Array | float, sig: int, zeros: bool = False) -> str:
+    """A scalar as a number; a vector as a one-row bmatrix; a matrix as a bmatrix (`zeros`: as _positional)."""
+    return _tex_rounded(round_sig(a, sig), sig, zeros)
 
 
 def round_sig_each(values: Sequence[Array | float], sig: int) -> list[Array]:
@@ -75,18 +80,18 @@ def round_sig_each(values: Sequence[Array | float], sig: int) -> list[Array]:
     return [flat[end - v.size:end].reshape(v.shape) for v, end in zip(values, ends)]
 
 
-def tex_arrays(values: Sequence[Array | float], sig: int) -> list[str]:
-    """[tex_array(v, sig) for v in values], rounding all of them in one call. A number rounded on its own may
+def tex_arrays(values: Sequence[Array | float], sig: int, zeros: bool = False) -> list[str]:
+    """[tex_array(v, sig, zeros) for v in values], rounding all of them in one call. A number rounded on its own may
     differ in the last bit from the same number rounded within an array (NumPy computes 10.0 ** k for a scalar
     with the C library's pow, for an array with its own), but its text at `sig` digits is the same: the
     rounded value lies within an ulp or two of a `sig`-digit decimal, never near a midpoint between two."""
-    return [_tex_rounded(rounded, sig) for rounded in round_sig_each(values, sig)]
+    return [_tex_rounded(rounded, sig, zeros) for rounded in round_sig_each(values, sig)]
 
 
-def _tex_rounded(a: Array, sig: int) -> str:
+def _tex_rounded(a: Array, sig: int, zeros: bool = False) -> str:
     """An already rounded array as tex_array writes it."""
     if a.ndim == 0:
-        return _positional(float(a), sig)
+        return _positional(float(a), sig, zeros)
     rows = a.reshape(1, -1) if a.ndim == 1 else a
-    body = r" \\ ".join(" & ".join(_positional(v, sig) for v in row.tolist()) for row in rows)
+    body = r" \\ ".join(" & ".join(_positional(v, sig, zeros) for v in row.tolist()) for row in rows)
     return r"\begin{bmatrix} " + body + r" \end{bmatrix}"

@@ -41,11 +41,11 @@ def test_every_template_renders_a_worksheet_and_a_key(templates, name):
             (a_ + 1) * b_ for a_, b_ in zip(templates[name].network.sizes, templates[name].network.sizes[1:]))
         assert "4 significant digits" in doc or f"{sig} significant digits" in doc
     # One numbered question per asked quantity; the key works out every step, asked ones tagged with their letter.
-    assert len(re.findall(r"^  \\item Compute", sheet, re.M)) == len(templates[name].asked)
+    assert len(re.findall(r"^  \\item \\parbox\[t\]\{\\linewidth\}\{Compute", sheet, re.M)) == len(templates[name].asked)
     assert len(re.findall(r"question \(([a-z])\)", key)) == len(templates[name].asked)
     assert "\\hwgenweight{" in sheet and "Worked solution" in key and "Worked solution" not in sheet
     for q in ("L", "dW1", "W1_new"):
-        assert latex.tex_array(variant.template.display.value(variant.trace[q]), sig) in key
+        assert latex.tex_array(variant.template.display.value(variant.trace[q]), sig, zeros=True) in key
 
 
 def test_numbers_are_written_one_way(templates):
@@ -55,7 +55,7 @@ def test_numbers_are_written_one_way(templates):
     assert "\\begin{bmatrix}" in key and "e-0" not in key and "e+0" not in key
     dw1 = variant.trace["dW1"]
     for v in np.ravel(dw1):
-        assert fmt(v, 4) in key
+        assert fmt(v, 4, zeros=True) in key
 
 
 def test_the_drawing_shows_the_students_weights_and_biases(templates):
@@ -82,6 +82,8 @@ def test_the_drawing_shows_the_students_weights_and_biases(templates):
     ("Ştefan “quoted” – ok…", r"\c{S}tefan \textquotedblleft{}quoted\textquotedblright{} \textendash{} ok\dots{}"),
     ("王小明 Дима 😀", f"{MISSING * 3} {MISSING * 4} {MISSING}"),
     ("ﬁne\tline\nbreak", "fine line break"),
+    ("Adébáyọ̀ Ògúnlẹ̀", r"Ad\'{e}b\'{a}y\d{\`{o}} \`{O}g\'{u}nl\d{\`{e}}"),  # NFC keeps ọ + a combining grave
+    ("Adébáyọ̀", r"Ad\'{e}b\'{a}y\d{\`{o}}"),  # the same, typed fully decomposed
 ])
 def test_user_text_is_escaped(text, tex):
     assert tex_escape(text) == tex
@@ -137,3 +139,27 @@ def test_points_on_the_page_are_half_points_without_noise(templates):
     for doc in (latex.worksheet(a, AWKWARD, {"p1": variant}), latex.key(a, AWKWARD, {"p1": variant})):
         shown = set(re.findall(r"\[([0-9.]+ pts?)\]", doc))
         assert shown == {"0.5 pts", "1 pt", "1.5 pts"} and "10 pts" in doc
+
+
+def test_prose_typesets_quantity_names_and_assignment_instructions_keep_their_math(templates):
+    assert latex.prose("the error (gradient w.r.t. Z2) and W1_new") == \
+        r"the error (gradient w.r.t. ${Z^{(2)}}$) and ${W^{(1)}_{\mathrm{new}}}$"
+    assert latex.prose("X, Y, L and n stay words; Z10 and xZ1 too") == "X, Y, L and n stay words; Z10 and xZ1 too"
+    a = _assignment(templates, ["xor_net"])
+    a = Assignment(**{**vars(a), "instructions": r"The loss is $\frac{1}{2n} \sum (\hat{y} - y)^2$ & Z2 is 2 by 4."})
+    sheet = latex.worksheet(a, AWKWARD, {"p1": sample(templates["xor_net"], 1)})
+    assert r"The loss is $\frac{1}{2n} \sum (\hat{y} - y)^2$ \& ${Z^{(2)}}$ is 2 by 4." in sheet
+    assert r"the output error (gradient w.r.t. ${Z^{(2)}}$)" in sheet
+
+
+def test_the_key_writes_computed_numbers_with_all_their_digits(templates):
+    t = templates["xor_net"]
+    variant = sample(t, 4)
+    key = latex.key(_assignment(templates, ["xor_net"]), AWKWARD, {"p1": variant})
+    body = key.split(r"\subsection*{Worked solution}")[1]
+    computed = set(re.findall(r"-?\d+\.\d+", body)) - set(re.findall(r"-?\d+\.\d+", key.split("Worked solution")[0]))
+    assert computed, "no computed number found"
+    for number in computed:  # 4 significant digits each, trailing zeros kept: 0.6900, 0.04030, 1.300
+        assert len(number.lstrip("-").replace(".", "").lstrip("0")) == t.significant, number
+    given = {latex.tex_array(v, t.significant) for v in np.ravel(variant.given["W1"])}
+    assert all(f"{g}" in body for g in given)  # a given 0.5 is written 0.5, as the worksheet gives it

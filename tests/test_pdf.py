@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in ("pdflatex"
 
 ASSIGNMENT = EXAMPLE + "  - template: regression_3hidden\n  - template: relu_sigmoid\n  - template: batch_vectorized\n"
 ROSTER = ("student_id,name\n"
-          "s1,Zoë Ångström-Łukasiewicz\n"
+          "s1,Zoë Ångström-Łukasiewicz Adébáyọ̀\n"
           "s2,\"O'Brien & Sons_100%\"\n"
           "s3,Nguyễn Văn Ánh 王小明 a~b^c\\d{e}#$\n")
 
@@ -63,7 +63,8 @@ def test_each_pdf_holds_its_students_numbers_and_the_keys_the_answers(built):
     out, _ = built
     m = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     sig = {p["key"]: p["significant"] for p in m["problems"]}
-    names = {"s1": "Zoë Ångström-Łukasiewicz", "s2": "O'Brien & Sons_100%", "s3": "Nguyễn Văn Ánh 王小明 a~b^c\\d{e}#$"}
+    names = {"s1": "Zoë Ångström-Łukasiewicz Adébáyọ̀", "s2": "O'Brien & Sons_100%",
+             "s3": "Nguyễn Văn Ánh 王小明 a~b^c\\d{e}#$"}
     for sid, student in m["students"].items():
         sheet, key = _text(out / "worksheets" / f"{sid}.pdf"), _text(out / "keys" / f"{sid}.pdf")
         for text in (sheet, key):  # the name as written (also the CJK one, printed as boxes: ActualText)
@@ -72,12 +73,45 @@ def test_each_pdf_holds_its_students_numbers_and_the_keys_the_answers(built):
         for k, entry in student["problems"].items():
             for name in ("X", "W1", "b1", "W2", "b2"):
                 assert {fmt(v, sig[k]) for v in np.ravel(entry["given"][name])} <= sheet_numbers, (sid, k, name)
-            for name, value in entry["answers"].items():
-                assert {fmt(v, sig[k]) for v in np.ravel(value)} <= key_numbers, (sid, k, name)
+            for name, value in entry["answers"].items():  # to the stated digits, trailing zeros included
+                assert {fmt(v, sig[k], zeros=True) for v in np.ravel(value)} <= key_numbers, (sid, k, name)
         assert "Worked solution" in key and "Worked solution" not in sheet
     # Two students' worksheets differ in their numbers.
     w1 = [set(map(str, np.ravel(s["problems"]["p1"]["given"]["W1"]))) for s in m["students"].values()]
     assert w1[0] != w1[1]
+
+
+def _pages(path) -> list[str]:
+    """The text of every page of a PDF."""
+    return _text(path).split("\f")[:-1]
+
+
+def test_every_students_part_has_an_even_page_count_so_duplex_never_mixes_students(built):
+    out, _ = built
+    for folder, kind in (("worksheets", "worksheet"), ("keys", "answer key")):
+        parts: list[list[str]] = []  # per student in the bundle, their pages' footers ("" on a blank page)
+        for page in _pages(out / f"{folder}.pdf"):
+            footer = re.search(rf"{kind} · (s\d)\s+page \d+", page)
+            if footer and (not parts or parts[-1][0] != footer[1]):
+                parts.append([])
+            assert footer or page.strip() == "", page  # a page without a footer is the blank one added
+            parts[-1].append(footer[1] if footer else "")
+        assert [p[0] for p in parts] == ["s1", "s2", "s3"]
+        assert all(len(p) % 2 == 0 for p in parts), [len(p) for p in parts]
+        for sid, part in zip(("s1", "s2", "s3"), parts):
+            assert len(_pages(out / folder / f"{sid}.pdf")) == len(part)
+
+
+def test_given_numbers_and_question_statements_stay_on_one_page(built):
+    out, _ = built
+    for sid in ("s1", "s2", "s3"):
+        for path in (out / "worksheets" / f"{sid}.pdf", out / "keys" / f"{sid}.pdf"):
+            pages = _pages(path)
+            givens = [p for p in pages if "The given numbers:" in p]
+            assert len(givens) == 5  # one per problem, each with its last line (the learning rate) on its page
+            assert all(re.search(r"The given numbers:.*η = ", p, re.S) for p in givens)
+        for page in _pages(out / "worksheets" / f"{sid}.pdf"):  # a question's statement ends with its points
+            assert len(re.findall(r"\(\w\) Compute", page)) == len(re.findall(r"\[[\d.]+ pts?\]", page))
 
 
 def test_split_pages_are_identical_to_a_one_student_compile(built, tmp_path):

@@ -23,7 +23,7 @@ from ..numfmt import counted, tex_array, tex_arrays, tex_scalar
 from ..problem import ProblemSpec
 from ..variant import Variant
 from . import templates_dir
-from .steps import PHASES, worked_steps
+from .steps import GIVEN, PHASES, worked_steps
 from .texescape import tex_escape, tex_text
 
 Array = np.ndarray
@@ -42,6 +42,7 @@ _MATRIX_START = ("\\begin{bmatrix}", "\\left(", "\\left[")
 # what nests in a formula; an environment with none inside (a matrix of numbers) is one token, spaces and all
 _NESTING = re.compile(r"\\begin\{(\w+)\}(?:(?!\\begin|\\end).)*?\\end\{\1\}|\\left|\\right|\\begin|\\end|\\[{}]|[{}]| ",
                       re.DOTALL)
+_NAMES = re.compile(r"\b(" + "|".join(sorted((k for k in SYMBOLS if len(k) > 1), key=len, reverse=True)) + r")\b")
 _PAREN = re.compile(r"(?<!\\left)([(\[])|(?<!\\right)([)\]])")
 
 
@@ -51,12 +52,19 @@ class Tex(str):
     __slots__ = ()
 
 
+@lru_cache(maxsize=1 << 10)
 def prose(text: str) -> Tex:
-    """A template's prose: the text escaped, each $...$ kept as math (with an odd number of $, all text)."""
+    """Prose (instructions, descriptions): the text escaped, each $...$ kept as math (with an odd number of $,
+    all text), and a quantity's name in the text typeset as its symbol: Z2 -> $Z^{(2)}$."""
     pieces = text.split("$")
     if len(pieces) % 2 == 0:
-        return Tex(_escaped(text))
-    return Tex("".join(f"${piece}$" if i % 2 else _escaped(piece) for i, piece in enumerate(pieces)))
+        return Tex(_words(text))
+    return Tex("".join(f"${piece}$" if i % 2 else _words(piece) for i, piece in enumerate(pieces)))
+
+
+def _words(text: str) -> str:
+    """Text escaped, with each quantity name (Z2, W1_new, dYhat; not the one-letter X, Y, L, n) as math."""
+    return "".join(f"${_symbol(piece)}$" if i % 2 else _escaped(piece) for i, piece in enumerate(_NAMES.split(text)))
 
 
 def _finalize(value: Any) -> Any:
@@ -223,23 +231,29 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
     d, h, o = t.network.sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
     shown_values = {k: show.value(value) for k, value in variant.trace.items()}  # what the worked steps write
-    texts = {(v.shape, v.tobytes()): text for v, text in zip(shown_values.values(),
-                                                              tex_arrays(list(shown_values.values()), sig))}
+    texts: dict[tuple[bool, tuple[int, ...], bytes], str] = {}  # (all digits?, shape, bytes) -> text, made at once
+    for zeros in (False, True):
+        values = [v for k, v in shown_values.items() if (k not in GIVEN) == zeros]
+        texts |= {(zeros, v.shape, v.tobytes()): text for v, text in zip(values, tex_arrays(values, sig, zeros))}
 
-    def written(value: Array) -> str:
-        """tex_array(value, sig), made for all of the trace at once."""
+    def written(value: Array, zeros: bool = False) -> str:
+        """tex_array(value, sig, zeros): given numbers as they are, a computed one with all its digits."""
         value = np.asarray(value)
-        key = (value.shape, value.tobytes())
+        key = (zeros, value.shape, value.tobytes())
         if key not in texts:
-            texts[key] = tex_array(value, sig)
+            texts[key] = tex_array(value, sig, zeros)
         return texts[key]
-    worked = list(worked_steps(variant, symbol=_symbol, number=written, style=sized))
+
+    def computed(value: Array) -> str:
+        """A computed value with the stated digits, trailing zeros included: 0.6900."""
+        return written(value, True)
+    worked = list(worked_steps(variant, symbol=_symbol, number=computed, style=sized, given=written))
     loss = next(w for w in worked if w.step.name == "L")
     letters = {q: chr(ord("a") + i) for i, q in enumerate(spec.asked)}
     steps = [Record(name=w.step.name, phase=w.step.phase, symbol=Tex(_symbol(w.step.name)),
-                    description=DESCRIPTIONS.get(w.step.name, w.step.name), question=letters.get(w.step.name),
+                    description=prose(DESCRIPTIONS.get(w.step.name, w.step.name)), question=letters.get(w.step.name),
                     points=points_text(spec.asked.get(w.step.name, 0)), formula=Tex(w.formula),
-                    numbers=[Tex(piece) for piece in pieces(w.numbers)], result=Tex(written(w.result)))
+                    numbers=[Tex(piece) for piece in pieces(w.numbers)], result=Tex(computed(w.result)))
              for w in worked]
     shown = {s.name: f"{s.tex} = {written(s.value)}" for s in show.given(variant.given)}
     lines = [[shown[k] for k in group if k in shown] for group in GIVEN_ROWS]
@@ -253,7 +267,7 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
                        rf"$\eta = {lr}$, answers to {sig} significant digits, and the loss"),
         loss=Tex(f"L = {loss.formula}"),
         note=prose(show.note(tex=True)), instructions=prose(t.instructions), drawing=drawing(variant), given=given,
-        questions=[Record(symbol=Tex(_symbol(q)), description=DESCRIPTIONS[q], points=points_text(pts),
+        questions=[Record(symbol=Tex(_symbol(q)), description=prose(DESCRIPTIONS[q]), points=points_text(pts),
                           shape=_shape_text(shown_values[q]), room=round(1.6 + 0.55 * _rows(shown_values[q]), 2))
                    for q, pts in spec.asked.items()],
         phases=[Record(title=title, steps=[s for s in steps if s.phase == phase]) for phase, title in PHASES.items()],
@@ -285,7 +299,7 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
     specs = list(assignment.problems)
     paragraphs = [p.strip() for p in assignment.instructions.split("\n\n") if p.strip()]
     a = Record(title=assignment.title, course=assignment.course, due=assignment.due_text,
-               points=points_text(sum(p.points for p in specs)), instructions=paragraphs,
+               points=points_text(sum(p.points for p in specs)), instructions=[prose(p) for p in paragraphs],
                rounding=_rounding(specs), paper=assignment.paper)
     widest = max(variant.template.display.value(value).shape[-1] for variant in variants.values()
                  for value in variant.trace.values() if np.ndim(value))

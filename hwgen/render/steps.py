@@ -10,11 +10,12 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..bank import Template
-from ..engine import Step
+from ..engine import GIVEN_NAMES, Step
 from ..variant import Variant
 
 Array = np.ndarray
 
+GIVEN = frozenset((*GIVEN_NAMES, "lr", "n"))  # what a student is given rather than computes
 PHASES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass", "update": "One SGD step"}
 
 
@@ -30,8 +31,9 @@ class Worked:
 
 
 def worked_steps(variant: Variant, symbol: Callable[[str], str], number: Callable[[Array], str],
-                 style: Callable[[str], str] = str) -> Iterator[Worked]:
-    """Each step in working order; `symbol(name)` and `number(display value)` fill the formula's slots.
+                 style: Callable[[str], str] = str, given: Callable[[Array], str] | None = None) -> Iterator[Worked]:
+    """Each step in working order; `symbol(name)` and `number(display value)` fill the formula's slots (and
+    `given(display value)`, if given, those of the given numbers, lr and n).
 
     `style` may restyle a formula before its slots are filled (e.g. LaTeX parentheses that grow).
     A negative scalar put into a formula gets parentheses: 2 (-0.5) rather than 2 -0.5.
@@ -41,7 +43,7 @@ def worked_steps(variant: Variant, symbol: Callable[[str], str], number: Callabl
     for step, pattern, slots, formula in _plan(t, symbol, style):
         for k in slots:
             if k not in written:
-                written[k] = _bracketed(show.value(trace[k]), number)
+                written[k] = _bracketed(show.value(trace[k]), given if given and k in GIVEN else number)
         yield Worked(step, t.asked.get(step.name), formula, pattern.substitute({k: written[k] for k in slots}),
                      show.value(trace[step.name]))
 

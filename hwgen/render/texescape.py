@@ -27,6 +27,10 @@ ACCENTS: dict[str, str] = {
     "\u0326": "\\c", "\u0327": "\\c", "\u0328": "\\k", "\u0331": "\\b",
 }
 
+# Marks under the letter: LaTeX puts an accent above only on a letter, not on a letter with a mark below it
+# (\`{\d{o}} misplaces the grave), so these go outermost: \d{\`{o}}.
+BELOW = frozenset("\u0323\u0326\u0327\u0328\u0331")
+
 # Letters and punctuation without a decomposition that T1 fonts still have.
 LETTERS: dict[str, str] = {
     "ß": r"\ss{}", "ẞ": r"\SS{}", "æ": r"\ae{}", "Æ": r"\AE{}", "œ": r"\oe{}", "Œ": r"\OE{}", "ø": r"\o{}",
@@ -45,6 +49,7 @@ MISSING = r"\hwgenmissing{}"  # defined in the preamble: a small boxed ?
 
 
 _ASCII = str.maketrans(SPECIALS)
+
 _DASHES = re.compile(r"-(?=-)")
 
 
@@ -52,7 +57,7 @@ def tex_escape(text: str) -> str:
     """Any text as LaTeX that compiles with hwgen's preamble (see the module docstring)."""
     text = str(text)
     if not text.isascii():
-        text = "".join(_char(c) for c in unicodedata.normalize("NFC", text))
+        text = "".join(_char(c) for c in _clusters(unicodedata.normalize("NFC", text)))
     else:
         text = text.translate(_ASCII)
     return _DASHES.sub("-{}", text) if "--" in text else text  # 'Anne--Marie' keeps both hyphens
@@ -75,8 +80,20 @@ def _actual(word: str) -> str:
     return rf"\hwgenactual{{FEFF{word.encode('utf-16-be').hex().upper()}}}{{\mbox{{{tex_escape(word)}}}}}"
 
 
+def _clusters(text: str) -> list[str]:
+    """Each character with the combining marks that follow it: NFC has no single character for every stack
+    (the Yoruba ọ̀ of Adébáyọ̀ stays ọ and a combining grave), and a mark on its own could not be printed."""
+    out: list[str] = []
+    for c in text:
+        if out and unicodedata.combining(c):
+            out[-1] += c
+        else:
+            out.append(c)
+    return out
+
+
 def _char(c: str) -> str:
-    """One character as LaTeX."""
+    """One character (with the combining marks after it) as LaTeX."""
     if c in SPECIALS:
         return SPECIALS[c]
     if " " <= c <= "~":
@@ -86,7 +103,7 @@ def _char(c: str) -> str:
     base, *marks = unicodedata.normalize("NFD", c)
     if marks and (" " < base <= "~" or base in LETTERS) and all(m in ACCENTS for m in marks):
         out = LETTERS.get(base, base)
-        for mark in marks:
+        for mark in sorted(marks, key=lambda m: m in BELOW):  # an accent above a letter, then one below it
             out = f"{ACCENTS[mark]}{{{out}}}"
         return out
     if marks and " " < base <= "~":

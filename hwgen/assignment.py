@@ -38,6 +38,7 @@ _PROBLEM = {
         "lr": {"type": "number", "exclusiveMinimum": 0, "description": "write a positive learning rate, e.g. 0.5"},
         "significant": {"type": "integer", "minimum": 2, "maximum": 8,
                         "description": "write the significant digits students keep, 2 to 8"},
+        "display": bank.DISPLAY_SCHEMA,
         "shared": {"type": "boolean", "description": "write true to give every student the same numbers"},
     },
 }
@@ -146,7 +147,7 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     except HwgenError as exc:
         line = line_of(data, (*where, exc.key) if isinstance(exc, OverrideError) else where)
         raise InputFileError(path, line, f"problems.{index}: {exc}",
-                             "fix the problem's asked/lr/significant") from None
+                             "fix the problem's asked/lr/significant/display") from None
     try:  # one draw now, so that a problem no variant of which passes the checks names its line here
         sample(template, 0)
     except VariantError as exc:

@@ -21,6 +21,11 @@ Array = np.ndarray
 
 MAX_LAYERS = 5  # weight layers a network template may have
 _NUMBERS = {"type": "array", "minItems": 1, "items": {"anyOf": [{"type": "number"}, {"$ref": "#/$defs/numbers"}]}}
+DISPLAY_SCHEMA: dict[str, Any] = {
+    "type": "object", "additionalProperties": False,
+    "properties": {"layout": {"enum": ["rows", "columns"]}, "bias": {"enum": ["separate", "folded"]}},
+    "description": "write e.g. {layout: columns, bias: separate}: samples as rows or columns, biases separate or "
+                   "folded into the weights"}
 GRADING_SCHEMA: dict[str, Any] = {
     "type": "object",
     "description": "grading options, e.g. {ecf_credit: 0.5, partial: true}",
@@ -87,8 +92,7 @@ SCHEMA: dict[str, Any] = {
                   "description": "map each asked quantity to its points, e.g. dW1: 2"},
         "rounding": {"type": "object", "additionalProperties": False, "required": ["significant"],
                      "properties": {"significant": {"type": "integer", "minimum": 2, "maximum": 8}}},
-        "display": {"type": "object", "additionalProperties": False,
-                    "properties": {"layout": {"enum": ["rows", "columns"]}, "bias": {"enum": ["separate", "folded"]}}},
+        "display": DISPLAY_SCHEMA,
         "limits": {"type": "object", "additionalProperties": False,
                    "properties": {"z_max": {"type": "number", "exclusiveMinimum": 0},
                                   "relu_margin": {"type": "number", "minimum": 0},

@@ -12,7 +12,7 @@ from .bank import Template
 from .errors import HwgenError, OverrideError
 from .numfmt import points_text
 
-OVERRIDES = ("asked", "lr", "significant")
+OVERRIDES = ("asked", "lr", "significant", "display")
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,8 @@ def answer_variable(problem: str, quantity: str) -> str:
 
 
 def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Template:
-    """The template with an assignment's overrides: `asked` (list or name -> points), `lr`, `significant`."""
+    """The template with an assignment's overrides: `asked` (list or name -> points), `lr`, `significant`, `display`
+    (layout and/or bias, over the template's)."""
     unknown = set(overrides) - set(OVERRIDES)
     if unknown:
         raise HwgenError(f"unknown override(s) {sorted(unknown)}; allowed: {', '.join(OVERRIDES)}")
@@ -77,6 +78,8 @@ def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Templat
         changes["network"] = dataclasses.replace(template.network, lr=float(overrides["lr"]))
     if "significant" in overrides:
         changes["significant"] = int(overrides["significant"])
+    if "display" in overrides:
+        changes["display"] = dataclasses.replace(template.display, **overrides["display"])
     return dataclasses.replace(template, **changes) if changes else template
 
 

@@ -31,6 +31,22 @@ def exact(record: dict[str, Any], spec: ProblemSpec) -> dict[str, Any]:
     return {q: record["answers"][q] for q in spec.asked}
 
 
+def as_shown(spec: ProblemSpec, record: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    """Values computed in canonical form, laid out as the problem shows them (what its student types): a value of
+    exactly its quantity's canonical shape is converted, anything else (a deliberately odd shape, a string) is
+    handed in as it is."""
+    out = {}
+    for q, v in values.items():
+        try:
+            arr = np.asarray(v, dtype=float)
+        except (TypeError, ValueError, OverflowError):
+            arr = None
+        canonical = np.shape(record["answers"].get(q)) if q in record["answers"] else None
+        fits = arr is not None and arr.shape == canonical and not isinstance(v, (str, bool))
+        out[q] = spec.template.display.value(arr, q).tolist() if fits else v
+    return out
+
+
 def rounding_student(spec: ProblemSpec, record: dict[str, Any], digits: int, chop: bool = False,
                      slips: dict[str, Callable[[np.ndarray], np.ndarray]] | None = None) -> dict[str, Any]:
     """Every step's value of a student who rounds (or truncates) each step's inputs and result to `digits`

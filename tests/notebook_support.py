@@ -28,8 +28,14 @@ def student_problems(problems: list[tuple[str, dict]], student: str, seed: int =
 
 
 def key_values(problems: list[tuple[ProblemSpec, dict]]) -> dict[str, np.ndarray]:
-    """Answer variable -> the key's value, for every asked quantity."""
-    return {spec.variable(q): np.asarray(record["answers"][q]) for spec, record in problems for q in spec.asked}
+    """Answer variable -> the key's value laid out as the problem shows it, for every asked quantity."""
+    return shown(problems, {spec.variable(q): record["answers"][q] for spec, record in problems for q in spec.asked})
+
+
+def shown(problems: list[tuple[ProblemSpec, dict]], values: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Canonical values by answer variable, laid out as their problems show them (what a student types)."""
+    display = {spec.variable(q): (spec.template.display, q) for spec, _ in problems for q in spec.asked}
+    return {v: display[v][0].value(a, display[v][1]) if v in display else a for v, a in values.items()}
 
 
 def answer_cells(nb: NotebookNode) -> dict[str, NotebookNode]:

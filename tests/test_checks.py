@@ -10,12 +10,12 @@ import pytest
 from hwgen.grade.checks import grade_problem
 from hwgen.grade.result import STATUSES
 from hwgen.numfmt import fmt
-from tests.gradehelp import TEMPLATES, exact, problem, record, rounding_student
+from tests.gradehelp import TEMPLATES, as_shown, exact, problem, record, rounding_student
 
 
 def grade(spec, rec, values, errors=None, grading=None):
-    """Items by quantity."""
-    items = grade_problem(spec, rec, values, errors or {}, grading or {})
+    """Items by quantity (canonical values handed in as the problem shows them)."""
+    items = grade_problem(spec, rec, as_shown(spec, rec, values), errors or {}, grading or {})
     assert [i.quantity for i in items] == list(spec.asked)
     for item in items:
         assert item.status in STATUSES and item.problem == spec.key
@@ -126,14 +126,14 @@ def test_bad_values_are_invalid_with_a_clear_message(kind):
 
 
 def test_wrong_shape_is_invalid_and_says_the_shape():
-    spec = problem("regression_3hidden")  # dW1 is 2 x 3
+    spec = problem("regression_3hidden")  # dW1 is 2 x 3, shown one row per unit (biases folded): 3 x 2
     rec = record(spec, 6)
     dW1 = np.asarray(rec["answers"]["dW1"])
     for bad in (dW1[:, :2], np.ones((4, 3)), dW1.ravel()[:5]):
         items = grade(spec, rec, exact(rec, spec) | {"dW1": bad.tolist()})
         msg = items["dW1"].message
         assert items["dW1"].status == "invalid", msg
-        assert "2 x 3 array (one row per input, one column per hidden unit)" in msg
+        assert "3 x 2 array (one row per hidden unit, one column per input)" in msg
 
 
 def test_flat_matrix_with_right_size_is_not_accepted():
@@ -157,9 +157,9 @@ def test_partial_credit_per_entry_when_allowed():
     assert "6 of 8 entries" in item.message
     values["dW1"] = (dW1 + 1.0).tolist()  # nothing right: still wrong
     assert grade(spec, rec, values, grading={"partial": True})["dW1"].status == "wrong"
-    values["dW1"] = dW1.T.tolist()  # a named misconception is not partly right
+    values["dW1"] = dW1.T.tolist()  # a matrix that is not square reads transposed too, with a note
     item = grade(spec, rec, values, grading={"partial": True})["dW1"]
-    assert item.status == "wrong" and item.misconception == "transposed_gradient"
+    assert item.status == "correct" and "lay it out 4 x 2" in item.message
 
 
 def test_a_templates_grading_options_apply_and_the_assignments_win():
@@ -201,4 +201,4 @@ def test_full_marks_add_up_to_the_problem_points_exactly(total):
     base = problem("xor_net")
     spec = problem("xor_net", asked=scale_points(base.asked, total))
     rec = record(spec, 3)
-    assert round(sum(i.points for i in grade_problem(spec, rec, exact(rec, spec), {}, {})), 6) == total
+    assert round(sum(i.points for i in grade_problem(spec, rec, as_shown(spec, rec, exact(rec, spec)), {}, {})), 6) == total

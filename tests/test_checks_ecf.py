@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from hwgen.grade.checks import grade_problem
-from tests.gradehelp import TEMPLATES, problem, record, rounding_student
+from tests.gradehelp import TEMPLATES, as_shown, problem, record, rounding_student
 
 
 def grade(spec, rec, student, grading=None, drop=()):
     """Items by quantity for a simulated student's values (quantities in `drop` left unanswered)."""
     values = {q: np.asarray(student[q]).tolist() for q in spec.asked if q not in drop}
-    return {i.quantity: i for i in grade_problem(spec, rec, values, {}, grading or {})}
+    return {i.quantity: i for i in grade_problem(spec, rec, as_shown(spec, rec, values), {}, grading or {})}
 
 
 def bump(a):

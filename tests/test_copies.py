@@ -19,10 +19,11 @@ def klass():
 
 
 def answers_of(m, sid, key, digits=4):
-    """A student's own answers to one problem, rounded as a student would write them."""
+    """A student's own answers to one problem, rounded as a student would write them, laid out as shown."""
     rec = m["students"][sid]["problems"][key]
-    asked = next(p["asked"] for p in m["problems"] if p["key"] == key)
-    return {q: round_sig(np.asarray(rec["answers"][q]), digits).tolist() for q in asked}
+    spec = ProblemSpec.from_manifest(next(p for p in m["problems"] if p["key"] == key))
+    return {q: spec.template.display.value(round_sig(np.asarray(rec["answers"][q]), digits), q).tolist()
+            for q in spec.asked}
 
 
 def test_honest_students_are_not_flagged(klass):

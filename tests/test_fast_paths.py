@@ -188,7 +188,7 @@ def test_a_test_cells_student_version_is_made_per_student_where_numbers_stay_in_
         derived = student_notebook(nbformat.from_dict({"cells": [mine.data for mine, _ in pairs]}))
         assert [theirs.data for _, theirs in pairs] == derived["cells"]
         shown = [c["source"] for c in derived["cells"] if c["id"] == "test_p1_Z1"]
-        assert shown == [f"p1_Z1 = {np.ravel(rec['answers']['Z1']).tolist()!r}"]
+        assert shown == [f"p1_Z1 = {np.ravel(np.transpose(rec['answers']['Z1'])).tolist()!r}"]  # samples as columns
 
 
 def test_statement_and_given_cells_are_rendered_in_full_where_the_template_does_more_than_print(notebook_templates):
@@ -200,7 +200,7 @@ def test_statement_and_given_cells_are_rendered_in_full_where_the_template_does_
     for seed in (1, 2):
         rec = record(spec, seed)
         cells = {mine.data["id"]: mine.data["source"] for mine, _ in build.problem_cells(1, spec, rec, {})}
-        given = {k: np.asarray(rec["given"][k]) for k in build.GIVEN_NAMES}
+        given = {k: spec.template.display.value(rec["given"][k], k) for k in build.GIVEN_NAMES}  # as shown
         assert cells["p1"] == "".join(f"{len(tex_array(given[k], build.EXACT_DIGITS))} "
                                       for row in build.GIVEN_ROWS for k in row)
         lr = np.asarray(rec["network"]["lr"])

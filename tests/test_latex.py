@@ -45,7 +45,7 @@ def test_every_template_renders_a_worksheet_and_a_key(templates, name):
     assert len(re.findall(r"question \(([a-z])\)", key)) == len(templates[name].asked)
     assert "\\hwgenweight{" in sheet and "Worked solution" in key and "Worked solution" not in sheet
     for q in ("L", "dW1", "W1_new"):
-        assert latex.tex_array(variant.template.display.value(variant.trace[q]), sig, zeros=True) in key
+        assert latex.tex_array(variant.template.display.value(variant.trace[q], q), sig, zeros=True) in key
 
 
 def test_numbers_are_written_one_way(templates):
@@ -125,7 +125,7 @@ def test_template_prose_keeps_its_math_and_escapes_the_rest(templates):
     assert latex.prose("costs $5 & up") == r"costs \$5 \& up"  # one $ is text, not math
     sheet = latex.worksheet(_assignment(templates, ["bce_net"]), AWKWARD, {"p1": sample(templates["bce_net"], 1)})
     assert r"$L = -[y \log \hat{y} + (1 - y) \log(1 - \hat{y})]$ (natural log)" in sheet
-    assert r"(inputs $\times$ outputs), so $Z = X W + b$" in sheet
+    assert r"(outputs $\times$ inputs), one row per unit, so $Z = X W^{\top} + b$" in sheet  # biases folded
 
 
 def test_points_on_the_page_are_half_points_without_noise(templates):

@@ -12,7 +12,7 @@ from hwgen.grade.misconceptions import BY_KEY, CATALOGUE, wrong_steps
 from hwgen.grade.tolerance import tolerances
 from hwgen.numfmt import round_sig
 from hwgen.rounding import close
-from tests.gradehelp import TEMPLATES, problem, record, rounding_student
+from tests.gradehelp import TEMPLATES, as_shown, problem, record, rounding_student
 
 
 def sp(a):
@@ -29,9 +29,9 @@ PLANTED = {
         ("batch_vectorized", "dZ1", lambda t: t["dA1"] @ sp(t["A1"]).T),
         ("xor_net", "dZ2", lambda t: t["dYhat"].T @ sp(t["Yhat"])),
         ("bce_net", "dZ1", lambda t: t["dA1"].T @ sp(t["A1"]))],
-    "transposed_gradient": [
-        ("regression_3hidden", "dW1", lambda t: t["dW1"].T), ("xor_net", "dW1", lambda t: t["dW1"].T),
-        ("batch_vectorized", "dW1", lambda t: t["dZ1"].T @ t["X"]), ("bce_net", "dW1", lambda t: t["dW1"].T)],
+    # A transposed matrix that is not square is read transposed (full marks, with a note: test_notation.py); only a
+    # square one, whose shape cannot tell, is this mistake.
+    "transposed_gradient": [("xor_net", "dW1", lambda t: t["dW1"].T), ("xor_net", "dW1", lambda t: t["dZ1"].T @ t["X"])],
     "missing_1_over_n": [
         ("xor_net", "L", lambda t: 4 * t["L"]), ("xor_net", "dZ2", lambda t: 4 * t["dZ2"]),
         ("xor_net", "dW1", lambda t: 4 * t["dW1"])],
@@ -64,8 +64,8 @@ PLANTED = {
     "update_without_lr": [("xor_net", "b1_new", lambda t: t["b1"] - t["db1"])],
     "bias_gradient_averaged": [("batch_vectorized", "db1", lambda t: t["dZ1"].mean(axis=0))],
     "dropped_half": [("xor_net", "L", lambda t: 2 * t["L"]), ("batch_vectorized", "dZ2", lambda t: 2 * t["dZ2"])],
-    "samples_as_columns": [("relu_sigmoid", "Z1", lambda t: t["Z1"].T), ("batch_vectorized", "dZ1", lambda t: t["dZ1"].T),
-                           ("xor_net", "A1", lambda t: t["A1"].T)],
+    "samples_as_columns": [("regression_3hidden", "Z1", lambda t: t["Z1"].T),  # 3 samples x 3 hidden units
+                           ("regression_3hidden", "A1", lambda t: t["A1"].T)],
     "lost_factor_2": [("regression_3hidden", "dYhat", lambda t: t["Yhat"] - t["Y"]),  # with n = 2 it is "1/n"
                       ("regression_3hidden", "dW2", lambda t: t["A1"].T @ (t["Yhat"] - t["Y"]))],
 }
@@ -80,8 +80,8 @@ def trace(rec):
 
 
 def graded(spec, rec, values, grading=None):
-    """Items by quantity."""
-    return {i.quantity: i for i in grade_problem(spec, rec, values, {}, grading or {})}
+    """Items by quantity (canonical values handed in as the problem shows them)."""
+    return {i.quantity: i for i in grade_problem(spec, rec, as_shown(spec, rec, values), {}, grading or {})}
 
 
 def test_every_misconception_is_planted_somewhere():
@@ -112,8 +112,8 @@ def test_planted_misconception_is_named(key, name, q, wrong):
 
 
 def test_misconception_on_top_of_an_earlier_slip():
-    """A slip in Z1, then a transposed dW1 of the student's own dZ1: still named."""
-    spec = problem("batch_vectorized")
+    """A slip in Z1, then a transposed (square) dW1 of the student's own dZ1: still named."""
+    spec = problem("xor_net")
     rec = record(spec, 4)
 
     student = rounding_student(spec, rec, 4, slips={"Z1": lambda a: a + 0.25})
@@ -138,15 +138,18 @@ def test_value_equal_to_the_right_answer_is_not_a_misconception():
 
 
 def test_naming_can_be_switched_off_and_wrong_shape_without_a_match_is_invalid():
-    spec = problem("regression_3hidden")
+    spec = problem("xor_net")  # dW1 is 2 x 2: transposed, it is wrong
     rec = record(spec, 5)
     t = trace(rec)
     values = {q: rec["answers"][q] for q in spec.asked} | {"dW1": t["dW1"].T.tolist()}
     assert graded(spec, rec, values)["dW1"].misconception == "transposed_gradient"
     off = graded(spec, rec, values, {"misconceptions": False})["dW1"]
-    assert off.status == "invalid" and off.misconception is None and "2 x 3" in off.message
-    values["dW1"] = (t["dW1"].T + 0.5).tolist()
-    assert graded(spec, rec, values)["dW1"].status == "invalid"
+    assert off.status == "wrong" and off.misconception is None
+    spec = problem("regression_3hidden")  # dW1 is 2 x 3, shown 3 x 2 (one row per unit)
+    rec = record(spec, 5)
+    values = {q: rec["answers"][q] for q in spec.asked} | {"dW1": np.ones((3, 3)).tolist()}
+    item = graded(spec, rec, values)["dW1"]
+    assert item.status == "invalid" and "3 x 2" in item.message
 
 
 def test_catalogue_is_a_table_of_step_variants():

@@ -7,7 +7,7 @@ import json
 import nbformat
 import pytest
 
-from hwgen.problem import answer_variable
+from hwgen.problem import ProblemSpec, answer_variable
 
 from .conftest import run_cli
 from .notebook_support import answer_cells, read, run_test_cells
@@ -56,6 +56,7 @@ def test_every_student_gets_a_student_and_an_instructor_notebook(generated):
 
 def test_the_manifests_answers_filled_in_through_metadata_pass_every_test(generated):
     root, manifest = generated
+    displays = {p["key"]: ProblemSpec.from_manifest(p).template.display for p in manifest["problems"]}
     for sid, student in manifest["students"].items():
         release = read(root / "out" / "release" / sid / "hw-3" / "hw-3.ipynb")
         source = read(root / "out" / "source" / sid / "hw-3" / "hw-3.ipynb")
@@ -63,7 +64,9 @@ def test_the_manifests_answers_filled_in_through_metadata_pass_every_test(genera
         for variable, cell in answer_cells(release).items():
             meta = cell.metadata.hwgen
             assert variable == answer_variable(meta["problem"], meta["quantity"])
-            values[variable] = student["problems"][meta["problem"]]["answers"][meta["quantity"]]
+            display = displays[meta["problem"]]  # the manifest is canonical; the notebook lays out as shown
+            values[variable] = display.value(student["problems"][meta["problem"]]["answers"][meta["quantity"]],
+                                             meta["quantity"])
         asked = [answer_variable(p["key"], q) for p in manifest["problems"] for q in p["asked"]]
         assert sorted(values) == sorted(asked)
         assert set(run_test_cells(source, values).values()) == {None}

@@ -13,7 +13,7 @@ from hwgen.grade.tolerance import tolerances
 from hwgen.problem import ProblemSpec, apply_overrides
 from hwgen.rounding import close, unit_roundoff
 from hwgen.variant import solve_variant
-from tests.gradehelp import TEMPLATES, problem, record, rounding_student
+from tests.gradehelp import TEMPLATES, as_shown, problem, record, rounding_student
 
 SEEDS = range(25)
 
@@ -41,7 +41,8 @@ def test_students_keeping_the_stated_digits_get_full_marks(name, stated):
         for who, values in students.items():
             ok = passes(spec, rec, values)
             assert all(ok.values()), (name, seed, who, [q for q, v in ok.items() if not v])
-        items = grade_problem(spec, rec, {q: students[f"round {stated}"][q].tolist() for q in spec.asked}, {}, {})
+        handed_in = as_shown(spec, rec, {q: students[f"round {stated}"][q].tolist() for q in spec.asked})
+        items = grade_problem(spec, rec, handed_in, {}, {})
         assert all(i.status == "correct" and i.points == i.max_points for i in items)
 
 
@@ -76,7 +77,7 @@ def test_near_misses_fail(name):
                 moved = b.copy()
                 moved[idx] += factor * (atol + rtol * abs(b[idx])) * rng.choice([-1, 1])
                 assert bool(close(moved, b, tol[q]).all()) is accepted, (q, factor)
-            items = grade_problem(spec, rec, {q: moved.tolist()}, {}, {})
+            items = grade_problem(spec, rec, as_shown(spec, rec, {q: moved.tolist()}), {}, {})
             assert next(i for i in items if i.quantity == q).status == "correct"
 
 
@@ -127,7 +128,7 @@ def test_float_noise_is_within_every_tolerance_so_it_needs_no_tolerance(name):
         rec = record(spec, seed)
         for q, (rtol, atol) in tolerances(spec, rec).items():
             assert rtol >= RTOL_FLOOR and atol >= 0, (name, seed, q)
-        noisy = {q: (np.asarray(rec["answers"][q]) * (1 + 3e-10)).tolist() for q in spec.asked}
+        noisy = as_shown(spec, rec, {q: (np.asarray(rec["answers"][q]) * (1 + 3e-10)).tolist() for q in spec.asked})
         sheet = read_sheet(spec, rec, noisy, {}, {})
         assert all(sheet.correct(q) for q in spec.asked)
         if not any(trivial(sheet.fitted[q], sheet.given) for q in spec.asked):  # else the placeholder test needs it

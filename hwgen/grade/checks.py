@@ -10,6 +10,7 @@ else `wrong`. The expected value itself never appears in a message.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from functools import cached_property
 from typing import Any, Mapping
 
@@ -29,8 +30,20 @@ log = logging.getLogger(__name__)
 
 
 def _expected_form(sheet: Sheet, q: str) -> str:
-    """What the answer should look like: 'expected a 4 x 2 array (one row per sample, ...), the ...'."""
-    return f"expected {describe_shape(q, sheet.trace[q].shape)}, the {DESCRIPTIONS.get(q, q)}"
+    """What the answer should look like, as the problem shows it: 'expected a 4 x 2 array (one row per sample,
+    ...), the ...'."""
+    show, shape = sheet.spec.template.display, sheet.trace[q].shape
+    if len(shape) == 2:
+        return f"expected {describe_shape(q, show.shape(shape, q), show.flipped(q))}, the {DESCRIPTIONS.get(q, q)}"
+    return f"expected {describe_shape(q, shape)}, the {DESCRIPTIONS.get(q, q)}"
+
+
+def _orientation_note(sheet: Sheet, q: str) -> str:
+    """Feedback for an answer given transposed from the problem's layout (accepted: its shape is not square)."""
+    shown = sheet.spec.template.display.shape(sheet.trace[q].shape, q)
+    return (f" Note: you wrote {sheet.spec.variable(q)} as a {shown[1]} x {shown[0]} array; this problem's worksheet "
+            f"and notebook lay it out {shown[0]} x {shown[1]}. It was read transposed, which its shape allows; "
+            "keep to the problem's layout (for a square matrix only that layout can be read).")
 
 
 def _formula(sheet: Sheet, q: str) -> str:
@@ -78,6 +91,13 @@ class Checker:
         return True, ""
 
     def grade(self, q: str) -> Item:
+        """The Item of one asked quantity, with a note if the answer came in the other orientation."""
+        item = self._grade(q)
+        if q in self.sheet.other_orientation:
+            return replace(item, message=item.message + _orientation_note(self.sheet, q))
+        return item
+
+    def _grade(self, q: str) -> Item:
         """The Item of one asked quantity."""
         sheet, variable, digits = self.sheet, self.sheet.spec.variable(q), self.sheet.digits
         if q in sheet.unreadable:

@@ -21,7 +21,7 @@ import numpy as np
 from ..problem import ProblemSpec
 from ..rounding import Tolerance, close, unit_roundoff
 from .tolerance import tolerances
-from .values import BadValue, conform, to_array
+from .values import BadValue, to_array
 
 Array = np.ndarray
 
@@ -130,7 +130,7 @@ class CopyIndex:
         """Classmates whose exact answer to (key, q) is within the screening window of the answer at every
         entry: (student id, the answer reshaped to the quantity's shape)."""
         col = self.columns[key, q]
-        fitted = conform(answer, self.shapes[key, q])
+        fitted, _ = self.specs[key].template.display.canonical(q, answer, self.shapes[key, q])
         if fitted is None:
             return []
         flat = fitted.ravel()

@@ -7,11 +7,12 @@ from typing import Iterator
 import numpy as np
 
 from ..engine import Step, evaluate
+from ..notation import conform
 from ..rounding import Tolerance, close
 from .ecf import OwnWork
 from .misconceptions import Misconception, wrong_steps
 from .sheet import Sheet
-from .values import COPY_OF, ZEROS, conform, trivial
+from .values import COPY_OF, ZEROS, trivial
 
 Array = np.ndarray
 
@@ -71,9 +72,15 @@ class Diagnosis:
         blank = self.sheet.placeholder(q) or ""
         if self.sheet.copied or blank == ZEROS or blank.startswith(COPY_OF):
             return None  # a classmate's numbers, zeros or a given copied show no mistake of one's own
+        show = self.sheet.spec.template.display
         for m, wrong, value, own in self.candidates(q):
-            fitted = conform(answer, value.shape)
-            if fitted is None or not np.all(np.isfinite(value)) or not close(fitted, value,
+            fitted: Array | None
+            if q in self.sheet.fitted and value.shape == truth.shape:  # both canonical
+                fitted, target = self.sheet.fitted[q], value
+            else:  # a value of another shape, compared as the problem would show it
+                target = show.value(value, q)
+                fitted = conform(answer, target.shape)
+            if fitted is None or not np.all(np.isfinite(value)) or not close(fitted, target,
                                                                            _scaled(tol, value, truth)).all():
                 continue
             reference = self.own.expected(q) if own else truth

@@ -189,12 +189,13 @@ CATALOGUE: tuple[Misconception, ...] = (
                   "the derivative written in terms of the activation (a(1 - a) for the sigmoid, 1 - a^2 for tanh) "
                   "needs a = f(z), the activation, not the pre-activation z.", DZ, _derivative_at_z),
     Misconception("transposed_gradient", "transposed gradient",
-                  "a weight's gradient has the shape of the weight: dL/dW1 = X^T delta1 is inputs x hidden units "
-                  "like W1 (and dL/dW2 = A1^T delta2 like W2); delta^T X is its transpose.", DW, _transposed),
-    Misconception("samples_as_columns", "samples as columns instead of rows",
-                  "the notebook keeps one row per sample (X is n x d, Z1 and A1 are n x h); this answer has one "
-                  "column per sample, like some worksheets draw it. Transpose it.", PER_SAMPLE, _transposed,
-                  carried=False),
+                  "a weight's gradient is laid out like the weight as the problem writes it (with samples as rows, "
+                  "dL/dW1 = X^T delta1 is inputs x hidden units like W1); this answer is its transpose.", DW,
+                  _transposed),
+    Misconception("samples_as_columns", "samples laid out the other way",
+                  "this answer is the problem's layout transposed (samples as rows where the problem has them as "
+                  "columns, or the other way round). Its worksheet and notebook show which way; a square matrix can "
+                  "only be read that way. Transpose it.", PER_SAMPLE, _transposed, carried=False),
     Misconception("missing_1_over_n", "forgot the 1/n",
                   "this loss is a mean over the n samples, so the 1/n stays in the loss and in every gradient that "
                   "follows from it.", ("L", "dYhat"), _without_mean),

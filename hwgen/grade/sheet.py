@@ -12,7 +12,7 @@ from ..engine import Step
 from ..problem import ProblemSpec
 from ..rounding import RTOL_FLOOR, Tolerance, close
 from .tolerance import grading_digits, tolerances, trace_of
-from .values import BadValue, conform, to_array, trivial
+from .values import BadValue, to_array, trivial
 
 Array = np.ndarray
 
@@ -29,6 +29,7 @@ class Sheet:
     grading: Mapping[str, Any]
     record: Mapping[str, Any]  # the student's problem in manifest.json
     copied: bool = False  # the problem is flagged as copied work (grade.copies): no error is carried forward
+    other_orientation: set[str] = field(default_factory=set)  # answers fitted transposed from what the problem shows
     _correct: dict[str, bool] = field(default_factory=dict)
 
     @property
@@ -48,12 +49,15 @@ class Sheet:
 
     @cached_property
     def fitted(self) -> dict[str, Array]:
-        """Answers that have their quantity's shape (up to size-1 axes), reshaped to it."""
-        out = {}
+        """Answers that have their quantity's shape as the problem shows it (up to size-1 axes; a matrix that is
+        not square also transposed), in canonical form: the grader's one conversion from the display."""
+        show, out = self.spec.template.display, {}
         for q, a in self.answers.items():
-            f = conform(a, self.trace[q].shape)
+            f, other = show.canonical(q, a, self.trace[q].shape)
             if f is not None:
                 out[q] = f
+                if other:
+                    self.other_orientation.add(q)
         return out
 
     @cached_property

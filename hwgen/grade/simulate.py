@@ -31,14 +31,16 @@ class Sim:
     notebook: dict[str, Any]
 
     def exact(self) -> dict[str, Any]:
-        """Every answer variable -> the manifest's exact value."""
+        """Every answer variable -> the manifest's exact value, laid out as the problem shows it."""
         record = self.manifest.students[self.student]["problems"]
-        return {spec.variable(q): record[spec.key]["answers"][q] for spec in self.manifest.problems for q in spec.asked}
+        return {spec.variable(q): spec.template.display.value(record[spec.key]["answers"][q], q).tolist()
+                for spec in self.manifest.problems for q in spec.asked}
 
     def rounded(self, digits: int | None = None, steps: Mapping[tuple[str, str], Step] | None = None) -> dict[str, Any]:
-        """Every answer variable -> the value of a student who rounds each step's result to `digits` (default the
-        digits asked) and carries it forward; `steps` puts a wrong version of a step, {(problem, name): Step},
-        in place of the right one (a slip or a misconception: hwgen.grade.misconceptions)."""
+        """Every answer variable -> the value (laid out as the problem shows it) of a student who rounds each
+        step's result to `digits` (default the digits asked) and carries it forward; `steps` puts a wrong version
+        of a step, {(problem, name): Step}, in place of the right one (a slip or a misconception:
+        hwgen.grade.misconceptions)."""
         out, records = {}, self.manifest.students[self.student]["problems"]
         for spec in self.manifest.problems:
             record = records[spec.key]
@@ -46,7 +48,7 @@ class Sim:
             for step in spec.template.steps:
                 step = (steps or {}).get((spec.key, step.name), step)
                 trace[step.name] = round_sig(evaluate(step, trace), digits or spec.template.significant)
-            out.update({spec.variable(q): trace[q].tolist() for q in spec.asked})
+            out.update({spec.variable(q): spec.template.display.value(trace[q], q).tolist() for q in spec.asked})
         return out
 
     def answered(self, answers: Mapping[str, Any], extra: tuple[str, ...] = ()) -> dict[str, Any]:

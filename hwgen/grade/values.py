@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..engine import Network, network_problem, solve
+from ..notation import conform
 from ..rounding import ATOL_FLOOR, RTOL_FLOOR
 
 Array = np.ndarray
@@ -89,15 +90,6 @@ def to_array(value: Any) -> Array:
     return np.asarray(flat, dtype=float).reshape(shape)
 
 
-def conform(arr: Array, shape: tuple[int, ...]) -> Array | None:
-    """arr reshaped to `shape` if the two differ only by size-1 axes ((h,) vs (1, h), 3.2 vs [[3.2]]); else None."""
-    if arr.size != math.prod(shape):
-        return None
-    if tuple(s for s in arr.shape if s != 1) != tuple(s for s in shape if s != 1):
-        return None
-    return arr.reshape(shape)
-
-
 @lru_cache(maxsize=1)
 def dimension_names() -> dict[str, tuple[str, ...]]:
     """The canonical shape of every quantity in letters: Z1 -> ('n', 'h'), dW1 -> ('d', 'h'), L -> ()."""
@@ -108,9 +100,11 @@ def dimension_names() -> dict[str, tuple[str, ...]]:
     return {name: tuple(letter[s] for s in value.shape) for name, value in solve(problem, given, 0.1).items()}
 
 
-def describe_shape(quantity: str, shape: tuple[int, ...]) -> str:
-    """An expected shape in words: 'a 4 x 2 array (one row per sample, one column per hidden unit)'."""
+def describe_shape(quantity: str, shape: tuple[int, ...], flipped: bool = False) -> str:
+    """An expected shape in words: 'a 4 x 2 array (one row per sample, one column per hidden unit)'; `flipped`:
+    the quantity is shown transposed (notation.Display.flipped), so are its dimensions."""
     dims = dimension_names().get(quantity, ())
+    dims = dims[::-1] if flipped else dims
     if len(shape) == 0:
         return "a single number"
     if len(shape) == 1:

@@ -230,7 +230,7 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
     t, show, sig = variant.template, variant.template.display, variant.template.significant
     d, h, o = t.network.sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
-    shown_values = {k: show.value(value) for k, value in variant.trace.items()}  # what the worked steps write
+    shown_values = {k: show.value(value, k) for k, value in variant.trace.items()}  # what the worked steps write
     texts: dict[tuple[bool, tuple[int, ...], bytes], str] = {}  # (all digits?, shape, bytes) -> text, made at once
     for zeros in (False, True):
         values = [v for k, v in shown_values.items() if (k not in GIVEN) == zeros]
@@ -301,8 +301,8 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
     a = Record(title=assignment.title, course=assignment.course, due=assignment.due_text,
                points=points_text(sum(p.points for p in specs)), instructions=[prose(p) for p in paragraphs],
                rounding=_rounding(specs), paper=assignment.paper)
-    widest = max(variant.template.display.value(value).shape[-1] for variant in variants.values()
-                 for value in variant.trace.values() if np.ndim(value))
+    widest = max(variant.template.display.value(value, k).shape[-1] for variant in variants.values()
+                 for k, value in variant.trace.items() if np.ndim(value))
     problems = [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]
     parts = environment().get_template("parts.tex.j2").module
     for p in problems:  # what worksheet and key both print first: made once

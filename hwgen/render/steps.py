@@ -43,9 +43,9 @@ def worked_steps(variant: Variant, symbol: Callable[[str], str], number: Callabl
     for step, pattern, slots, formula in _plan(t, symbol, style):
         for k in slots:
             if k not in written:
-                written[k] = _bracketed(show.value(trace[k]), given if given and k in GIVEN else number)
+                written[k] = _bracketed(show.value(trace[k], k), given if given and k in GIVEN else number)
         yield Worked(step, t.asked.get(step.name), formula, pattern.substitute({k: written[k] for k in slots}),
-                     show.value(trace[step.name]))
+                     show.value(trace[step.name], step.name))
 
 
 @lru_cache(maxsize=256)  # the same for every student of a template: per (template, symbol, style), made once

@@ -35,10 +35,7 @@ NOTEBOOK = {  # every notebook's top level besides its cells
                  "language_info": {"name": "python"}},
     "nbformat": nbformat.v4.nbformat, "nbformat_minor": nbformat.v4.nbformat_minor,
 }
-GIVEN_NOTES = {
-    "X": "inputs, one row per sample", "Y": "targets, one row per sample", "W1": "hidden weights (inputs x hidden)",
-    "b1": "hidden biases", "W2": "output weights (hidden x outputs)", "b2": "output biases", "lr": "learning rate",
-}
+BRACED = {k: "{" + v + "}" for k, v in SYMBOLS.items()}  # a symbol that ^{\top} may follow
 EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
 
 
@@ -118,7 +115,7 @@ def _shared(index: int, key: str, t: Template, points: float, lr: str, shapes: t
     for number, (q, core_shape, items) in enumerate(rows, start=1):
         row = dict(items)
         variable = row["variable"]
-        solution = solution_lines(key, t.steps, q, known)
+        solution = solution_lines(key, t.steps, q, known, t.display)
         test = _holed(lambda numbers: _test_source(core_shape, row, numbers), TEST_NUMBERS)
         student_test = None
         if test is not None:
@@ -130,7 +127,7 @@ def _shared(index: int, key: str, t: Template, points: float, lr: str, shapes: t
                                                 f"{variable}_prompt")),
                             _pair(answer), test, student_test))
     return _Shared(_holed(lambda given: _statement(index, key, t, points, lr, shapes, rows, given), GIVEN_NAMES),
-                   _holed(lambda arrays: _given_source(index, key, shapes, arrays), (*GIVEN_NAMES, "lr")),
+                   _holed(lambda arrays: _given_source(index, key, t, shapes, arrays), (*GIVEN_NAMES, "lr")),
                    tuple(asked))
 
 
@@ -149,17 +146,22 @@ def _statement(index: int, key: str, t: Template, points: float, lr: str, shapes
         "problem.md.j2", index=index, title=t.title, points=points, sizes=t.network.sizes,
         activations=t.network.activations, n=shapes[0][0], prefix=key, significant=t.significant,
         instructions=t.instructions.strip(), lr=lr, asked=asked,
-        forward=[(SYMBOLS[s.name], _symbols(s)) for s in t.steps if s.phase in ("forward", "loss")],
-        update=f"{SYMBOLS[updates[0].name]} = {_symbols(updates[0])}" if any(steps[q].phase == "update" for q, _, _
+        note=t.display.note(tex=True),
+        forward=[(SYMBOLS[s.name], _symbols(t, s)) for s in t.steps if s.phase in ("forward", "loss")],
+        update=f"{SYMBOLS[updates[0].name]} = {_symbols(t, updates[0])}" if any(steps[q].phase == "update" for q, _, _
                                                                                in rows) else "",
         given=[[(SYMBOLS[k], given[k]) for k in row] for row in GIVEN_ROWS])
 
 
-def _given_source(index: int, key: str, shapes: tuple[tuple[int, ...], ...], arrays: Mapping[str, str]) -> str:
-    """The read-only cell defining the given arrays (and lr) from their Python literals, `arrays`."""
-    comments = [f"{shape} {GIVEN_NOTES[k]}" for k, shape in zip(GIVEN_NAMES, shapes)] + [GIVEN_NOTES["lr"]]
-    return _render("given.py.j2", index=index, arrays=[(answer_variable(key, k), arrays[k], comment)
-                                                       for k, comment in zip((*GIVEN_NAMES, "lr"), comments)])
+def _given_source(index: int, key: str, t: Template, shapes: tuple[tuple[int, ...], ...],
+                  arrays: Mapping[str, str]) -> str:
+    """The read-only cell defining the given arrays (and lr) from their Python literals, `arrays`, laid out as
+    the problem shows them (canonical `shapes`)."""
+    show = t.display
+    comments = [f"{show.shape(shape, k)} {show.given_note(k)}" for k, shape in zip(GIVEN_NAMES, shapes)]
+    return _render("given.py.j2", index=index, layout=show.note(),
+                   arrays=[(answer_variable(key, k), arrays[k], comment)
+                           for k, comment in zip((*GIVEN_NAMES, "lr"), [*comments, "learning rate"])])
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -172,9 +174,9 @@ def _literal(value: Array) -> str:
     return repr(float(value)) if value.ndim == 0 else f"np.array({value.tolist()!r})"
 
 
-def _symbols(step: Step) -> str:
-    """A step's formula with the LaTeX symbols put in."""
-    return Slots(step.tex).substitute(SYMBOLS)
+def _symbols(t: Template, step: Step) -> str:
+    """A step's formula, as the problem writes it, with the LaTeX symbols put in."""
+    return Slots(t.display.formula(step)).substitute(BRACED)
 
 
 def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], student: str) -> dict:
@@ -193,23 +195,25 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grad
     """The cells of one problem and their student versions: statement, given data, then per asked quantity a
     prompt, an answer and a test (whose tolerance is the grader's, for the assignment's grading options).
     `trace` is the record's solved trace when the caller has it (else it is solved again)."""
-    t, key = spec.template, spec.key
+    t, key, show = spec.template, spec.key, spec.template.display
     trace = trace_of(spec, record) if trace is None else trace
     asked = [q for q in ANSWER_NAMES if q in spec.asked]
     tol = tolerances(spec, record, spec.grading(grading))
-    rows = tuple((q, tuple(k for k in np.shape(trace[q]) if k != 1),
+    shown = {q: show.shape(np.shape(trace[q]), q) for q in asked}  # every array as the problem lays it out
+    rows = tuple((q, tuple(k for k in shown[q] if k != 1),
                   (("variable", spec.variable(q)), ("symbol", SYMBOLS[q]), ("description", DESCRIPTIONS[q]),
-                   ("shape", shape_text(np.shape(trace[q]))), ("points", spec.asked[q]))) for q in asked)
+                   ("shape", shape_text(shown[q])), ("points", spec.asked[q]))) for q in asked)
     lr, shapes = f"{float(trace['lr']):g}", tuple(np.shape(trace[k]) for k in GIVEN_NAMES)
     shared = _shared(index, key, t, spec.points, lr, shapes, rows)
-    given = dict(zip(GIVEN_NAMES, tex_arrays([trace[k] for k in GIVEN_NAMES], EXACT_DIGITS)))
-    arrays = {k: _literal(np.asarray(trace[k])) for k in (*GIVEN_NAMES, "lr")}
+    values = {k: show.value(trace[k], k) for k in GIVEN_NAMES}
+    given = dict(zip(GIVEN_NAMES, tex_arrays([values[k] for k in GIVEN_NAMES], EXACT_DIGITS)))
+    arrays = {k: _literal(values[k]) for k in GIVEN_NAMES} | {"lr": _literal(np.asarray(trace["lr"]))}
     cells = [_pair(markdown_cell(_fill(shared.statement, given) if shared.statement is not None else
                                  _statement(index, key, t, spec.points, lr, shapes, rows, given), key)),
              _pair(code_cell(_fill(shared.given, arrays) if shared.given is not None else
-                             _given_source(index, key, shapes, arrays), "readonly", f"{key}_given"))]
+                             _given_source(index, key, t, shapes, arrays), "readonly", f"{key}_given"))]
     for (q, core_shape, items), same in zip(rows, shared.asked):
-        expected = np.asarray(record["answers"][q], dtype=float)  # the reference, as the grader
+        expected = show.value(record["answers"][q], q)  # the reference, as the grader, laid out as shown
         numbers = {"expected": repr(expected.ravel().tolist()), "rtol": repr(tol[q][0]), "atol": repr(tol[q][1])}
         source = _fill(same.test, numbers) if same.test is not None else _test_source(core_shape, dict(items), numbers)
         test = code_cell(source, "test", f"test_{spec.variable(q)}", points=spec.asked[q])

@@ -1,7 +1,8 @@
 """The instructor's solution code: each Step written as the NumPy line a student would type.
 
 The spelling is the step's own `code` (hwgen/engine.py and the rows of hwgen/tables.py, beside each LaTeX
-formula), so the maths exists once; the tests evaluate every line against the engine's trace.
+formula), so the maths exists once, in the problem's layout (notation.Display.code); the tests evaluate every
+line against the engine's trace.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from string import Template
 from typing import Sequence
 
 from ...engine import Step
+from ...notation import Display
 from ...problem import answer_variable
 
 
-def solution_lines(problem: str, steps: Sequence[Step], quantity: str, known: set[str]) -> list[str]:
-    """Lines computing `quantity` from the given arrays and the names in `known` (updated in place).
+def solution_lines(problem: str, steps: Sequence[Step], quantity: str, known: set[str],
+                   display: Display = Display()) -> list[str]:
+    """Lines computing `quantity` from the given arrays and the names in `known` (updated in place), with every
+    array laid out as `display` shows it.
 
     Every step the quantity needs and no earlier cell computed is written out, in working order:
     `p1_Z1 = p1_X @ p1_W1 + p1_b1`, then `p1_A1 = ...`, ... and last `p1_<quantity> = ...`.
@@ -25,7 +29,7 @@ def solution_lines(problem: str, steps: Sequence[Step], quantity: str, known: se
     for step in steps:
         if step.name in needed:
             names = {i: answer_variable(problem, i) for i in step.inputs}
-            lines.append(f"{answer_variable(problem, step.name)} = {Template(step.code).substitute(names)}")
+            lines.append(f"{answer_variable(problem, step.name)} = {Template(display.code(step)).substitute(names)}")
             known.add(step.name)
     return lines
 

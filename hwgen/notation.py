@@ -201,7 +201,7 @@ class Display:
                 bias, symbol = FOLDED[name]
                 w = np.asarray(given[name], dtype=float)
                 folded = np.column_stack([np.asarray(given[bias], dtype=float), w.T])
-                shown.append(Shown(name, symbol, f"[{bias} | {name}ᵀ]", folded))
+                shown.append(Shown(name, symbol, f"[{bias} | {name}]", folded))
             elif not (self.bias == "folded" and name in ("b1", "b2")):
                 shown.append(Shown(name, SYMBOLS[name], name, self.value(given[name], name)))
         return shown

@@ -59,7 +59,8 @@ def test_solve_given_reproduces_seed_001(tmp_path):
 def test_solve_text_shows_formula_numbers_and_result():
     out = run_cli("solve", "bce_net", "--seed", "3", check=True).stdout
     assert "Forward pass" in out and "Backward pass" in out and "One SGD step" in out
-    assert "Z1 = X W1 + b1" in out and "dW1 = Xᵀ dZ1" in out
+    # bce_net folds its biases: weights one row per unit, as its worksheet writes them
+    assert "Z1 = X W1ᵀ + b1" in out and "dW1 = dZ1ᵀ X" in out and "[b1 | W1] = " in out
     doc = json.loads(run_cli("solve", "bce_net", "--seed", "3", "--json", check=True).stdout)
     assert f"{doc['answers']['L']:.4g}" in out
 

@@ -313,7 +313,7 @@ def test_messages_say_what_went_wrong(graded):
     assert nan["p1_L"]["status"] == "invalid" and "NaN" in nan["p1_L"]["message"]
     assert nan["p1_Z1"]["status"] == "invalid" and "infinite" in nan["p1_Z1"]["message"]
     shapes = _items(report, "shapes")
-    assert shapes["p1_Z1"]["status"] == "invalid" and "4 x 2" in shapes["p1_Z1"]["message"]
+    assert shapes["p1_Z1"]["status"] == "invalid" and "2 x 4" in shapes["p1_Z1"]["message"]  # samples as columns
     assert "nested" in shapes["p1_L"]["message"]
     objects = _items(report, "objects")
     assert "dict" in objects["p1_L"]["message"] and "complex" in objects["p1_A1"]["message"]

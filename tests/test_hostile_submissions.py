@@ -219,3 +219,39 @@ def test_a_gradebook_on_a_read_only_disk_is_one_message(klass, graded, tmp_path,
         status, output = run(capsys, [command, str(copy), *(["--quiet", "--jobs", "1", "--regrade"]
                                                             if command == "grade" else [])])
         assert_refused(status, output, "class/", "writable")
+
+
+def _entry(data: dict, change) -> str:
+    """manifest.json's text with `change(first student's p1 record)` applied."""
+    change(next(iter(data["students"].values()))["problems"]["p1"])
+    return json.dumps(data)
+
+
+# name -> the damaged manifest text made from the good one's data, and what the message names
+MANIFESTS = {
+    "a string answer": (lambda d: _entry(d, lambda p: p["answers"].update(L="abc")), "answers.L"),
+    "a wrongly shaped given": (lambda d: _entry(d, lambda p: p["given"].update(W1=[1, 2, 3])), "given.W1"),
+    "a ragged answer": (lambda d: _entry(d, lambda p: p["answers"].update(Z1=[[1, 2], [3]])), "answers.Z1"),
+    "answers not an object": (lambda d: _entry(d, lambda p: p.update(answers=[1])), "answers"),
+    "a NaN answer": (lambda d: _entry(d, lambda p: p["answers"].update(L=float("nan"))), "answers.L"),
+    "10**400": (lambda d: _entry(d, lambda p: p["answers"].update(L=10**400)), "answers.L"),
+    "5000 digits": (lambda d: json.dumps(d).replace('"seed": ', '"seed": 1' + "0" * 5000 + ', "x": ', 1), "digits"),
+    "very deep nesting": (lambda d: json.dumps(d).replace('"seed": ', '"seed": ' + "[" * 100_000 + "]" * 100_000
+                                                           + ', "x": ', 1), "nested too deeply"),
+    "points NaN": (lambda d: json.dumps({**d, "problems": [{**d["problems"][0], "asked": {"L": float("nan")}},
+                                                            *d["problems"][1:]]}), "points"),
+    "grading not an object": (lambda d: json.dumps({**d, "assignment": {**d["assignment"], "grading": "x"}}),
+                              "grading"),
+}
+
+
+@pytest.mark.parametrize("command", ["grade", "export", "feedback"])
+@pytest.mark.parametrize("name", MANIFESTS)
+def test_a_damaged_manifest_is_one_message(klass, graded, tmp_path, capsys, name, command):
+    folder, _ = klass
+    copy = _copy(folder, tmp_path / "class")
+    make, names = MANIFESTS[name]
+    (copy / "manifest.json").write_text(make(json.loads((folder / "manifest.json").read_text(encoding="utf-8"))),
+                                        encoding="utf-8")
+    status, output = run(capsys, [command, str(copy), *(["--quiet", "--jobs", "1"] if command == "grade" else [])])
+    assert_refused(status, output, "manifest.json", "hwgen generate", names)

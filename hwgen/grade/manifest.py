@@ -21,23 +21,74 @@ from json.decoder import JSONDecodeError, scanstring
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
+import numpy as np
+
+from ..engine import solve
 from ..errors import HwgenError, InputFileError
 from ..problem import ProblemSpec
 
 MANIFEST = "manifest.json"
 FORMAT_PREFIX = "hwgen-manifest/"
 REGENERATE = "regenerate it with `hwgen generate`; do not edit it by hand"
+MAX_NUMBER = 1e300  # a number in a manifest is at most this large
 
 _WS = re.compile(r"[ \t\n\r]*")
 _DECODER = json.JSONDecoder()
 
 
-class Students(Mapping[str, dict]):
-    """Student id -> the student's manifest entry (name, email, problems), parsed from the file when asked;
-    in roster (file) order. Nothing but the position of each entry is held in memory."""
+def _finite(x: Any) -> bool:
+    """Whether x is a finite number (a float that is not nan or inf, or an int of at most MAX_NUMBER)."""
+    return type(x) is float and x - x == 0.0 or type(x) is int and -MAX_NUMBER < x < MAX_NUMBER
 
-    def __init__(self, path: Path, index: dict[str, tuple[int, int]], fd: int) -> None:
-        self.path, self._index, self._fd = path, index, fd
+
+def _shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of a finite number or a rectangular nested list of them; None if `value` is not one."""
+    if type(value) is not list:
+        return () if _finite(value) else None
+    if not value:
+        return None
+    if type(value[0]) is not list:
+        return (len(value),) if all(map(_finite, value)) else None
+    inner = _shape(value[0])
+    return None if inner is None or any(_shape(v) != inner for v in value[1:]) else (len(value), *inner)
+
+
+@dataclass(frozen=True)
+class EntryCheck:
+    """What every student's entry must hold: problem key -> the given arrays' shapes, and the answers' shapes."""
+
+    given: dict[str, dict[str, tuple[int, ...]]]
+    answers: dict[str, dict[str, tuple[int, ...]]]
+
+    def problem(self, entry: Any) -> str | None:
+        """What is wrong with a student's entry (the first thing found), or None."""
+        problems = entry.get("problems") if isinstance(entry, dict) else None
+        if not isinstance(problems, dict):
+            return "`problems` is missing or not an object"
+        for key, shapes in (("given", self.given), ("answers", self.answers)):
+            for problem, names in shapes.items():
+                record = problems.get(problem)
+                arrays = record.get(key) if isinstance(record, dict) else None
+                if not isinstance(arrays, dict):
+                    return f"problems.{problem}.{key} is missing or not an object"
+                for name, shape in names.items():
+                    try:
+                        found = _shape(arrays.get(name))
+                    except RecursionError:
+                        found = None
+                    if found != shape:
+                        return f"problems.{problem}.{key}.{name} is not " + (
+                            f"an array of shape {shape} of finite numbers" if shape else "a finite number")
+        return None
+
+
+class Students(Mapping[str, dict]):
+    """Student id -> the student's manifest entry (name, email, problems), parsed from the file when asked and
+    checked (EntryCheck) the first time; in roster (file) order. Nothing but the position of each entry (and
+    which were checked) is held in memory."""
+
+    def __init__(self, path: Path, index: dict[str, tuple[int, int]], fd: int, check: EntryCheck | None = None) -> None:
+        self.path, self._index, self._fd, self.check, self._checked = path, index, fd, check, set()
         weakref.finalize(self, os.close, fd)
 
     def __getitem__(self, student: str) -> dict[str, Any]:
@@ -45,11 +96,17 @@ class Students(Mapping[str, dict]):
         data = os.pread(self._fd, size, offset)
         try:
             entry = json.loads(data) if len(data) == size else None
-        except ValueError:
+        except (ValueError, RecursionError):
             entry = None
         if not isinstance(entry, dict):
             raise InputFileError(self.path, None, f"the entry of student {student!r} cannot be read: the file was "
                                  "changed while it was in use", "run the command again") from None
+        if self.check is not None and student not in self._checked:
+            problem = self.check.problem(entry)
+            if problem:
+                line = os.pread(self._fd, offset, 0).count(b"\n") + 1
+                raise InputFileError(self.path, line, f"the entry of student {student!r}: {problem}", REGENERATE)
+            self._checked.add(student)
         return entry
 
     def __contains__(self, student: object) -> bool:
@@ -62,11 +119,12 @@ class Students(Mapping[str, dict]):
         return len(self._index)
 
     def __getstate__(self) -> dict[str, Any]:
-        """Pickled as the path and the index: the file is opened again where it is unpickled."""
-        return {"path": self.path, "index": self._index}
+        """Pickled as the path, the index and the check: the file is opened again where it is unpickled."""
+        return {"path": self.path, "index": self._index, "check": self.check}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], state["index"], os.open(state["path"], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)))
+        self.__init__(state["path"], state["index"], os.open(state["path"], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)),
+                      state["check"])
 
 
 @dataclass(frozen=True)
@@ -225,6 +283,10 @@ def load_manifest(folder: str | Path) -> ClassManifest:
     except JSONDecodeError as exc:
         os.close(fd)
         raise InputFileError(path, exc.lineno, f"not valid JSON: {exc.msg}", REGENERATE) from None
+    except (ValueError, RecursionError) as exc:  # a number of thousands of digits, nesting past Python's limit
+        os.close(fd)
+        what = "nested too deeply" if isinstance(exc, RecursionError) else f"a value cannot be read ({exc})"
+        raise InputFileError(path, None, f"not a usable manifest: {what}", REGENERATE) from None
     except BaseException:
         os.close(fd)
         raise
@@ -238,9 +300,25 @@ def load_manifest(folder: str | Path) -> ClassManifest:
         if not isinstance(data.get(key), kind):
             raise InputFileError(path, None, f"`{key}` is missing or not a{'n object' if kind is not list else ' list'}",
                                  "regenerate it with `hwgen generate`")
+    if not isinstance(data["assignment"].get("grading", {}), dict):
+        raise InputFileError(path, None, "`assignment.grading` is not an object", REGENERATE)
     try:
         problems = [ProblemSpec.from_manifest(entry) for entry in data["problems"]]
-    except (KeyError, TypeError, HwgenError) as exc:
-        raise InputFileError(path, None, f"a problem entry cannot be read ({exc})",
-                             "regenerate it with `hwgen generate`") from None
+        data["students"].check = _entry_check(problems)
+    except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError, HwgenError) as exc:
+        raise InputFileError(path, None, f"a problem entry cannot be read ({str(exc)[:200]})", REGENERATE) from None
+    bad = next((p.key for p in problems if not all(0 <= v <= MAX_NUMBER for v in p.asked.values())), None)
+    if bad:
+        raise InputFileError(path, None, f"problem {bad}'s points are not finite numbers of at least 0", REGENERATE)
     return ClassManifest(path, data, problems)
+
+
+def _entry_check(problems: list[ProblemSpec]) -> EntryCheck:
+    """The shapes every student's given arrays and answers have: the template's own, solved once on zeros."""
+    answers = {}
+    for spec in problems:
+        problem = spec.template.problem
+        with np.errstate(all="ignore"):
+            trace = solve(problem, {k: np.zeros(shape) for k, shape in problem.given.items()}, 0.5)
+        answers[spec.key] = {q: np.shape(trace[q]) for q in problem.answers}
+    return EntryCheck({spec.key: dict(spec.template.problem.given) for spec in problems}, answers)

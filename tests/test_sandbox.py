@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,11 @@ FAST = Limits(wall=2.0, cpu=2.0, memory_mb=256, file_mb=1)
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
 
 PROBE = """
-import os, resource, socket
+import os, resource
 seen_root = sorted(os.listdir('/'))
 seen_secret = os.path.exists(SECRET)
 processes = len([p for p in os.listdir('/proc') if p.isdigit()])
-interfaces = sorted(name for _, name in socket.if_nameindex())
+interfaces = sorted(line.split(':')[0].strip() for line in open('/proc/net/dev').readlines()[2:])
 uid = os.getuid()
 limits = [resource.getrlimit(r)[0] for r in (resource.RLIMIT_NPROC, resource.RLIMIT_FSIZE, resource.RLIMIT_NOFILE)]
 cwd_empty = os.listdir('.') == []
@@ -68,8 +69,8 @@ def test_fallback_levels_keep_the_limits(level):
         assert box.level == level
         run = box.run(cells, ["x", "y", "b"])
         work = Path(box._all[0].info["work"])
-        assert work.is_dir()
-    assert not work.exists()  # the host folder the workers ran in is removed with them
+        assert work.is_dir() and (work == Path("/tmp")) == (level == "unshare")  # unshare: a private /tmp
+    assert level == "unshare" or not work.exists()  # the host folder the workers ran in is removed with them
     assert run.values == {"x": 1.5, "y": [[1.0, 2.0], [3.0, 4.0]]}
     assert "BlockingIOError" in run.cell_errors[1] and "MemoryError" in run.cell_errors[2]
     assert "File too large" in run.cell_errors[3] and "exit status 3" in run.cell_errors[4]
@@ -77,7 +78,7 @@ def test_fallback_levels_keep_the_limits(level):
 
 
 def test_auto_falls_back_when_bubblewrap_fails(monkeypatch):
-    monkeypatch.setitem(isolation.WRAPPERS, "bwrap", lambda py, hidden: ["false", "--"])
+    monkeypatch.setitem(isolation.WRAPPERS, "bwrap", lambda py, hidden, tmp_mb: ["false", "--"])
     monkeypatch.setitem(isolation.AVAILABLE, "bwrap", lambda: True)
     with Sandbox(1, FAST) as box:
         assert box.level in ("unshare", "none") and box.fallbacks[0].startswith("bwrap:")
@@ -85,19 +86,42 @@ def test_auto_falls_back_when_bubblewrap_fails(monkeypatch):
         assert box.run(["z = 2"], ["z"]).values == {"z": 2.0}
 
 
-def test_the_trusted_side_checks_every_part_of_a_report():
-    forged = {"values": {"a": {"evil": 1}, "b": [[[[[[[[[[1.0]]]]]]]]]], "c": "x" * 5000, "d": [1.0, 2.0],
-                         "e": 1.0, "not_asked": 3.0},
-              "reasons": {"f": "undefined because reasons", "g": 7}, "cell_errors": [[0, "boom"], ["x", 1], 5],
-              "output_chars": 10**9}
+def _report(fields: dict) -> bytes:
+    return b"result " + json.dumps(fields).encode() + b"\n"
+
+
+HONEST = {"values": {"d": [1.0, 2.0], "e": 1.0}, "reasons": {"f": "undefined because reasons"}, "cell_errors": [[0, "boom"]],
+          "output_chars": 10**9}
+
+
+def test_the_trusted_side_checks_every_value_of_a_report():
+    forged = HONEST | {"values": {"a": {"evil": 1}, "b": [[[[[[[[[[1.0]]]]]]]]]], "c": "x" * 5000, "d": [1.0, 2],
+                                  "e": 10**400 // 10**399, "h": [10**400], "i": "\ud800", "not_asked": 3.0},
+                       "reasons": {"f": "undefined because reasons", "g": 7}}
     run = Run()
-    _accept(run, json.dumps(forged), ["a", "b", "c", "d", "e", "f", "g"])
-    assert run.values == {"d": [1.0, 2.0], "e": 1.0}
-    assert set(run.reasons) == {"a", "b", "c", "f"} and "nested" in run.reasons["b"]
-    assert run.cell_errors == {0: "boom"} and "1000 million characters" in run.notes[0]
-    garbage = Run()
-    _accept(garbage, "[" * 100_000, ["a"])
-    assert "could not be read" in garbage.reasons["a"]
+    _accept(run, _report(forged), ["a", "b", "c", "d", "e", "f", "g", "h", "i"], 2)
+    assert run.values == {"d": [1.0, 2.0], "e": 10.0, "i": "?"} and type(run.values["d"][1]) is float
+    assert set(run.reasons) == {"a", "b", "c", "f", "h"} and "nested" in run.reasons["b"] and "too large" in run.reasons["h"]
+    assert run.cell_errors == {0: "boom"} and "1000 million characters" in run.notes[0] and not run.malformed
+
+
+@pytest.mark.parametrize("report", [
+    b"[" * 100_000, b"result " + b"[" * 100_000 + b"\n", _report(HONEST)[:-1], _report(HONEST) + b"extra",
+    _report(HONEST).replace(b"boom", b"\xff\xfe"), _report(HONEST).replace(b"10000", b"1" + b"0" * 5000),
+    _report(HONEST | {"cell_errors": [[2, "out of range"]]}), _report(HONEST | {"cell_errors": [[-1, "x"]]}),
+    _report(HONEST | {"cell_errors": [[True, "x"]]}), _report(HONEST | {"cell_errors": [["0", "x"]]}),
+    _report(HONEST | {"cell_errors": [[0, 1]]}), _report(HONEST | {"cell_errors": {"0": "x"}}),
+    _report(HONEST).replace(b"1000000000", b"1" + b"0" * 400), _report(HONEST | {"output_chars": -1}),
+    _report(HONEST | {"output_chars": 1.5}), _report(HONEST | {"values": []}), _report(HONEST | {"reasons": "x"}),
+    _report(HONEST | {"extra": 1}), _report([1, 2]), b"", b"result \n",
+])
+def test_a_report_not_shaped_as_an_honest_one_makes_the_run_malformed(report):
+    run = Run()
+    _accept(run, report, ["d", "e"], 2)
+    assert run.malformed and run.values == {} and "could not be read" in run.reasons["d"]
+    assert "report was not valid" in run.notes[0]
+    _accept(honest := Run(), _report(HONEST), ["d", "e"], 2)
+    assert honest.values == {"d": [1.0, 2.0], "e": 1.0} and not honest.malformed
 
 
 def test_magics_become_harmless():
@@ -117,19 +141,21 @@ def test_locate_is_tolerant_about_names(tmp_path):
     assert locate(student, "hw") == (student / "hw" / "hw.ipynb", [])
 
 
-def test_a_python_below_tmp_is_bound_over_the_private_tmp(tmp_path):
+def test_a_python_below_tmp_is_shown_outside_the_private_tmp(tmp_path):
     site = tmp_path / "venv" / "lib" / "site-packages"
     site.mkdir(parents=True)
-    args = isolation._bwrap(isolation.Python(str(tmp_path / "venv" / "python"), str(tmp_path / "venv"), str(site)),
-                            [tmp_path / "class"])
-    tmpfs = args.index("/tmp", args.index("--tmpfs"))
-    assert tmpfs < args.index(str(tmp_path / "venv")) and ["--dir", "/tmp"] not in [args[i:i + 2] for i in range(len(args))]
+    py = isolation.Python(str(tmp_path / "venv" / "python"), str(tmp_path / "venv"), str(site))
+    args = isolation.command("bwrap", py, [tmp_path / "class"], 16)
+    shown = isolation.PLACED / str(tmp_path / "venv").lstrip("/")
+    assert args[args.index(str(tmp_path / "venv")) + 1] == str(shown)  # --ro-bind SOURCE DEST
+    assert args[-1] == str(shown / "lib" / "site-packages") and str(shown / "python") in args
+    assert not any(a.startswith("/tmp/") for a in args[args.index("--ro-bind"):] if a != str(tmp_path / "venv"))
     assert str(tmp_path / "class") not in args  # not below a bound folder, so simply never bound
 
 
-def test_a_cell_that_kills_its_worker_costs_only_that_cell(monkeypatch):
-    # Run as a normal user, a child has the worker's uid and can kill it; here (maybe root) the child is
-    # made to keep the worker's uid so that it can, too.
+def test_a_cell_cannot_signal_its_worker(monkeypatch):
+    # Run as a normal user, a child has the worker's uid; here (maybe root) the child is made to keep the worker's
+    # uid too. The seccomp filter refuses every signal to another process.
     import hwgen.grade.sandbox as sandbox
 
     monkeypatch.setattr(sandbox, "NOBODY", None)
@@ -137,6 +163,20 @@ def test_a_cell_that_kills_its_worker_costs_only_that_cell(monkeypatch):
              "z = 3.0"]
     with Sandbox(1, FAST) as box:
         run = box.run(cells, ["x", "y", "z"])
-        assert box.run(["a = 5"], ["a"]).values == {"a": 5.0}  # the pool replaced the worker
-    assert run.values == {"x": 1.0, "y": 2.0, "z": 3.0}
-    assert set(run.cell_errors) == {1, 3} and "stopped the grading process" in run.cell_errors[1]
+        first = box._all[0]
+        assert box.run(["a = 5"], ["a"]).values == {"a": 5.0} and box._all == [first]  # the same worker
+    assert run.values == {"x": 1.0, "y": 2.0, "z": 3.0} and run.attempts == 1
+    assert set(run.cell_errors) == {1, 3} and "PermissionError" in run.cell_errors[1]
+
+
+def test_a_lost_worker_costs_only_the_cell_it_was_running(monkeypatch):
+    import hwgen.grade.sandbox as sandbox
+
+    cells = ["x = 1.0", "import time\ntime.sleep(30)", "y = 2.0"]
+    with Sandbox(1, Limits(wall=30.0, cpu=30.0, memory_mb=256, file_mb=1)) as box:
+        worker = box._all[0]
+        threading.Timer(1.0, lambda: os.killpg(worker.proc.pid, 9)).start()
+        run = box.run(cells, ["x", "y"])
+        assert worker not in box._all and box.run(["a = 5"], ["a"]).values == {"a": 5.0}
+    assert run.values == {"x": 1.0, "y": 2.0} and set(run.cell_errors) == {1} and run.attempts == 2
+    assert "stopped the grading process" in run.cell_errors[1] and sandbox.MAX_ATTEMPTS > 2

@@ -182,6 +182,8 @@ def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[It
     if len(failed) > MAX_CELL_FLAGS:
         cell_flags.append(f"{len(failed) - MAX_CELL_FLAGS} more code cells raised errors")
     sub.flags = list(sub.flags) + run.notes + cell_flags
+    if run.malformed:  # the run's report was forged or damaged: nothing of it was used
+        sub.status = "invalid"
     sub.attempts, sub.run_seconds, sub.cpu_seconds = run.attempts, round(run.wall, 4), round(run.cpu, 4)
     return items
 

@@ -27,7 +27,8 @@ NOBODY = 65534
 LEVELS = ("bwrap", "unshare", "none")
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
        "MKL_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-TMP_BYTES = 64 * 2**20  # size of the sandbox's private /tmp (bubblewrap)
+TMP = Path("/tmp")
+PLACED = Path("/run/hwgen")  # where bubblewrap shows a Python installation that lives below /tmp
 
 DESCRIPTION = {
     "bwrap": "bubblewrap: no network, read-only system files, class folder, manifest, gradebook and other "
@@ -66,10 +67,18 @@ def _inside(path: Path, parent: Path) -> bool:
     return path == parent or parent in path.parents
 
 
-def _bwrap(py: Python, hidden: Sequence[Path]) -> list[str]:
-    """bubblewrap with only the system libraries, the interpreter and NumPy bound read-only."""
+def placed(path: str | Path) -> Path:
+    """Where bubblewrap shows `path`: the same place, unless it lies below /tmp (the run's writable space, which
+    must start empty), then below PLACED."""
+    path = Path(path)
+    return PLACED / path.relative_to("/") if _inside(path, TMP) else path
+
+
+def _bwrap(py: Python, hidden: Sequence[Path], tmp_mb: int) -> list[str]:
+    """bubblewrap with only the system libraries, the interpreter and NumPy bound read-only; the worker is the
+    sandbox's pid 1 (no bubblewrap process inside that holds the worker's files)."""
     root = os.geteuid() == 0
-    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--clearenv"]
+    args = [shutil.which("bwrap") or "bwrap", "--die-with-parent", "--new-session", "--clearenv", "--as-pid-1"]
     # Root keeps the initial user namespace so that the child can become `nobody` (RLIMIT_NPROC then
     # applies); bubblewrap drops every capability except the two the child needs to do so.
     args += (["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
@@ -82,37 +91,38 @@ def _bwrap(py: Python, hidden: Sequence[Path]) -> list[str]:
             wanted.append(Path(top))
     wanted = [p for p in dict.fromkeys(wanted) if p.exists()]
     binds = [p for p in wanted if not any(b != p and _inside(p, b) for b in wanted)]
-    # The private /tmp first: a Python or venv that lives below /tmp is then bound on top of it, not hidden by it.
-    args += ["--perms", "1777", "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
-    made = {Path("/tmp")}
+    args += ["--perms", "1777", "--size", str(tmp_mb * 2**20), "--tmpfs", "/tmp"]
+    made = {TMP}
     for path in binds:
-        for parent in reversed(path.parents[:-1]):  # parents readable also for `nobody`
+        for parent in reversed(placed(path).parents[:-1]):  # parents readable also for `nobody`
             if parent not in made:
                 args += ["--perms", "0755", "--dir", str(parent)]
                 made.add(parent)
-        args += ["--ro-bind", str(path), str(path)]
-    args += ["--proc", "/proc", "--dev", "/dev"]
+        args += ["--ro-bind", str(path), str(placed(path))]
+    args += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]  # so /dev/shm holds nothing
     for path in hidden:  # a class folder that happens to lie below a bound directory stays hidden
         if any(_inside(path, b) for b in binds) and not any(_inside(b, path) for b in binds):
-            args += ["--tmpfs", str(path)]
+            args += ["--tmpfs", str(placed(path))]
     for key, value in ENV.items():
         args += ["--setenv", key, value]
     return args + ["--chdir", "/tmp", "--"]
 
 
-def _unshare(py: Python, hidden: Sequence[Path]) -> list[str]:
-    """util-linux unshare: own network, pid, IPC and UTS namespaces."""
-    user = [] if os.geteuid() == 0 else ["--map-current-user"]
+def _unshare(py: Python, hidden: Sequence[Path], tmp_mb: int) -> list[str]:
+    """util-linux unshare: own mount, network, pid, IPC and UTS namespaces; as a normal user also a user namespace
+    in which the worker is root, so that it can mount the private /tmp (its children give up every capability)."""
+    user = [] if os.geteuid() == 0 else ["--map-root-user"]
     return [shutil.which("unshare") or "unshare", *user, "--fork", "--pid", "--kill-child", "--mount-proc",
             "--net", "--ipc", "--uts", "--"]
 
 
-def _none(py: Python, hidden: Sequence[Path]) -> list[str]:
+def _none(py: Python, hidden: Sequence[Path], tmp_mb: int) -> list[str]:
     """No wrapper."""
     return []
 
 
-WRAPPERS: dict[str, Callable[[Python, Sequence[Path]], list[str]]] = {"bwrap": _bwrap, "unshare": _unshare, "none": _none}
+WRAPPERS: dict[str, Callable[[Python, Sequence[Path], int], list[str]]] = {
+    "bwrap": _bwrap, "unshare": _unshare, "none": _none}
 AVAILABLE: dict[str, Callable[[], bool]] = {
     "bwrap": lambda: shutil.which("bwrap") is not None,
     "unshare": lambda: shutil.which("unshare") is not None,
@@ -120,10 +130,11 @@ AVAILABLE: dict[str, Callable[[], bool]] = {
 }
 
 
-def command(level: str, py: Python, hidden: Sequence[Path]) -> list[str]:
+def command(level: str, py: Python, hidden: Sequence[Path], tmp_mb: int) -> list[str]:
     """The command line of one worker at `level`, but for its last argument (the worker's JSON config)."""
-    return [*WRAPPERS[level](py, [Path(h).resolve() for h in hidden]),
-            py.executable, "-I", "-S", "-c", worker_source(), py.site]
+    where = placed if level == "bwrap" else Path
+    return [*WRAPPERS[level](py, [Path(h).resolve() for h in hidden], tmp_mb),
+            str(where(py.executable)), "-I", "-S", "-c", worker_source(), str(where(py.site))]
 
 
 def environment(level: str) -> dict[str, str]:

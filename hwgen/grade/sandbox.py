@@ -3,9 +3,12 @@
 A `Sandbox` is a pool of long-lived worker processes (hwgen/grade/worker.py) started inside the best
 isolation the machine offers (hwgen/grade/isolation.py). Each worker imports NumPy once and forks a
 child per run, so a run costs about a millisecond of start-up instead of a new interpreter's 120 ms.
-The trusted side sends code over a pipe, enforces its own wall-time deadline (killing the whole worker
-sandbox if it is exceeded), reads a bounded reply and checks every value's type and size; a run that
-crashes or times out in a cell is repeated without that cell, so the rest of the notebook still counts.
+The trusted side hands each run's code straight to the child over a socket of its own (the worker never
+sees it), reads the child's progress while it runs and its bounded report at the end, and parses every field
+as hostile input: a report that is not exactly what an honest child writes makes that submission `invalid`.
+It enforces its own deadline, and replaces a worker that dies, hangs, cannot clean up after a run or cannot
+set one up (that student is run again, never charged); a run that crashes or times out in a cell is repeated
+without that cell, so the rest of the notebook still counts.
 """
 
 from __future__ import annotations
@@ -13,8 +16,11 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
+import secrets
 import select
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -24,15 +30,19 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import HwgenError
-from . import isolation
+from . import isolation, seccomp
 from .isolation import DESCRIPTION, LEVELS, NOBODY, Python
 from .worker import clear_dir
 
 START_TIMEOUT = 30.0  # seconds for a worker to import NumPy and say it is ready
 GRACE = 5.0  # seconds the trusted side waits beyond the worker's own wall-time limit
-MAX_ATTEMPTS = 4  # runs of one notebook: the first, one more per cell that crashed or hung, one to locate a lost worker
+MAX_ATTEMPTS = 4  # runs of one notebook: the first, then one more per cell that crashed or hung
+MAX_SETUPS = 3  # workers in a row that could not set a run up before the batch stops (the machine is at fault)
 MAX_DEPTH = 8
 MAX_ENTRIES = 100_000
+MAX_COUNT = 10**15  # the largest count of printed characters a report may claim
+TEXT_KEPT = 300  # characters kept of a reason or an error message from a report
+PROGRESS = re.compile(rb"(cell) ([0-9]{1,9})|(var) ([A-Za-z_][A-Za-z0-9_]{0,99})")
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,11 @@ class Limits:
     memory_mb: int = 1024  # address space beyond what Python and NumPy already map
     file_mb: int = 16  # largest file the notebook may write
     result_bytes: int = 4 * 2**20  # largest report a run may send back
+
+    @property
+    def tmp_mb(self) -> int:
+        """The part of `memory_mb` that files in the run's private /tmp may hold (the rest is address space)."""
+        return max(1, min(64, self.memory_mb // 4))
 
     def describe(self) -> str:
         """One line for the progress output."""
@@ -59,6 +74,7 @@ class Run:
     reasons: dict[str, str] = field(default_factory=dict)
     cell_errors: dict[int, str] = field(default_factory=dict)  # cell index -> what it raised or why it was stopped
     notes: list[str] = field(default_factory=list)  # about the whole run, for the submission's flags
+    malformed: str = ""  # why the child's report was not what an honest child writes: the submission is invalid
     attempts: int = 0
     cpu: float = 0.0
     wall: float = 0.0
@@ -68,34 +84,28 @@ class SandboxError(HwgenError):
     """No isolation level could start a worker."""
 
 
+@dataclass
+class Exchange:
+    """What one run sent back: the worker's reply (None if it died, hung or answered out of turn), the child's
+    report (bytes, None if it sent more than allowed) and its last progress line."""
+
+    reply: dict[str, Any] | None
+    report: bytes | None
+    progress: bytes
+
+
 class _Worker:
-    """One sandboxed worker process, the line-reading state of its pipe, and the progress pipe that its
-    children write to directly (so that where a run stopped is known even if the worker dies)."""
+    """One sandboxed worker process and the private socket to it (only this process and the worker hold it)."""
 
     def __init__(self, cmd: list[str], config: dict[str, Any], env: dict[str, str]) -> None:
         self.log = tempfile.TemporaryFile()
-        self.progress, write_end = os.pipe()
-        os.set_blocking(self.progress, False)
-        config = json.dumps(config | {"progress": write_end})
-        self.proc = subprocess.Popen([*cmd, config], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-                                     env=env, start_new_session=True, close_fds=True, pass_fds=(write_end,))
-        os.close(write_end)
+        self.channel, theirs = socket.socketpair()
+        argument = json.dumps(config | {"channel": theirs.fileno()})
+        self.proc = subprocess.Popen([*cmd, argument], stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                     env=env, start_new_session=True, close_fds=True, pass_fds=(theirs.fileno(),))
+        theirs.close()
         self.buffer = b""
         self.info: dict[str, Any] = {}
-
-    def last_progress(self) -> str | None:
-        """The last progress line the children wrote since the previous call (None if none)."""
-        data = b""
-        while True:
-            try:
-                chunk = os.read(self.progress, 1 << 16)
-            except BlockingIOError:
-                break
-            if not chunk:
-                break
-            data = (data + chunk)[-256:]
-        lines = [line for line in data.split(b"\n") if line]
-        return lines[-1].decode("utf-8", "replace") if lines else None
 
     def wait_ready(self, timeout: float) -> None:
         """Wait for the worker's hello; raise OSError with the worker's own error output if none comes."""
@@ -104,6 +114,9 @@ class _Worker:
             self.info = json.loads(line)["ready"] if line else {}
         except (ValueError, KeyError, TypeError):
             self.info = {}
+        if self.info and seccomp.program() is not None and self.info.get("seccomp") is not True:
+            self.info = {}
+            print("a child could not install the seccomp filter", file=self.log, flush=True)  # type: ignore[arg-type]
         if not self.info:
             self._stop()
             self.log.seek(0)
@@ -113,32 +126,83 @@ class _Worker:
 
     def readline(self, deadline: float, cap: int) -> bytes | None:
         """One line from the worker by `deadline`, at most `cap` bytes; None on timeout, EOF or overflow."""
-        fd = self.proc.stdout.fileno()
         while b"\n" not in self.buffer:
             left = deadline - time.monotonic()
-            if left <= 0 or len(self.buffer) > cap or not select.select([fd], [], [], left)[0]:
+            if left <= 0 or len(self.buffer) > cap or not select.select([self.channel], [], [], left)[0]:
                 return None
-            chunk = os.read(fd, 1 << 16)
+            chunk = self.channel.recv(1 << 16)
             if not chunk:
                 return None
             self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line
 
-    def request(self, message: dict[str, Any], deadline: float, cap: int) -> dict[str, Any] | None:
-        """Send one request; the reply, or None if the worker died or missed the deadline."""
-        self.last_progress()  # forget what earlier runs wrote
+    def request(self, message: dict[str, Any], wall: float, deadline: float, cap: int) -> Exchange:
+        """One run: the request goes to the child over a socket of its own, its report and progress come back on
+        two others, read while it runs; the worker only forks and waits. The reply must carry this run's nonce."""
+        nonce = secrets.token_hex(16)
+        pairs = [socket.socketpair() for _ in range(3)]
         try:
-            self.proc.stdin.write(json.dumps(message).encode() + b"\n")
-            self.proc.stdin.flush()
+            socket.send_fds(self.channel, [json.dumps({"nonce": nonce, "wall": wall}).encode() + b"\n"],
+                            [theirs.fileno() for _, theirs in pairs])
+            sent = True
         except OSError:
-            return None
-        line = self.readline(deadline, cap)
+            sent = False
+        for _, theirs in pairs:
+            theirs.close()
+        ends = [mine for mine, _ in pairs]
         try:
-            reply = json.loads(line) if line else None
-        except ValueError:
+            return self._exchange(ends, json.dumps(message).encode(), deadline, cap, nonce) if sent \
+                else Exchange(None, b"", b"")
+        finally:
+            for end in ends:
+                end.close()
+
+    def _exchange(self, ends: list[socket.socket], data: bytes, deadline: float, cap: int, nonce: str) -> Exchange:
+        """Send `data` to the child, read its report (up to `cap` bytes) and progress (the last line kept) and the
+        worker's reply line, until the reply has come and the child's sockets are closed, or `deadline`."""
+        request, report, progress = ends
+        out: memoryview | None = memoryview(data)
+        got, tail, reply_line = bytearray(), b"", None
+        readers = {report: True, progress: True, self.channel: True}
+        overflow = False
+        while any(readers.values()):
+            left = deadline - time.monotonic()
+            writing = [request] if out is not None else []
+            ready, writable, _ = select.select([s for s, on in readers.items() if on], writing, [], max(left, 0))
+            if not ready and not writable:
+                break
+            if writable and out is not None:
+                try:
+                    out = out[request.send(out[:1 << 16]):]
+                    if not out:
+                        request.shutdown(socket.SHUT_WR)  # the end of the request, for the child
+                except OSError:  # the child is gone
+                    out = out[:0]
+                out = out if out else None
+            for end in ready:
+                if end is self.channel:  # the worker replies only once the child has ended
+                    reply_line, readers[end] = self.readline(deadline, 1 << 16), False
+                    continue
+                chunk = end.recv(1 << 16)
+                if not chunk:
+                    readers[end] = False
+                elif end is report:
+                    got += chunk
+                    if len(got) > cap:
+                        overflow, readers[end] = True, False
+                        end.shutdown(socket.SHUT_RD)
+                else:
+                    tail = (tail + chunk)[-256:]
+        reply = None
+        if reply_line is not None and not self.buffer:  # anything after the reply: the worker is out of step
+            try:
+                reply = json.loads(reply_line)
+            except ValueError:
+                reply = None
+        if not isinstance(reply, dict) or reply.get("nonce") != nonce or any(readers.values()):
             reply = None
-        return reply if isinstance(reply, dict) else None
+        return Exchange(reply, None if overflow else bytes(got), tail)
 
     def kill(self) -> None:
         """Kill the worker and everything it started (its session), reap it, close its files (once)."""
@@ -146,7 +210,6 @@ class _Worker:
             return
         self._stop()
         self.log.close()
-        os.close(self.progress)
         self._remove_work()
 
     def _remove_work(self) -> None:
@@ -160,17 +223,13 @@ class _Worker:
                 pass
 
     def _stop(self) -> None:
-        """Kill and reap the worker's session; close its pipes."""
+        """Kill and reap the worker's session; close its socket."""
         try:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except OSError:
             pass
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout):
-            try:
-                stream.close()
-            except OSError:
-                pass
+        self.channel.close()
 
 
 class _Starter:
@@ -210,7 +269,8 @@ class _Starter:
 
 def describe(level: str, limits: Limits) -> str:
     """The isolation level and the limits, as the progress output says them."""
-    return f"isolation: {level} ({DESCRIPTION[level]}); limits: {limits.describe()}"
+    confined = "seccomp filter on" if seccomp.program() else "no seccomp filter (there is one for x86-64 only)"
+    return f"isolation: {level} ({DESCRIPTION[level]}); {confined}; limits: {limits.describe()}"
 
 
 class Sandbox:
@@ -229,8 +289,11 @@ class Sandbox:
 
     # -- life cycle ---------------------------------------------------------------------------
     def _spawn(self, level: str) -> _Worker:
-        config = {"drop_to": NOBODY if os.geteuid() == 0 else None, "private_tmp": level == "bwrap"}
-        command, env = isolation.command(level, self.python, self.hidden), isolation.environment(level)
+        program = seccomp.program()
+        config = {"drop_to": NOBODY if os.geteuid() == 0 else None, "private_tmp": level in ("bwrap", "unshare"),
+                  "mount_tmp": level == "unshare", "tmp_mb": self.limits.tmp_mb, "seccomp": program.hex() if program else ""}
+        command = isolation.command(level, self.python, self.hidden, self.limits.tmp_mb)
+        env = isolation.environment(level)
         worker = _Starter.call(lambda: _Worker(command, config, env))
         with self._lock:
             self._all.append(worker)
@@ -283,53 +346,70 @@ class Sandbox:
         return describe(self.level, self.limits)
 
     # -- runs ---------------------------------------------------------------------------------
-    def _attempt(self, message: dict[str, Any]) -> dict[str, Any]:
-        """One run on an idle worker; a worker that dies or hangs is replaced."""
+    def _attempt(self, message: dict[str, Any]) -> Exchange:
+        """One run on an idle worker; a worker that dies, hangs, answers out of turn, cannot set the run up or
+        cannot clean up after it is replaced (the next run then starts on a fresh one)."""
         worker = self._idle.get()
-        reply = worker.request(message, time.monotonic() + self.limits.wall + GRACE, self.limits.result_bytes + 4096)
-        where = worker.last_progress()
-        if reply is None:
-            worker.kill()
-            with self._lock:
-                if worker in self._all:
-                    self._all.remove(worker)
-            worker = self._spawn(self.level)
-            try:
-                worker.wait_ready(START_TIMEOUT)
-            except OSError as exc:
-                raise SandboxError(f"a sandbox worker could not be restarted: {exc}") from None
-            reply = {"outcome": "lost"}
-        self._idle.put(worker)
-        return reply | {"where": where}
+        try:
+            exchange = worker.request(message, self.limits.wall, time.monotonic() + self.limits.wall + GRACE,
+                                      self.limits.result_bytes)
+        except BaseException:
+            self._replace(worker)
+            raise
+        reply = exchange.reply
+        if reply is None or reply.get("clean") is not True or reply.get("outcome") == "setup":
+            self._replace(worker)
+        else:
+            self._idle.put(worker)
+        return exchange
+
+    def _replace(self, worker: _Worker) -> None:
+        """Kill `worker` and put a fresh one in its place."""
+        worker.kill()
+        with self._lock:
+            if worker in self._all:
+                self._all.remove(worker)
+        fresh = self._spawn(self.level)
+        try:
+            fresh.wait_ready(START_TIMEOUT)
+        except OSError as exc:
+            raise SandboxError(f"a sandbox worker could not be restarted: {exc}") from None
+        self._idle.put(fresh)
 
     def run(self, cells: Sequence[str], names: Sequence[str]) -> Run:
         """Run the code cells in order; bring back the named variables as plain values (or reasons)."""
         run = Run()
         skip: list[int] = []
         skip_names: list[str] = []
-        careful = False  # after a lost worker: the child waits for the worker after every cell (see worker.py)
-        limits = asdict(self.limits)
+        limits = asdict(self.limits) | {"tmp_mb": self.limits.tmp_mb}
+        setups = 0
         while True:
+            exchange = self._attempt({"cells": list(cells), "names": list(names), "skip": skip,
+                                      "skip_names": skip_names, "limits": limits})
+            reply = exchange.reply or {"outcome": "lost"}
+            if reply.get("outcome") == "setup":  # the worker's fault, not the student's: again, on a fresh worker
+                setups += 1
+                if setups >= MAX_SETUPS:
+                    raise SandboxError(f"{setups} sandbox workers in a row could not set up a run")
+                continue
             run.attempts += 1
-            reply = self._attempt({"cells": list(cells), "names": list(names), "skip": skip,
-                                   "skip_names": skip_names, "careful": careful, "limits": limits})
             run.cpu += _number(reply.get("cpu"))
             run.wall += _number(reply.get("wall"))
+            if exchange.report is None:
+                reply = {"outcome": "overflow"}
+            elif reply.get("outcome") == "done" and not _has_result(exchange.report):
+                reply = reply | {"outcome": "crash"}  # e.g. os._exit(0) in a cell
             if reply.get("outcome") == "done":
-                _accept(run, reply.get("result"), names)
+                _accept(run, exchange.report or b"", names, len(cells))
                 break
-            if reply.get("outcome") == "lost" and not careful and run.attempts < MAX_ATTEMPTS:
-                careful = True  # where it stopped is only certain in careful mode: run once more to find out
+            what, where = _stopped(reply, self.limits), _where(exchange.progress, len(cells), names)
+            if isinstance(where, int) and where not in skip and run.attempts < MAX_ATTEMPTS:
+                skip.append(where)
+                run.cell_errors[where] = f"{what}; the notebook was run again without this cell"
                 continue
-            what, where = _stopped(reply, self.limits), reply.get("where")
-            kind, _, ident = where.partition(" ") if isinstance(where, str) else ("", "", "")
-            if kind == "cell" and ident.isdigit() and int(ident) < len(cells) and run.attempts < MAX_ATTEMPTS:
-                skip.append(int(ident))
-                run.cell_errors[int(ident)] = f"{what}; the notebook was run again without this cell"
-                continue
-            if kind == "var" and ident in names and run.attempts < MAX_ATTEMPTS:
-                skip_names.append(ident)
-                run.reasons[ident] = f"reading its value {what}"
+            if isinstance(where, str) and where not in skip_names and run.attempts < MAX_ATTEMPTS:
+                skip_names.append(where)
+                run.reasons[where] = f"reading its value {what}"
                 continue
             run.notes.append(f"the notebook could not be run to the end: {what}")
             for name in names:
@@ -347,7 +427,21 @@ def default_jobs() -> int:
 
 
 def _number(x: Any) -> float:
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else 0.0
+    """A time the worker reported, if it is one (a finite, non-negative float below a day), else 0."""
+    return float(x) if isinstance(x, float) and 0 <= x < 86400 else 0.0
+
+
+def _where(progress: bytes, cells: int, names: Sequence[str]) -> int | str | None:
+    """Where a run stopped, from the child's last progress line: a cell index in range, an asked name, or None."""
+    lines = progress.split(b"\n")[:-1]  # complete lines only
+    match = PROGRESS.fullmatch(lines[-1]) if lines else None
+    if match is None:
+        return None
+    if match.group(1):
+        index = int(match.group(2))
+        return index if index < cells else None
+    name = match.group(4).decode("ascii")
+    return name if name in names else None
 
 
 def _stopped(reply: dict[str, Any], limits: Limits) -> str:
@@ -366,54 +460,92 @@ def _stopped(reply: dict[str, Any], limits: Limits) -> str:
     return f"ended the Python process (exit status {reply.get('exit_code')}, e.g. os._exit)"
 
 
-def _accept(run: Run, text: Any, names: Sequence[str]) -> None:
-    """Take a finished run's report: parse it here, in the trusted process, and check every part."""
-    try:
-        report = json.loads(text) if isinstance(text, str) else None
-    except (ValueError, RecursionError):
-        report = None
-    if not isinstance(report, dict):
-        run.notes.append("the notebook's report could not be read")
+def _accept(run: Run, report: bytes, names: Sequence[str], cells: int) -> None:
+    """Take a finished run's report: parse it here, in the trusted process, as hostile input. A report that is
+    not what an honest child writes (not one `result` line of UTF-8 JSON, a field of the wrong type, a cell index
+    out of range, a count out of range) leaves the run without values and marks it malformed; a value that is
+    not plain data becomes that answer's reason; every text is made valid and short."""
+    problem = _malformed(report, cells)
+    if isinstance(problem, str):
+        run.malformed = problem
+        run.notes.append(f"the notebook's report was not valid ({problem}), so no answer could be read: did it "
+                         "change how it is run?")
         for name in names:
             run.reasons.setdefault(name, "the notebook's report could not be read")
         return
-    values, reasons = report.get("values"), report.get("reasons")
-    values = values if isinstance(values, dict) else {}
-    reasons = reasons if isinstance(reasons, dict) else {}
+    values, reasons = problem["values"], problem["reasons"]
     for name in names:
         if name in values:
-            problem = _not_plain(values[name])
-            if problem:
-                run.reasons[name] = problem
+            value, why = _plain(values[name], 0, [0])
+            if why is None:
+                run.values[name] = value
             else:
-                run.values[name] = values[name]
+                run.reasons[name] = why
         elif isinstance(reasons.get(name), str):
-            run.reasons.setdefault(name, reasons[name][:300])
-    for entry in report.get("cell_errors", []) if isinstance(report.get("cell_errors"), list) else []:
-        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int) and isinstance(entry[1], str):
-            run.cell_errors.setdefault(entry[0], entry[1][:300])
-    printed = report.get("output_chars")
-    if isinstance(printed, int) and printed > 1_000_000:
-        run.notes.append(f"the notebook printed {printed / 1e6:.0f} million characters; they were discarded")
+            run.reasons.setdefault(name, _text(reasons[name]))
+    for index, message in problem["cell_errors"]:
+        run.cell_errors.setdefault(index, _text(message))
+    if problem["output_chars"] > 1_000_000:
+        run.notes.append(f"the notebook printed {problem['output_chars'] / 1e6:.0f} million characters; they were "
+                         "discarded")
 
 
-def _not_plain(value: Any) -> str | None:
-    """None if `value` is JSON-plain (numbers, bools, None, short strings, nested lists); else why not."""
-    level, seen = [value], 0
-    for _ in range(MAX_DEPTH + 1):
-        nested = []
-        for v in level:
-            if isinstance(v, list):
-                nested.extend(v)
-            elif isinstance(v, str):
-                if len(v) > 1000:
-                    return "it is a very long text, not a number"
-            elif v is not None and not isinstance(v, (int, float, bool)):
-                return "it is not a number or an array"
-        seen += len(level)
-        if seen > MAX_ENTRIES:
-            return f"it has more than {MAX_ENTRIES} entries"
-        if not nested:
-            return None
-        level = nested
-    return f"it is nested more than {MAX_DEPTH} levels deep"
+def _has_result(report: bytes) -> bool:
+    """Whether the last line of a report is a `result` line (a child that ended early has none)."""
+    return report.rstrip(b"\n").rsplit(b"\n", 1)[-1].startswith(b"result ")
+
+
+def _malformed(report: bytes, cells: int) -> dict[str, Any] | str:
+    """The parsed report if its shape is an honest child's; else what is wrong with it."""
+    last = report.rstrip(b"\n").rsplit(b"\n", 1)[-1]
+    if not _has_result(report) or not report.endswith(b"\n"):
+        return "no result line"
+    try:
+        parsed = json.loads(last[7:].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return "not JSON"
+    if not isinstance(parsed, dict) or set(parsed) != {"values", "reasons", "cell_errors", "output_chars"}:
+        return "not the fields of a report"
+    if not isinstance(parsed["values"], dict) or not isinstance(parsed["reasons"], dict):
+        return "values or reasons not a mapping"
+    errors, count = parsed["cell_errors"], parsed["output_chars"]
+    if not isinstance(errors, list) or not all(
+            isinstance(e, list) and len(e) == 2 and type(e[0]) is int and 0 <= e[0] < cells and isinstance(e[1], str)
+            for e in errors):
+        return "cell errors not a list of (cell in range, text)"
+    if type(count) is not int or not 0 <= count <= MAX_COUNT:
+        return "a count of printed characters out of range"
+    return parsed
+
+
+def _text(text: str, cap: int = TEXT_KEPT) -> str:
+    """A text from a report as valid, short Unicode (lone surrogates and the like become U+FFFD)."""
+    return text[:cap].encode("utf-8", "replace").decode("utf-8")
+
+
+def _plain(value: Any, depth: int, seen: list[int]) -> tuple[Any, str | None]:
+    """(value, None) if `value` is JSON-plain (floats, bools, None, short strings, nested lists), with integers as
+    floats and texts made valid; else (None, why not)."""
+    seen[0] += 1
+    if seen[0] > MAX_ENTRIES:
+        return None, f"it has more than {MAX_ENTRIES} entries"
+    if value is None or isinstance(value, (bool, float)):
+        return value, None
+    if isinstance(value, int):
+        try:
+            return float(value), None
+        except OverflowError:
+            return None, "it holds an integer too large to be a float"
+    if isinstance(value, str):
+        return (_text(value, 1000), None) if len(value) <= 1000 else (None, "it is a very long text, not a number")
+    if not isinstance(value, list):
+        return None, "it is not a number or an array"
+    if depth >= MAX_DEPTH:
+        return None, f"it is nested more than {MAX_DEPTH} levels deep"
+    out = []
+    for v in value:
+        item, why = _plain(v, depth + 1, seen)
+        if why is not None:
+            return None, why
+        out.append(item)
+    return out, None

@@ -3,20 +3,26 @@
 The worker runs from this file's source, handed to `python -I -S -c SOURCE SITE CONFIG`, so it uses only the
 standard library and NumPy, and nothing of hwgen (or the class folder) has to be visible inside the sandbox
 (hwgen itself imports only `prctl` and `clear_dir` from here). The worker imports NumPy once; each run forks a
-child that drops privileges, sets resource limits, runs the notebook's code cells in order in an empty
-directory, and converts the expected variables to plain JSON (numbers, nested lists, or a reason why not). The
-answers never enter the sandbox: every check runs in the trusted grader process on what comes back.
+child that drops privileges, sets resource limits, installs the seccomp filter (hwgen/grade/seccomp.py), runs the
+notebook's code cells in order in an empty directory, and converts the expected variables to plain JSON (numbers,
+nested lists, or a reason why not). The answers never enter the sandbox: every check runs in the trusted grader
+process on what comes back.
 
-Protocol, one JSON object per line. Parent -> worker: {"cells": [str], "names": [str], "skip": [int],
-"skip_names": [str], "careful": bool, "limits": {...}}. Worker -> parent: {"ready": {...}} once, then one reply per
-request: {"outcome": "done"|"timeout"|"crash"|"overflow", "signal", "exit_code", "result", "cpu", "wall"}.
-Child -> worker (a pipe): "result JSON". Child -> the trusted parent directly (a pipe the parent passed
-down, fd config["progress"]): "cell N" / "var NAME" before each cell and each variable, so the parent
-knows where a run stopped even if the child took the worker down with it.
+Channels. The grader and the worker share one Unix socket that only they hold (fd config["channel"]; a socket,
+unlike a pipe, cannot be opened again through /proc/<pid>/fd). For each run the grader makes three socket pairs
+and sends the worker one line of JSON, {"nonce", "wall"}, with one end of each (SCM_RIGHTS): the child's request
+(read), its report (write) and its progress (write). The worker forks the child with them and closes its own
+copies: it never reads a student's code or report, so what it holds when it forks the next child is what it held
+before the first, and no run can find another student's code in its memory. The worker's reply, after the child
+has ended and the work folder is cleaned: {"nonce", "outcome": "done"|"timeout"|"crash"|"setup", "signal",
+"exit_code", "cpu", "wall", "clean"}. Request (grader -> child): {"cells": [str], "names": [str], "skip": [int],
+"skip_names": [str], "limits": {...}}. Report (child -> grader): "result JSON". Progress (child -> grader):
+"cell N" / "var NAME" before each cell and each variable, so the grader knows where a run stopped, read while the
+run goes on.
 """
 
 import builtins
-import collections
+import errno
 import gc
 import json
 import os
@@ -32,9 +38,10 @@ PRELOAD = ("math", "cmath", "random", "statistics", "fractions", "decimal", "ite
 MAX_ENTRIES = 100_000  # numbers in one answer; far more than any answer of the bank needs
 MAX_DEPTH = 6  # nesting of lists in one answer
 TEXT_CAP = 200  # characters of a string answer or an error message that are kept
-CACHED_SOURCE = 10_000  # cells up to this length are compiled once by the worker and shared by its children
-CACHE_SIZE = 1_000  # compiled cells a worker keeps, the last used (test cells repeat in every student's notebook)
-CACHED_NOTEBOOK = 1_000_000  # characters of code beyond which a notebook's cells are all left to the child
+CLEAN_SECONDS = 5.0  # to empty the work folder after a run; a worker that cannot is replaced
+PR_SET_SECUREBITS, SECBIT_NOROOT_LOCKED, CAPABILITY_VERSION_3 = 28, 0x3, 0x20080522
+PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
+MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
 
 
 # Captured before any student code runs: a cell that monkeypatches builtins, os, sys or NumPy does not
@@ -155,7 +162,8 @@ def plain(value, np_array, depth: int = 0):
 
 
 def _set_limits(limits: dict) -> None:
-    """CPU time, address space, no new processes, file size, open files, no core dumps."""
+    """CPU time, address space (the run's memory less what its private /tmp may hold), no new processes, file
+    size, open files, no core dumps."""
     cpu = int(limits["cpu"]) + 1
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
     base = 0
@@ -164,7 +172,7 @@ def _set_limits(limits: dict) -> None:
             base = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         base = 1 << 30
-    memory = base + int(limits["memory_mb"]) * 2**20
+    memory = base + (int(limits["memory_mb"]) - int(limits["tmp_mb"])) * 2**20
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
     size = int(limits["file_mb"]) * 2**20
@@ -173,90 +181,116 @@ def _set_limits(limits: dict) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def clear_dir(path: str) -> None:
-    """Remove everything below `path` (earlier runs' files), as far as permissions allow: folders are opened
-    up first, so a folder a notebook made unreadable is emptied too; symbolic links are removed, not followed."""
-    for root, dirs, _ in os.walk(path):
-        for name in dirs:
-            full = os.path.join(root, name)
-            if not os.path.islink(full):
+def clear_dir(path: str, seconds: float = float("inf")) -> bool:
+    """Remove everything below `path`, without recursion and without long paths, however deep or wide the tree:
+    each folder's entries are moved up into `path` itself, then the emptied folder is removed (folders made
+    unreadable are opened up first; links are removed, never followed). True if `path` is empty afterwards;
+    False if it is not, or if `seconds` ran out first."""
+    stop = time.monotonic() + seconds
+    top = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    moved = 0
+    try:
+        while True:
+            names = os.listdir(top)
+            if not names:
+                return True
+            if time.monotonic() > stop:
+                return False
+            before = moved
+            for name in names:
                 try:
-                    os.chmod(full, 0o700)
+                    os.unlink(name, dir_fd=top)
+                except IsADirectoryError:
+                    try:
+                        os.rmdir(name, dir_fd=top)
+                    except OSError:
+                        moved = _move_up(top, name, moved)
                 except OSError:
                     pass
-    for root, dirs, files in os.walk(path, topdown=False):
-        for name in files + dirs:
-            full = os.path.join(root, name)
-            try:
-                os.rmdir(full) if name in dirs and not os.path.islink(full) else os.unlink(full)
-            except OSError:
-                pass
+            if moved == before and sorted(os.listdir(top)) == sorted(names):
+                return False  # nothing could be removed or moved: what is left stays
+    finally:
+        os.close(top)
 
 
-def _fresh(work: str) -> None:
-    """Empty the work folder of the runs before: usually just their empty `run` folder, removed at once."""
+def _move_up(top: int, name: str, moved: int) -> int:
+    """Move the entries of the folder `name` (in `top`) into `top` under fresh names; the count of names used."""
     try:
-        if os.listdir(work) == ["run"]:
-            os.rmdir(os.path.join(work, "run"))
-            return
+        os.chmod(name, 0o700, dir_fd=top)  # a folder (checked), and nothing runs that could swap it for a link
+        sub = os.open(name, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=top)
+    except OSError:
+        return moved
+    try:
+        for entry in os.listdir(sub):
+            for _ in range(100):
+                moved += 1
+                try:
+                    os.rename(entry, f".hwgen-{moved}", src_dir_fd=sub, dst_dir_fd=top)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                        break
     except OSError:
         pass
-    clear_dir(work)
+    finally:
+        os.close(sub)
+    return moved
 
 
-def compiled(cells: list, cache: "collections.OrderedDict") -> list:
-    """Code objects of the short cells, from the worker's cache or compiled now; None where the child must
-    compile (a long cell, or one that does not compile: the child then reports the error). compile() runs
-    no code of the cell, so this is safe outside the child's limits for sources of bounded length. The cache
-    keeps the CACHE_SIZE cells used last: the cells every notebook shares stay, each student's own pass
-    through, so the worker's memory stays the same however many notebooks it runs."""
-    import warnings
-
-    if sum(len(source) for source in cells) > CACHED_NOTEBOOK:
-        return [None] * len(cells)
-    out = []
-    for i, source in enumerate(cells):
-        key = (i, source)
-        if key in cache:
-            cache.move_to_end(key)
-        elif len(source) <= CACHED_SOURCE:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    cache[key] = compile(source, f"<cell {i + 1}>", "exec")
-                except (SyntaxError, ValueError, MemoryError, RecursionError):
-                    cache[key] = None
-        out.append(cache.get(key))
-    while len(cache) > CACHE_SIZE:
-        cache.popitem(last=False)
-    return out
-
-
-def child(req: dict, fd: int, ack: int, config: dict, np_array) -> None:
-    """In the forked child: drop privileges, limit, run the cells, report values on `fd`. Never returns."""
-    os.setpgid(0, 0)
-    if config.get("drop_to") is not None:  # root: become an unprivileged user, so RLIMIT_NPROC applies
+def _drop(config: dict) -> None:
+    """Become the user student code runs as: `nobody` when the worker is root (so that RLIMIT_NPROC applies), and
+    without any capability when the worker is root only in its own user namespace (unshare as a normal user)."""
+    if config.get("drop_to") is not None:
         uid = config["drop_to"]
         os.setgroups([])
         os.setgid(uid)
         os.setuid(uid)
+    elif os.getuid() == 0:
+        libc, uint32 = _NATIVE["libc"], _NATIVE["ctypes"].c_uint32
+        libc.prctl(PR_SET_SECUREBITS, SECBIT_NOROOT_LOCKED, 0, 0, 0)  # no capabilities back on any exec
+        if libc.capset((uint32 * 2)(CAPABILITY_VERSION_3, 0), (uint32 * 6)()) != 0:
+            raise OSError("the capabilities could not be dropped")
+
+
+def _confine(config: dict) -> None:
+    """No new privileges, then the seccomp filter (hwgen/grade/seccomp.py), if this machine has one."""
+    if "filter" in _NATIVE:
+        libc = _NATIVE["libc"]
+        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
+                libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, _NATIVE["filter"], 0, 0) != 0:
+            raise OSError("the seccomp filter could not be installed")
+
+
+def child(req_fd: int, report: int, progress: int, ready: int, config: dict, np_array) -> None:
+    """In the forked child: read the request, drop privileges, limit, confine, say so on `ready`, run the cells,
+    report values on `report`. Never returns."""
+    os.setpgid(0, 0)
+    _drop(config)
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (after the uid change, which clears it): die with the worker
-    work = config["work"]
-    _fresh(work)
-    home = os.path.join(work, "run")
+    home = os.path.join(config["work"], "run")
     os.mkdir(home, 0o700)
     os.chdir(home)
     null = os.open(os.devnull, os.O_RDWR)
     for target in (0, 1, 2):
         os.dup2(null, target)
-    progress = config["progress"]
-    edges = [2, *sorted((fd, progress, ack)), 1 << 16]
+    edges = [2, *sorted((req_fd, report, progress, ready)), 1 << 16]
     for low, high in zip(edges, edges[1:]):
         os.closerange(low + 1, high)
+    chunks = []
+    while True:
+        chunk = _read(req_fd, 1 << 20)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(req_fd)
+    req = json.loads(b"".join(chunks))
+    del chunks
     os.environ.update(HOME=home, TMPDIR=home)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an oversized write raises OSError instead of killing
-    limits = req["limits"]
-    _set_limits(limits)
+    _set_limits(req["limits"])
+    _confine(config)
+    _emit(ready, b"1")
+    os.close(ready)
     sink = _Sink()
     sys.stdout = sys.stderr = sink
     sys.stdin = None
@@ -265,9 +299,7 @@ def child(req: dict, fd: int, ack: int, config: dict, np_array) -> None:
     sys.modules["__main__"] = main_module
     ns = main_module.__dict__
     skip = set(req.get("skip", ()))
-    careful = bool(req.get("careful"))
     cell_errors = []
-    codes = req["codes"]
     for i, source in enumerate(req["cells"]):
         if i in skip:
             continue
@@ -275,16 +307,12 @@ def child(req: dict, fd: int, ack: int, config: dict, np_array) -> None:
         filename = f"<cell {i + 1}>"
         error = None
         try:
-            _exec(codes[i] or _compile(source, filename, "exec"), ns)
+            _exec(_compile(source, filename, "exec"), ns)
         except _BaseException as exc:  # an error in one cell does not stop the next
             error = exc
         _restore()
         if error is not None:
             cell_errors.append([i, describe(error, filename)])
-        if careful:  # wait until the worker has seen this cell end: a cell that kills the worker is then the last one
-            _emit(fd, b"sync\n")
-            if not _read(ack, 1):
-                _exit(71)
     _setrecursionlimit(10_000)
     _setitimer(signal.ITIMER_REAL, 0)
     values, reasons = {}, {}
@@ -301,14 +329,8 @@ def child(req: dict, fd: int, ack: int, config: dict, np_array) -> None:
             _restore()
             reasons[name] = "its value could not be read: " + describe(exc)
     result = {"values": values, "reasons": reasons, "cell_errors": cell_errors, "output_chars": sink.total}
-    _emit(fd, b"result " + _dumps(result).encode() + b"\n")
+    _emit(report, b"result " + _dumps(result).encode() + b"\n")
     _exit(0)
-
-
-def _result(data: bytes) -> str | None:
-    """The child's report: the JSON of the last line if it is a `result` line."""
-    last = data.rstrip(b"\n").rsplit(b"\n", 1)[-1]
-    return last[7:].decode("utf-8", "replace") if last.startswith(b"result ") else None
 
 
 def _wait(pid: int, deadline: float) -> tuple:
@@ -346,78 +368,122 @@ def _kill(pid: int) -> None:
             pass
 
 
-def supervise(req: dict, config: dict, np_array, cache: "collections.OrderedDict") -> dict:
-    """Fork a child for one run; read its pipe within the wall-time and size limits; report how it ended."""
-    req["codes"] = compiled(req["cells"], cache)
-    limits = req["limits"]
-    cap = int(limits["result_bytes"])
-    r, w = os.pipe()
-    ack_r, ack_w = os.pipe()
-    os.set_blocking(ack_w, False)  # a child that floods "sync" lines cannot block the worker
-    start = time.monotonic()
-    deadline = start + float(limits["wall"])
+def _clean(config: dict) -> bool:
+    """Empty the work folder after a run (as the user the run had, in a forked process, within CLEAN_SECONDS);
+    whether it is empty. Usually only the run's empty folder is there, removed at once."""
+    work = config["work"]
+    try:
+        if os.listdir(work) == ["run"]:
+            os.rmdir(os.path.join(work, "run"))
+            return True
+    except OSError:
+        pass
     pid = os.fork()
     if pid == 0:
         try:
-            os.close(r)
-            os.close(ack_w)
-            child(req, w, ack_r, config, np_array)
+            _drop(config)
+            _exit(0 if clear_dir(work, CLEAN_SECONDS) else 1)
+        finally:
+            _exit(1)
+    _wait(pid, time.monotonic() + CLEAN_SECONDS + 1)
+    try:
+        return os.listdir(work) == []
+    except OSError:
+        return False
+
+
+def supervise(header: dict, fds: list, config: dict, np_array) -> dict:
+    """Fork a child for one run with the request, report and progress sockets the grader sent; wait for it within
+    the wall-time limit; clean up after it; report how it ended. The worker never reads the request or the report."""
+    ready_r, ready_w = os.pipe()
+    start = time.monotonic()
+    deadline = start + float(header["wall"])
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(ready_r)
+            child(*fds, ready_w, config, np_array)
         finally:
             _exit(70)
-    os.close(w)
-    os.close(ack_r)
-    chunks, size, outcome = [], 0, None
-    while outcome is None:
-        ready, _, _ = select.select([r], [], [], max(0.0, deadline - time.monotonic()))
-        if not ready:
-            outcome = "timeout"
-            break
-        chunk = os.read(r, 1 << 16)
-        if not chunk:
-            break
-        tail = (chunks[-1][-4:] if chunks else b"") + chunk
-        for _ in range(tail.count(b"sync\n")):
-            try:
-                os.write(ack_w, b".")
-            except OSError:
-                pass
-        size += len(chunk)
-        if size > cap:
-            outcome = "overflow"
-        else:
-            chunks.append(chunk)
-    if outcome is not None:
-        _kill(pid)
-    os.close(r)
-    os.close(ack_w)
+    for fd in (*fds, ready_w):
+        os.close(fd)
     status, usage, late = _wait(pid, deadline)
-    result = _result(b"".join(chunks))
+    set_up = os.read(ready_r, 1) == b"1"
+    os.close(ready_r)
     code = os.waitstatus_to_exitcode(status)
-    if outcome is None:
-        outcome = "timeout" if late else ("done" if code == 0 and result is not None else "crash")
-    return {"outcome": outcome, "result": result if outcome == "done" else None,
-            "exit_code": code if code >= 0 else None,
+    outcome = "timeout" if late else ("done" if code == 0 else "crash")
+    return {"nonce": header["nonce"], "outcome": outcome if set_up else "setup", "exit_code": code if code >= 0 else None,
             "signal": signal.Signals(-code).name if code < 0 and -code in signal.Signals._value2member_map_ else None,
-            "cpu": usage.ru_utime + usage.ru_stime, "wall": time.monotonic() - start}
+            "cpu": usage.ru_utime + usage.ru_stime, "wall": time.monotonic() - start, "clean": _clean(config)}
 
 
-_LIBC: list = []  # libc, loaded by the first prctl() (in the worker, before any child is forked)
+_NATIVE: dict = {}  # libc, ctypes and the seccomp program, loaded by the worker before any child is forked
 
 
 def prctl(option: int, value: int) -> None:
     """prctl(2) through libc, if ctypes can reach it."""
     try:
-        if not _LIBC:
+        if "libc" not in _NATIVE:
             import ctypes
 
-            _LIBC.append(ctypes.CDLL(None, use_errno=True))
-        _LIBC[0].prctl(option, value, 0, 0, 0)
+            _NATIVE.update(libc=ctypes.CDLL(None, use_errno=True), ctypes=ctypes)
+        _NATIVE["libc"].prctl(option, value, 0, 0, 0)
     except (ImportError, OSError, AttributeError):
         pass
 
 
+def _prepare_filter(program: bytes) -> None:
+    """The struct sock_fprog for prctl(PR_SET_SECCOMP), kept alive for the children."""
+    ctypes = _NATIVE["ctypes"]
+
+    class Fprog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+    buffer = ctypes.create_string_buffer(program, len(program))
+    _NATIVE.update(buffer=buffer, filter=ctypes.byref(Fprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_char_p))))
+
+
+def _private_tmp(config: dict) -> None:
+    """unshare: the worker is root in its own mount namespace; a private tmpfs on /tmp and a read-only one on /dev/shm."""
+    for target, options, flags in (("/tmp", f"size={int(config['tmp_mb'])}m,mode=1777", MS_NOSUID | MS_NODEV),
+                                   ("/dev/shm", "size=4k,mode=0555", MS_NOSUID | MS_NODEV | MS_RDONLY)):
+        if _NATIVE["libc"].mount(b"tmpfs", target.encode(), b"tmpfs", flags, options.encode()) != 0:
+            raise OSError(f"cannot mount a private tmpfs on {target}")
+
+
+def _probe(config: dict) -> bool:
+    """Whether a child can drop its privileges and install the filter (a forked process tries)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _drop(config)
+            _confine(config)
+            _exit(0)
+        finally:
+            _exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def _recv(channel, buffer: bytes) -> tuple:
+    """One request from the grader: (header, file descriptors, rest); (None, [], b"") at the end."""
+    import socket
+
+    fds = []
+    while b"\n" not in buffer:
+        data, got, _, _ = socket.recv_fds(channel, 1 << 16, 8)
+        fds += got
+        if not data:
+            return None, fds, b""
+        buffer += data
+    line, buffer = buffer.split(b"\n", 1)
+    return json.loads(line), fds, buffer
+
+
 def main(argv: list) -> None:
-    """Set up (NumPy once, no ptrace by the children, a work directory), then serve requests from stdin."""
+    """Set up (NumPy once, no ptrace of the worker, the filter, a private /tmp), then serve requests."""
+    import socket
+
     site, config = argv[1], json.loads(argv[2])
     if site:
         sys.path.append(site)
@@ -428,30 +494,43 @@ def main(argv: list) -> None:
             __import__(name)
         except ImportError:
             pass
-    gc.freeze()  # what is loaded now is never scanned by a child's garbage collector (nor copied for it)
-    prctl(4, 0)  # PR_SET_DUMPABLE = 0: a child with our uid cannot ptrace us or read our memory
+    prctl(4, 0)  # PR_SET_DUMPABLE = 0: no process of our uid can ptrace us, read our memory or open /proc/<us>/fd
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the grader
+    if config.get("seccomp") and "libc" in _NATIVE:
+        _prepare_filter(bytes.fromhex(config["seccomp"]))
+    if config.get("mount_tmp"):
+        _private_tmp(config)
     import tempfile
 
-    # A private /tmp (bubblewrap) is the work folder itself, so that each run starts with all of it empty: no
-    # notebook sees what an earlier one (another student's) left there.
+    # A private /tmp (bubblewrap, unshare) is the work folder itself, so that each run starts with all of it empty.
     config["work"] = "/tmp" if config.get("private_tmp") else tempfile.mkdtemp(prefix="hwgen-run-")
     os.chmod(config["work"], 0o1777)
-    out = sys.stdout
-    out.write(json.dumps({"ready": {"python": sys.version.split()[0], "numpy": numpy.__version__,
-                                    "uid": os.getuid(), "work": config["work"]}}) + "\n")
-    out.flush()
-    cache = collections.OrderedDict()
+    channel = socket.socket(fileno=config["channel"])
+    seccomp = "filter" in _NATIVE and _probe(config)
+    gc.freeze()  # what is loaded now is never scanned by a child's garbage collector (nor copied for it)
+    channel.sendall(json.dumps({"ready": {"python": sys.version.split()[0], "numpy": numpy.__version__,
+                                          "uid": os.getuid(), "work": config["work"], "seccomp": seccomp}}).encode()
+                    + b"\n")
+    buffer = b""
     try:
-        for line in sys.stdin.buffer:
-            out.write(json.dumps(supervise(json.loads(line), config, numpy.array, cache)) + "\n")
-            out.flush()
+        while True:
+            header, fds, buffer = _recv(channel, buffer)
+            if header is None:
+                break
+            if len(fds) != 3:
+                for fd in fds:
+                    os.close(fd)
+                reply = {"nonce": header.get("nonce")}
+            else:
+                reply = supervise(header, fds, config, numpy.array)
+            channel.sendall(json.dumps(reply).encode() + b"\n")
     finally:
-        clear_dir(config["work"])
-        try:
-            os.rmdir(config["work"])
-        except OSError:
-            pass
+        if not config.get("private_tmp"):
+            clear_dir(config["work"])
+            try:
+                os.rmdir(config["work"])
+            except OSError:
+                pass
 
 
 if __name__ == "__main__":

@@ -1,0 +1,146 @@
+"""Hostile notebooks against the sandbox, one mechanism each: after every attack the same pool grades an honest
+notebook exactly, and nothing the attack made is left, at every isolation level this machine has."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from hwgen.grade import isolation
+from hwgen.grade.sandbox import Limits, Sandbox
+from hwgen.grade.worker import clear_dir
+
+FAST = Limits(wall=5.0, cpu=5.0, memory_mb=256, file_mb=1)
+LEVELS = [level for level in isolation.LEVELS if isolation.AVAILABLE[level]()]
+HONEST = (["import numpy as np\nx = np.array([1.5, 2.5])", "y = float(x.sum())"], ["x", "y"])
+HONEST_VALUES = {"x": [1.5, 2.5], "y": 4.0}
+
+DEEP = ("import os\nhome = os.getcwd()\nfor top in ('/tmp', home):\n    os.chdir(top)\n    for i in range(3000):\n"
+        "        os.mkdir('d')\n        os.chdir('d')\n    open('f', 'w').close()\n    os.chmod('.', 0)\nos.chdir('/')")
+WIDE = "import os\nfor i in range(500):\n    open(f'/tmp/f{i}', 'w').close()\nos.symlink('/usr', '/tmp/usr')"
+LOOK = "import os\nseen = sorted(os.listdir('/tmp')) + sorted(os.listdir('..')) + sorted(os.listdir('.'))"
+
+
+def _host_tmp() -> set[str]:
+    return set(os.listdir(tempfile.gettempdir()))
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_a_deep_or_wide_tree_is_gone_for_the_next_run_and_from_the_host(level):
+    before = _host_tmp()
+    with Sandbox(1, FAST, level=level) as box:
+        for attack in (DEEP, WIDE):
+            assert box.run([attack], []).cell_errors == {}
+            assert box.run(*HONEST).values == HONEST_VALUES
+            if level != "none":  # at none the host's /tmp is the run's /tmp
+                assert box.run([LOOK], ["seen"]).values == {"seen": ["run", "run"]}
+    left = {name for name in _host_tmp() - before if name.startswith(("d", "f", "usr", "hwgen-run-"))}
+    assert left == set() or level == "none" and left <= {"d", "usr"} | {f"f{i}" for i in range(500)}
+    if left:  # level none: the attack wrote into the host's /tmp itself (documented); tidy up here
+        trash = Path(tempfile.mkdtemp())
+        for name in left:
+            os.rename(Path(tempfile.gettempdir(), name), trash / name)
+        assert clear_dir(str(trash))
+        trash.rmdir()
+
+
+FORGE = {
+    "cell index out of range": "import sys\nsys._getframe(1).f_locals['cell_errors'].append([10**9, 'x'])",
+    "huge count": "import sys\nsys._getframe(1).f_locals['sink'].total = 10**400",
+    "lone surrogate": "raise ValueError('\\ud800')",
+    "report written early": "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, b'result {}\\n')\n"
+                            "    except OSError:\n        pass",
+    "non-ASCII progress": "import os\nfor fd in range(3, 64):\n    try:\n        os.write(fd, 'cell \u0663\\n'.encode())\n"
+                          "    except OSError:\n        pass\nos._exit(3)",
+    "progress out of range": "import os\nfor fd in range(3, 64):\n    try:\n"
+                             "        os.write(fd, b'cell 99999\\nvar zz\\n')\n"
+                             "    except OSError:\n        pass\nimport time\nwhile True:\n    pass",
+}
+
+
+@pytest.mark.parametrize("attack", FORGE)
+def test_a_forged_report_costs_only_its_own_run(attack):
+    with Sandbox(1, Limits(wall=2.0, cpu=2.0, memory_mb=256, file_mb=1), level=LEVELS[0]) as box:
+        run = box.run(["a = 1.0", FORGE[attack], "b = 2.0"], ["a", "b"])
+        assert box.run(*HONEST).values == HONEST_VALUES
+    assert all(0 <= i < 3 for i in run.cell_errors)
+    assert all(text.encode("utf-8") for text in [*run.cell_errors.values(), *run.notes, *run.reasons.values()])
+    assert run.malformed or run.values in ({"a": 1.0, "b": 2.0}, {}) or attack == "non-ASCII progress"
+
+
+PROC = """import os
+touched = 0
+for pid in os.listdir('/proc'):
+    if not pid.isdigit() or int(pid) == os.getpid():
+        continue
+    try:
+        fds = os.listdir(f'/proc/{pid}/fd')
+    except OSError:
+        continue
+    for fd in fds:
+        try:
+            f = os.open(f'/proc/{pid}/fd/{fd}', os.O_RDWR | os.O_NONBLOCK)
+        except OSError:
+            continue
+        try:
+            os.write(f, b'{"nonce": "x", "outcome": "done", "clean": true}\\n' * 100)
+            touched += 1
+        except OSError:
+            pass
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_no_file_of_the_grader_or_the_worker_is_reachable_through_proc(level):
+    with Sandbox(1, FAST, level=level) as box:
+        run = box.run([PROC], ["touched"])
+        assert box.run(*HONEST).values == HONEST_VALUES
+        assert box.run(*HONEST).values == HONEST_VALUES
+    assert run.values == {"touched": 0.0}  # only its own /dev/null and sockets, which cannot be opened again
+
+
+LIMITS = {
+    "user namespace": "import os\nos.unshare(os.CLONE_NEWUSER)",
+    "mount namespace": "import os\nos.unshare(os.CLONE_NEWNS)",
+    "clone with a namespace": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                              "assert libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0) != -1, ctypes.get_errno()",
+    "SysV shared memory": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                          "assert libc.shmget(0, 2**20, 0o1600) != -1",
+    "SysV semaphore": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nassert libc.semget(0, 1, 0o1600) != -1",
+    "POSIX message queue": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+                           "assert libc.syscall(240, b'q', 0o100 | 2, 0o600, None) != -1",
+    "AF_VSOCK": "import socket\nsocket.socket(40, socket.SOCK_STREAM).bind((0xFFFFFFFF, 1234))",
+    "AF_INET": "import socket\nsocket.socket()",
+    "AF_NETLINK": "import socket\nsocket.socket(16, socket.SOCK_RAW)",
+    "memfd": "import os\nos.memfd_create('m')",
+    "keyring": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\n"
+               "assert libc.syscall(248, b'user', b'k', b'v', 1, -4) != -1",
+    "ptrace": "import ctypes\nlibc = ctypes.CDLL(None, use_errno=True)\nassert libc.ptrace(16, 1, 0, 0) != -1",
+    "signal to the worker": "import os\nos.kill(os.getppid(), 19)",
+    "signal to everyone": "import os\nos.kill(-1, 19)",
+    "exec": "import os\nos.execv('/bin/sh', ['sh', '-c', 'sleep 100'])",
+    "fork": "import os\nos.fork()",
+    "files past --memory": "for i in range(64):\n    open(f'/tmp/big{i}', 'wb').write(b'x' * 2**20)",
+}
+
+
+@pytest.mark.parametrize("attack", LIMITS)
+@pytest.mark.parametrize("level", LEVELS)
+def test_limits_hold(level, attack):
+    small = Limits(wall=5.0, cpu=5.0, memory_mb=64, file_mb=2)
+    with Sandbox(1, small, level=level) as box:
+        run = box.run(["a = 1.0", LIMITS[attack], "b = 2.0"], ["a", "b"])
+        assert box.run(*HONEST).values == HONEST_VALUES
+    if attack == "files past --memory" and level == "none":
+        return  # the host's /tmp: no private space to count (documented)
+    assert run.values == {"a": 1.0, "b": 2.0} and list(run.cell_errors) == [1], run.cell_errors
+
+
+def test_a_large_honest_notebook_is_graded():
+    cells = [f"v{i} = {i}" for i in range(8000)] + ["total = float(sum(globals()[f'v{i}'] for i in range(8000)))"]
+    with Sandbox(1, Limits(wall=30.0, cpu=30.0), level=LEVELS[0]) as box:
+        run = box.run(cells, ["total", "v7999"])
+    assert run.values == {"total": float(sum(range(8000))), "v7999": 7999.0} and run.cell_errors == {}

@@ -41,7 +41,7 @@ def test_bubblewrap_shows_only_what_python_needs(tmp_path):
     v = run.values
     assert run.cell_errors == {} and v["seen_secret"] is False and v["cwd_empty"] is True
     py = isolation.Python.current()
-    python_tops = {Path(p).parts[1] for p in (py.prefix, py.site, py.executable)}  # wherever the venv was cloned
+    python_tops = {isolation.placed(p).parts[1] for p in (py.prefix, py.site, py.executable)}  # wherever it lives
     assert set(v["seen_root"]) <= {"bin", "dev", "etc", "lib", "lib32", "lib64", "proc", "sbin", "tmp", "usr"} | python_tops
     assert v["interfaces"] == ["lo"] and v["processes"] <= 4  # own pid namespace: bwrap, worker, child
     assert v["limits"] == [0.0, float(FAST.file_mb * 2**20), 64.0]

@@ -71,6 +71,7 @@ _OS_ERRORS: dict[int, tuple[str, str]] = {
     errno.ENOENT: ("a folder on the way does not exist or cannot be created", "choose another {flag}"),
     errno.ENOTDIR: ("a part of the path is not a folder", "choose another {flag}"),
     errno.EISDIR: ("it is a folder", "give a file name to {flag}"),
+    errno.EEXIST: ("a file is in the way where a folder should be", "move it away, or choose another {flag}"),
 }
 
 

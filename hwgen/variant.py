@@ -13,6 +13,7 @@ from .bank import Template
 from .engine import solve
 from .errors import InputFileError
 from .rounding import Tolerance
+from .yamlfile import read_text
 
 Array = np.ndarray
 
@@ -57,11 +58,12 @@ def load_given(path: Path, template: Template) -> tuple[dict[str, Array], float 
     """Read the template's given arrays (X, Y, W1, b1, ... in canonical orientation) and optionally lr from a JSON
     file."""
     try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputFileError(path, None, f"cannot read the file ({exc})", "check the path") from None
+        raw = json.loads(read_text(Path(path)))
     except json.JSONDecodeError as exc:
         raise InputFileError(path, exc.lineno, f"not valid JSON: {exc.msg}", "check brackets, commas and quotes") from None
+    except (ValueError, RecursionError) as exc:  # thousands of digits, nesting past Python's limit
+        what = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:100]
+        raise InputFileError(path, None, f"not usable JSON: {what}", "write plain arrays of numbers") from None
     if not isinstance(raw, dict):
         raise InputFileError(path, 1, "expected a JSON object", 'write {"X": [[...]], "Y": ..., "W1": ..., ...}')
     raw = raw.get("given", raw)  # also accept a whole `hwgen solve --json` output
@@ -71,13 +73,15 @@ def load_given(path: Path, template: Template) -> tuple[dict[str, Array], float 
             raise InputFileError(path, None, f"{name} is missing", f"add {name} in canonical orientation")
         try:
             arr = np.asarray(raw[name], dtype=float)
-        except (TypeError, ValueError):
-            raise InputFileError(path, None, f"{name} is not a (nested) list of numbers",
+            if not np.isfinite(arr).all():
+                raise ValueError(name)
+        except (TypeError, ValueError, OverflowError):
+            raise InputFileError(path, None, f"{name} is not a (nested) list of finite numbers",
                                  f"write {name} as numbers, e.g. [[0.1, 0.2]]") from None
         given[name] = arr
     _check_fit(path, given, template)
     lr = raw.get("lr")
-    if lr is not None and not (isinstance(lr, (int, float)) and lr > 0):
+    if lr is not None and not (type(lr) in (int, float) and 0 < lr < 1e300):
         raise InputFileError(path, None, f"lr must be a positive number, not {lr!r}", "write e.g. \"lr\": 0.5")
     return given, lr
 

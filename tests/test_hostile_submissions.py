@@ -255,3 +255,14 @@ def test_a_damaged_manifest_is_one_message(klass, graded, tmp_path, capsys, name
                                         encoding="utf-8")
     status, output = run(capsys, [command, str(copy), *(["--quiet", "--jobs", "1"] if command == "grade" else [])])
     assert_refused(status, output, "manifest.json", "hwgen generate", names)
+
+
+@pytest.mark.parametrize("args,names", [
+    (["misconceptions", "{class}", "--csv", "{tmp}"], "it is a folder"),
+    (["export", "{class}", "--csv", "{tmp}"], "it is a folder"),
+    (["feedback", "{class}", "--out", "{tmp}/file"], "in the way"),
+])
+def test_an_output_that_cannot_be_written_is_one_message(graded, tmp_path, capsys, args, names):
+    (tmp_path / "file").write_text("x", encoding="utf-8")
+    status, output = run(capsys, [a.format(**{"class": graded[0], "tmp": tmp_path}) for a in args])
+    assert_refused(status, output, str(tmp_path), names)

@@ -233,3 +233,27 @@ def test_json_report_pointing_at_a_folder_is_refused_before_grading(tmp_path, ca
     (tmp_path / "report").mkdir()
     status, output = run(capsys, ["grade", str(tmp_path / "class"), "--json", str(tmp_path / "report")])
     assert_refused(status, output, "report", "file")
+
+
+# name -> the --given file of `hwgen solve` (None: /dev/zero), and what the message says
+GIVEN_FILES: dict[str, tuple[str | None, str]] = {
+    "deep nesting": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    "5000 digits": ('{"X": 1' + "0" * 5000 + "}", "digits"),
+    "a device": (None, "not a regular file"),
+    "NaN": ('{"X": [[NaN, 1], [0, 1]], "Y": [[1]], "W1": [[1, 1], [1, 1]], "b1": [0, 0], "W2": [[1], [1]], '
+            '"b2": [0]}', "finite"),
+}
+
+
+@pytest.mark.parametrize("name", GIVEN_FILES)
+def test_bad_given_file_is_one_message(tmp_path, capsys, name):
+    text, what = GIVEN_FILES[name]
+    path = tmp_path / "given.json"
+    path.symlink_to("/dev/zero") if text is None else path.write_text(text, encoding="utf-8")
+    status, output = run(capsys, ["solve", "xor_net", "--given", str(path)])
+    assert_refused(status, output, "given.json", what)
+
+
+def test_json_report_in_a_missing_folder_is_refused_before_grading(tmp_path, capsys):
+    status, output = run(capsys, ["grade", str(tmp_path / "class"), "--json", str(tmp_path / "nowhere" / "r.json")])
+    assert_refused(status, output, "r.json", "existing folder")

@@ -74,9 +74,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     """Grade, print a summary line, optionally write the JSON report."""
-    if args.json and args.json.is_dir():
-        raise HwgenError(f"--json {args.json} is a folder\n  fix: give the name of the file to write, e.g. "
-                         f"{args.json / 'grades.json'}")
+    if args.json and (args.json.is_dir() or not args.json.parent.is_dir()):
+        raise HwgenError(f"--json {args.json} is a folder, or its folder does not exist\n  fix: give the name of a "
+                         "file to write in an existing folder, e.g. grades.json")
     limits = Limits(wall=args.timeout, cpu=args.timeout, memory_mb=args.memory)
     options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
                            progress=not args.quiet, executor=args.executor)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from ..grade.insight import csv_text, misconception_counts, table_text
+from ..outdir import writing_into
 from .grade import open_class
 
 
@@ -28,6 +29,7 @@ def cmd_misconceptions(args: argparse.Namespace) -> int:
         counts = misconception_counts(book)
     sys.stdout.write(table_text(counts))
     if args.csv:
-        args.csv.write_text(csv_text(counts), encoding="utf-8", newline="")
+        with writing_into(args.csv, "--csv"):
+            args.csv.write_text(csv_text(counts), encoding="utf-8", newline="")
         print(f"hwgen misconceptions: {len(counts)} rows -> {args.csv}", file=sys.stderr)
     return 0

@@ -53,6 +53,9 @@ SCHEMA: dict[str, Any] = {
         "seed": {"type": ["integer", "string"], "description": "write a whole number, e.g. 20261122"},
         "instructions": {"type": "string"},
         "paper": {"enum": ["letter", "a4"]},
+        "mode": {"enum": ["homework", "exam"],
+                 "description": "write homework (worksheets) or exam (paper exams with answer boxes and QR codes)"},
+        "duration": {"type": "string", "description": "write how long the exam lasts, e.g. 90 minutes"},
         "problems": {"type": "array", "minItems": 1, "items": _PROBLEM},
         "grading": bank.GRADING_SCHEMA,
     },
@@ -84,6 +87,8 @@ class Assignment:
     problems: tuple[ProblemSpec, ...]
     grading: dict[str, Any] = field(default_factory=dict)
     paper: str = "letter"  # letter or a4
+    mode: str = "homework"  # or exam (generate.MODES)
+    duration: str = ""  # an exam's, as written
     path: Path = Path("assignment.yaml")
 
     def to_manifest(self) -> dict[str, Any]:
@@ -190,7 +195,8 @@ def load_assignment(path: str | Path) -> Assignment:
         title=data["title"].strip(), course=data.get("course", "").strip(), due=str(data.get("due", "")).strip(),
         seed=data["seed"], name=data.get("name") or _safe_name(path.stem),
         instructions=data.get("instructions", "").strip(), problems=problems,
-        grading=_plain(data.get("grading", {})), paper=data.get("paper", "letter"), path=path)
+        grading=_plain(data.get("grading", {})), paper=data.get("paper", "letter"), mode=data.get("mode", "homework"),
+        duration=data.get("duration", "").strip(), path=path)
 
 
 def id_problem(student_id: str) -> str | None:

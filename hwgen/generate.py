@@ -27,6 +27,7 @@ from tqdm import tqdm
 from . import __version__
 from .assignment import Assignment, Student
 from .errors import VariantError
+from .exam import paper
 from .executor import Executor, executor_for
 from .numfmt import counted
 from .outdir import Output, create, prepare
@@ -98,6 +99,11 @@ WRITERS: dict[str, Writer] = {
     "key": Writer("key", "keys", _key_path, _key),
     "notebook": Writer("notebook", "release", notebooks.release_path, notebooks.release_text),
     "instructor_notebook": Writer("instructor_notebook", "source", notebooks.source_path, notebooks.source_text),
+    "exam": Writer("exam", "exams", paper.path, paper.text),
+}
+MODES: dict[str, tuple[str, ...]] = {  # the writers of an assignment's `mode:`
+    "homework": ("worksheet", "key", "notebook", "instructor_notebook"),
+    "exam": ("exam", "key", "notebook", "instructor_notebook"),
 }
 
 
@@ -126,9 +132,10 @@ def fingerprint(variant: Variant) -> int:
 
 
 def build_student(assignment: Assignment, student: Student, salts: Mapping[str, int] | None = None,
-                  writers: Sequence[str] = tuple(WRITERS)) -> StudentOutput:
-    """One student's variants, files (from each writer) and manifest record: pure and picklable."""
-    salts = salts or {}
+                  writers: Sequence[str] | None = None) -> StudentOutput:
+    """One student's variants, files (from each writer, default: those of the assignment's mode) and manifest
+    record: pure and picklable."""
+    salts, writers = salts or {}, writers or MODES[assignment.mode]
     variants = {p.key: sample(p.template, problem_seed(assignment, student, p.key, salts.get(p.key, 0)))
                 for p in assignment.problems}
     work = StudentWork(assignment, student, variants)
@@ -138,7 +145,7 @@ def build_student(assignment: Assignment, student: Student, salts: Mapping[str, 
     return StudentOutput(student, files, json.dumps(record), {key: fingerprint(v) for key, v in variants.items()})
 
 
-def paths(assignment: Assignment, student: Student, writers: Sequence[str] = tuple(WRITERS)) -> list[str]:
+def paths(assignment: Assignment, student: Student, writers: Sequence[str] = MODES["homework"]) -> list[str]:
     """The relative paths of a student's files, one per writer."""
     out = []
     for name in writers:
@@ -218,7 +225,7 @@ class Summary:
     rederived: list[str] = field(default_factory=list)  # "student/problem" whose numbers were re-derived
 
 
-BUNDLES = ("worksheets.pdf", "keys.pdf")
+BUNDLES = ("worksheets.pdf", "keys.pdf", "exams.pdf")
 
 
 def class_executor(where: str | None, jobs: int, students: int) -> Executor:
@@ -228,10 +235,12 @@ def class_executor(where: str | None, jobs: int, students: int) -> Executor:
 
 
 def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, jobs: int = 1, force: bool = False,
-             progress: bool = True, writers: Sequence[str] = tuple(WRITERS), executor: Executor | None = None) -> Summary:
-    """Write every student's files and manifest.json into `out`, chunks of students built by `executor`
-    (default: `jobs` local processes; this process for jobs <= 1 or a class of one chunk)."""
+             progress: bool = True, writers: Sequence[str] | None = None, executor: Executor | None = None) -> Summary:
+    """Write every student's files (writers: default those of the assignment's mode) and manifest.json into `out`,
+    chunks of students built by `executor` (default: `jobs` local processes; this process for jobs <= 1 or a class
+    of one chunk)."""
     start = time.perf_counter()
+    writers = writers or MODES[assignment.mode]
     prepare(out, (MANIFEST, MANIFEST + ".partial", *BUNDLES), {WRITERS[w].folder for w in writers}, force)
     output = Output(out)
     manifest = Manifest(output, assignment)

@@ -139,6 +139,16 @@ def compile_chunk(docs: Sequence[Doc], build: Path, name: str) -> tuple[Path | N
     return None, failures
 
 
+def compile_one(tex: Path, target: Path) -> None:
+    """One document (not a student's) compiled on its own, e.g. a class's compact key; CompileError with the log's
+    lines if LaTeX fails."""
+    with tempfile.TemporaryDirectory(prefix="hwgen-pdf-") as tmp:
+        ok, log = _pdflatex(Path(tmp), "doc", tex.read_text(encoding="utf-8"))
+        if not ok:
+            raise CompileError(f"LaTeX failed on {tex}:\n{_log_excerpt(log)}")
+        shutil.copyfile(Path(tmp) / "doc.pdf", target)
+
+
 def chunk_size(students: int, kinds: int, jobs: int) -> int:
     """Students per run: about two runs per worker, so all finish together, and at most MAX_CHUNK each."""
     return max(1, min(MAX_CHUNK, math.ceil(students * kinds / (2 * jobs))))

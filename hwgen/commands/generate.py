@@ -9,15 +9,20 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Sequence
 
 from .. import pdf
 from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
-from ..generate import WRITERS, class_executor, generate
+from ..exam import keys
+from ..generate import MODES, WRITERS, class_executor, generate
+from ..grade.manifest import load_manifest
 from ..numfmt import counted
 from ..outdir import Output, writing_into
 from . import bounded
 from .grade import MAX_JOBS
+
+PDF_WRITERS = ("worksheet", "exam", "key")  # the writers whose .tex files --pdf compiles, in this order
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,6 +40,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; an earlier run there needs --force)")
     p.add_argument("--pdf", action="store_true", help="also compile every .tex to PDF and write the class bundles "
                                                      "DIR/worksheets.pdf and DIR/keys.pdf (needs pdflatex and qpdf)")
+    p.add_argument("--exam", action="store_true",
+                   help="paper exams (as `mode: exam` in the assignment): DIR/exams/<id>.tex with answer boxes and a QR "
+                        "code on every page instead of worksheets, plus DIR/keys/answers.csv and DIR/keys/compact.tex "
+                        "for the graders")
     p.add_argument("--jobs", type=bounded(int, 0, MAX_JOBS, "4"), default=os.cpu_count() or 1, metavar="N",
                    help="processes to use (default: the number of CPUs)")
     p.add_argument("--executor", metavar="WHERE", default="local",
@@ -54,7 +63,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     assignment = load_assignment(args.assignment)
     if args.name is not None:
         assignment = renamed(assignment, args.name)
+    if args.exam:
+        assignment = dataclasses.replace(assignment, mode="exam")
     students = load_roster(args.roster)
+    exam = assignment.mode == "exam"
+    if exam:
+        keys.check_ids(students, Path(args.roster))
     out = Path(args.out)
     jobs = max(1, args.jobs)
     with writing_into(out), class_executor(args.executor, jobs, len(students)) as executor:
@@ -65,14 +79,29 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if summary.rederived:
         print(f"re-derived {len(summary.rederived)} problem(s) whose numbers repeated an earlier student's: "
               + ", ".join(summary.rederived[:5]) + (" ..." if len(summary.rederived) > 5 else ""))
-    if not args.pdf:
-        return 0
     with writing_into(out):
-        return compile_pdfs(out, [s.id for s in students], jobs)
+        extra = write_exam_keys(out, assignment.paper) if exam else []
+        if not args.pdf:
+            return 0
+        folders = tuple(WRITERS[w].folder for w in MODES[assignment.mode] if w in PDF_WRITERS)
+        return compile_pdfs(out, [s.id for s in students], jobs, folders, extra)
 
 
-def compile_pdfs(out: Path, student_ids: list[str], jobs: int) -> int:
-    """--pdf: every worksheet and key as PDF plus the class bundles; without TeX, say what to install."""
+def write_exam_keys(out: Path, paper: str) -> list[Path]:
+    """An exam's keys/answers.csv and keys/compact.tex; the .tex files among them (for --pdf)."""
+    output = Output(out)
+    try:
+        written = keys.write(load_manifest(out), output, paper)
+    finally:
+        output.close()
+    print(f"wrote {' and '.join(map(str, written))}")
+    return [path for path in written if path.suffix == ".tex"]
+
+
+def compile_pdfs(out: Path, student_ids: list[str], jobs: int, folders: tuple[str, ...],
+                 extra: Sequence[Path] = ()) -> int:
+    """--pdf: every worksheet (or exam) and key as PDF plus the class bundles, and the `extra` class documents;
+    without TeX, say what to install."""
     missing = pdf.missing_tools()
     if missing:
         print(f"hwgen: warning: {pdf.install_hint(missing)}", file=sys.stderr)
@@ -80,8 +109,11 @@ def compile_pdfs(out: Path, student_ids: list[str], jobs: int) -> int:
     start = time.perf_counter()
     output = Output(out)
     try:
-        summary = pdf.compile_class(out, student_ids, output, folders=(WRITERS["worksheet"].folder, WRITERS["key"].folder),
+        summary = pdf.compile_class(out, student_ids, output, folders=folders,
                                     jobs=jobs, progress=sys.stderr.isatty())
+        for tex in extra:
+            pdf.compile_one(tex, output.reserve(str(tex.with_suffix(".pdf").relative_to(out))))
+            summary.bundles.append(tex.with_suffix(".pdf"))
     finally:
         output.close()
     print(f"compiled {summary.pdfs} PDFs in {summary.runs} pdflatex runs and wrote "

@@ -1,0 +1,74 @@
+"""Answer cells: every asked quantity as the grid of entries a student writes, in the problem's display notation.
+
+A quantity shown as an r x c matrix has cells `<problem>.<quantity>[i,j]` (1-based, as displayed); a vector is
+one row (or, in the `columns` layout, one column) of cells; a number is the single cell `<problem>.<quantity>`.
+These names head the columns of DIR/keys/answers.csv and of the TAs' entry sheet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..notation import Display
+from ..problem import ProblemSpec
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Box:
+    """One asked quantity's answer box: problem key, quantity, its displayed rows x columns (None: a number)."""
+
+    problem: str
+    quantity: str
+    grid: tuple[int, int] | None
+
+    @property
+    def names(self) -> list[str]:
+        """The cells' column names, row by row: p1.Z1[1,1], p1.Z1[1,2], ...; p1.L for a number."""
+        base = f"{self.problem}.{self.quantity}"
+        if self.grid is None:
+            return [base]
+        rows, cols = self.grid
+        return [f"{base}[{i + 1},{j + 1}]" for i in range(rows) for j in range(cols)]
+
+
+def shown(display: Display, value: Array | float) -> Array:
+    """A canonical value as displayed, always 2-D for an array (a vector is one row, or one column in `columns`)."""
+    a = display.value(value)
+    return a if a.ndim != 1 else a.reshape(1, -1)
+
+
+def boxes(spec: ProblemSpec, answers: Mapping[str, Any]) -> list[Box]:
+    """The answer boxes of one problem, in the order asked; `answers`: quantity -> canonical value (a trace or
+    the manifest record's answers)."""
+    out = []
+    for q in spec.asked:
+        a = shown(spec.template.display, np.asarray(answers[q], dtype=float))
+        out.append(Box(spec.key, q, None if a.ndim == 0 else (a.shape[0], a.shape[1])))
+    return out
+
+
+def columns(specs: Sequence[ProblemSpec], answers: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Every answer cell of an assignment, problem by problem: the columns after student_id and name."""
+    return [name for spec in specs for box in boxes(spec, answers[spec.key]) for name in box.names]
+
+
+def entries(spec: ProblemSpec, answers: Mapping[str, Any]) -> dict[str, float]:
+    """Cell name -> exact value of one student's problem (`answers`: quantity -> canonical value)."""
+    out: dict[str, float] = {}
+    for box in boxes(spec, answers):
+        values = shown(spec.template.display, np.asarray(answers[box.quantity], dtype=float)).ravel()
+        out.update(zip(box.names, map(float, values)))
+    return out
+
+
+def canonical(display: Display, grid: Array, shape: tuple[int, ...]) -> Array:
+    """The displayed grid of a quantity back in canonical form (the inverse of `shown`)."""
+    order = shown(display, np.arange(int(np.prod(shape)), dtype=float).reshape(shape)).ravel().astype(int)
+    flat = np.empty(order.size)
+    flat[order] = np.asarray(grid, dtype=float).ravel()
+    return flat.reshape(shape)

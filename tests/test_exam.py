@@ -1,0 +1,209 @@
+"""Paper exams (issue 14): `mode: exam` / `--exam` writes exams with answer boxes and a QR code on every page, the
+graders' keys/answers.csv and compact key; every page's code decodes from a 150 dpi greyscale rendering."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+
+from hwgen.exam import scan
+
+from .conftest import run_cli
+
+pytestmark = pytest.mark.skipif(any(shutil.which(t) is None for t in ("pdflatex", "qpdf", "pdftotext")),
+                                reason="needs pdflatex, qpdf and poppler-utils (see .ci/run)")
+
+EXAM = """\
+title: "Midterm: backprop"
+course: "CS 101"
+due: 2026-12-10
+duration: 90 minutes
+seed: 11
+name: mid1
+mode: exam
+grading: {partial: true}
+problems:
+  - template: xor_net
+    points: 6
+    asked: [Z1, L, dW2, dW1]
+  - template: batch_vectorized
+    points: 4
+    asked: [L, dZ2]
+"""
+ROSTER = "student_id,name\ns1,Ada Lovelace\ns2,Alan Turing\ns3,Grace Hopper\n"
+IDS = ["s1", "s2", "s3"]
+
+
+@pytest.fixture(scope="module")
+def exam(tmp_path_factory):
+    """Three students' exams, compiled."""
+    root = tmp_path_factory.mktemp("exam")
+    (root / "exam.yaml").write_text(EXAM, encoding="utf-8")
+    (root / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    result = run_cli("generate", str(root / "exam.yaml"), "--roster", str(root / "roster.csv"), "--out",
+                     str(root / "out"), "--pdf", "--jobs", "2")
+    assert result.returncode == 0, result.stderr
+    return root / "out"
+
+
+def pages_of(path) -> list[np.ndarray]:
+    """A PDF's pages as 150 dpi greyscale images, as a scanner would make them."""
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        return [np.squeeze(doc[i].render(scale=150 / 72, grayscale=True).to_numpy()).copy() for i in range(len(doc))]
+    finally:
+        doc.close()
+
+
+def manifest(out) -> dict:
+    return json.loads((out / "manifest.json").read_text())
+
+
+def test_exams_replace_worksheets_and_every_student_has_an_even_page_count(exam):
+    assert not (exam / "worksheets").exists()
+    counts = [len(pages_of(exam / "exams" / f"{sid}.pdf")) for sid in IDS]
+    assert all(n % 2 == 0 and n >= 4 for n in counts)
+    assert len(pages_of(exam / "exams.pdf")) == sum(counts)
+    assert (exam / "keys" / "s1.pdf").is_file() and (exam / "keys" / "compact.pdf").is_file()
+
+
+def test_every_page_code_names_its_assignment_student_and_page_in_any_orientation(exam):
+    bundle = pages_of(exam / "exams.pdf")
+    seen = []
+    for i, image in enumerate(bundle):
+        turned = np.rot90(image, i % 4)  # as a scanner feeds pages: any way up
+        page, turn, problem = scan.decode(turned)
+        assert page is not None, problem
+        assert (np.rot90(turned, -turn // 90) == image).all()  # the turn says how to make it upright
+        seen.append((page.student, page.page, page.pages, page.assignment))
+    expected = []
+    for sid in IDS:
+        n = sum(1 for s, *_ in seen if s == sid)
+        expected += [(sid, k, n, "mid1") for k in range(1, n + 1)]
+    assert seen == expected  # roster order, pages in order
+    text = subprocess.run(["pdftotext", str(exam / "exams" / "s2.pdf"), "-"], capture_output=True, text=True).stdout
+    n = expected[-1][2]
+    assert all(f"mid1 / s2 / page {k} of" in text for k in range(1, n + 1))
+
+
+def test_the_cover_has_the_header_lines_and_a_points_table(exam):
+    text = subprocess.run(["pdftotext", "-layout", "-f", "1", "-l", "1", str(exam / "exams" / "s1.pdf"), "-"],
+                          capture_output=True, text=True).stdout
+    for words in ("CS 101", "Midterm: backprop", "Exam", "Thursday 10 December 2026", "90 minutes", "Name:",
+                  "Student ID:", "Signature:", "Ada Lovelace"):
+        assert words in text
+    assert re.search(r"Points\s+6 pts\s+4 pts\s+10 pts", text)
+
+
+def test_answers_csv_has_every_cell_in_the_displayed_layout_with_exact_values(exam):
+    rows = list(csv.DictReader((exam / "keys" / "answers.csv").open(encoding="utf-8")))
+    m = manifest(exam)
+    assert [r["student_id"] for r in rows] == IDS and rows[1]["name"] == "Alan Turing"
+    for row in rows:
+        answers = {k: {q: np.asarray(v) for q, v in p["answers"].items()}
+                   for k, p in m["students"][row["student_id"]]["problems"].items()}
+        z1 = answers["p1"]["Z1"]  # xor_net shows samples as columns: the cell [i,j] is canonical Z1[j-1, i-1]
+        assert {c for c in row if c.startswith("p1.Z1[")} == {f"p1.Z1[{i},{j}]" for i in range(1, z1.shape[1] + 1)
+                                                              for j in range(1, z1.shape[0] + 1)}
+        for (j, i), value in np.ndenumerate(z1):
+            assert float(row[f"p1.Z1[{i + 1},{j + 1}]"]) == value
+        assert float(row["p1.L"]) == float(answers["p1"]["L"]) and float(row["p2.L"]) == float(answers["p2"]["L"])
+        dz2 = answers["p2"]["dZ2"]  # batch_vectorized shows rows: the cell [i,j] is dZ2[i-1, j-1]
+        for (i, j), value in np.ndenumerate(dz2):
+            assert float(row[f"p2.dZ2[{i + 1},{j + 1}]"]) == value
+    assert len(rows[0]) == 2 + 8 + 1 + 2 + 4 + 1 + 3  # id, name, Z1 2x4, L, dW2 1x2, dW1 2x2, L, dZ2 3x1
+
+
+def test_each_answer_box_has_one_cell_per_entry(exam):
+    tex = (exam / "exams" / "s1.tex").read_text()
+    boxes = re.findall(r"\\begin\{tabular\}\[c\]\{r\*\{(\d+)\}", tex)
+    rows = [part.split(r"\end{tabular}")[0].count(r"\hwgencell") for part in tex.split(r"\begin{tabular}[c]{r*")[1:]]
+    assert list(zip(map(int, boxes), rows)) == [(4, 2), (2, 1), (2, 2), (1, 3)]  # Z1, dW2, dW1, dZ2
+    assert tex.count(r"\begin{tabular}[c]{|p{3.5cm}|}") == 2  # the two losses: one cell each
+
+
+def test_the_compact_key_lists_every_student_with_answers_at_the_stated_digits(exam):
+    text = subprocess.run(["pdftotext", str(exam / "keys" / "compact.pdf"), "-"], capture_output=True, text=True).stdout
+    m = manifest(exam)
+    for sid in IDS:
+        assert f"({sid})" in text
+        loss = m["students"][sid]["problems"]["p1"]["answers"]["L"]
+        assert f"{loss:.4g}".lstrip("0") in text.replace("\u2212", "-")
+
+
+def test_exam_flag_makes_a_homework_file_an_exam_and_a_reserved_id_is_refused(tmp_path):
+    (tmp_path / "hw.yaml").write_text(EXAM.replace("mode: exam\n", ""), encoding="utf-8")
+    (tmp_path / "roster.csv").write_text(ROSTER, encoding="utf-8")
+    result = run_cli("generate", str(tmp_path / "hw.yaml"), "--roster", str(tmp_path / "roster.csv"), "--out",
+                     str(tmp_path / "out"), "--exam")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "out" / "exams").iterdir()) == ["s1.tex", "s2.tex", "s3.tex"]
+    assert (tmp_path / "out" / "keys" / "answers.csv").is_file() and not (tmp_path / "out" / "worksheets").exists()
+    (tmp_path / "bad.csv").write_text("student_id\ns1\ncompact\n", encoding="utf-8")
+    result = run_cli("generate", str(tmp_path / "hw.yaml"), "--roster", str(tmp_path / "bad.csv"), "--out",
+                     str(tmp_path / "out2"), "--exam")
+    assert result.returncode == 2 and "bad.csv:3" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def scan_pdf(path, images: list[np.ndarray]) -> None:
+    """A scanner's PDF: each greyscale image one page at 150 dpi (an image XObject, Flate-compressed)."""
+    import zlib
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, NumberObject, StreamObject
+
+    writer = PdfWriter()
+    for image in images:
+        h, w = image.shape
+        page = writer.add_blank_page(width=w * 72 / 150, height=h * 72 / 150)
+        xobject = StreamObject()
+        xobject._data = zlib.compress(np.ascontiguousarray(image, dtype=np.uint8).tobytes())
+        xobject.update({NameObject("/Type"): NameObject("/XObject"), NameObject("/Subtype"): NameObject("/Image"),
+                        NameObject("/Width"): NumberObject(w), NameObject("/Height"): NumberObject(h),
+                        NameObject("/ColorSpace"): NameObject("/DeviceGray"),
+                        NameObject("/BitsPerComponent"): NumberObject(8), NameObject("/Filter"): NameObject("/FlateDecode")})
+        content = DecodedStreamObject()
+        content.set_data(f"q {w * 72 / 150:.4f} 0 0 {h * 72 / 150:.4f} 0 0 cm /Im0 Do Q".encode())
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/XObject"): DictionaryObject(
+            {NameObject("/Im0"): writer._add_object(xobject)})})
+        page[NameObject("/Contents")] = writer._add_object(content)
+    with open(path, "wb") as f:
+        writer.write(f)
+
+
+def test_a_shuffled_turned_scan_is_sorted_back_and_more_scans_add_to_it(exam, tmp_path):
+    bundle = pages_of(exam / "exams.pdf")
+    n = len(bundle) // 3
+    rng = np.random.default_rng(5)
+    order = [int(i) for i in rng.permutation(len(bundle))]
+    held_back = order.pop()  # scanned later, in a second file
+    turns = [(0, 90, 180, 270)[k % 4] for k in range(len(order))]
+    images = [np.rot90(bundle[i], -t // 90) for i, t in zip(order, turns)]  # np.rot90 k=-1: 90 degrees clockwise
+    blank = np.full_like(bundle[0], 255)
+    smudged = bundle[order[0]].copy()
+    smudged[-260:, -260:] = 0  # the code's corner inked over
+    scan_pdf(tmp_path / "batch1.pdf", images[:5] + [blank] + images[5:] + [smudged])
+    result = run_cli("scan", str(exam), str(tmp_path / "batch1.pdf"))
+    assert result.returncode == 0, result.stderr
+    assert "pages not placed:\n  batch1.pdf page 6: no hwgen code found" in result.stdout
+    assert f"batch1.pdf page {len(images) + 2}: no hwgen code" in result.stdout
+    missing_sid, missing_k = IDS[held_back // n], held_back % n + 1
+    assert f"students with pages missing:\n  {missing_sid}: page {missing_k}\n" in result.stdout
+    scan_pdf(tmp_path / "batch2.pdf", [np.rot90(bundle[held_back], 2), bundle[order[3]]])
+    result = run_cli("scan", str(exam), str(tmp_path / "batch2.pdf"), str(tmp_path / "batch1.pdf"))
+    assert result.returncode == 0, result.stderr
+    assert "placed 1," in result.stdout and "1 duplicate" in result.stdout and "pages missing" not in result.stdout
+    for s, sid in enumerate(IDS):
+        got = pages_of(exam / "scans" / f"{sid}.pdf")
+        assert len(got) == n
+        for k, image in enumerate(got):  # upright, in order: the very page printed
+            assert image.shape == bundle[s * n + k].shape
+            assert np.abs(image.astype(int) - bundle[s * n + k]).mean() < 2

@@ -14,6 +14,7 @@ import pypdfium2 as pdfium
 import pytest
 
 from hwgen.exam import scan
+from hwgen.exam import typed as typed_numbers
 
 from .conftest import run_cli
 
@@ -207,3 +208,100 @@ def test_a_shuffled_turned_scan_is_sorted_back_and_more_scans_add_to_it(exam, tm
         for k, image in enumerate(got):  # upright, in order: the very page printed
             assert image.shape == bundle[s * n + k].shape
             assert np.abs(image.astype(int) - bundle[s * n + k]).mean() < 2
+
+
+@pytest.mark.parametrize("typed, value", [
+    ("0.5", 0.5), ("0,5", 0.5), ("-.25", -0.25), ("1.2e-3", 1.2e-3), (" - 0.125 ", -0.125), ("\u22120,75", -0.75),
+    ("12", 12.0), ("+3.", 3.0), ("1 234.5", 1234.5), ("0,125", 0.125), ("-0,004537", -0.004537), ("", None),
+    ("   ", None)])
+def test_typed_numbers_read_as_people_type_them(typed, value):
+    assert typed_numbers.parse_number(typed) == value
+
+
+@pytest.mark.parametrize("typed", ["1,234", "1.2.3", "0.1,2", "abc", "nan", "inf", "1e999999", "2**10", "1/2",
+                                   "__import__('os')", "1" * 50, "0x10", "1,2,3"])
+def test_untypable_cells_are_refused_with_a_reason(typed):
+    with pytest.raises(ValueError):
+        typed_numbers.parse_number(typed)
+
+
+def own_work(record: dict, template_name: str, slip: str | None) -> dict:
+    """A student's answers worked step by step at 4 significant digits, each carried rounded into the next; with
+    `slip`, that step's last entry is miscopied (+0.5) and the later steps follow from it."""
+    from hwgen import bank, engine
+    from hwgen.numfmt import round_sig
+
+    problem = bank.load(template_name).problem
+    values = engine.inputs(problem, {k: np.asarray(v) for k, v in record["given"].items()}, record["network"]["lr"])
+    for step in problem.steps:
+        value = engine.evaluate(step, values)
+        if step.name == slip:
+            value = value.copy()
+            value.flat[-1] += 0.5
+        values[step.name] = round_sig(value, 4)
+    return values
+
+
+def typed_cell(value: float, k: int) -> str:
+    """How a TA types a number: decimal commas, no leading zero, spaces, as it comes."""
+    text = f"{value:.4g}"
+    return [text, text.replace(".", ","), text.replace("0.", "."), f" {text} "][k % 4]
+
+
+def test_typed_answers_grade_like_notebooks_and_a_slip_costs_only_its_own_item(exam, tmp_path):
+    m = manifest(exam)
+    sheet = tmp_path / "sheet.csv"
+    result = run_cli("answers", str(exam), "--csv", str(sheet))
+    assert result.returncode == 0, result.stderr
+    key = list(csv.DictReader((exam / "keys" / "answers.csv").open(encoding="utf-8")))
+    blank = list(csv.reader(sheet.open(encoding="utf-8")))
+    assert blank[0] == list(key[0]) and [r[0] for r in blank[1:]] == IDS and not any(any(r[2:]) for r in blank[1:])
+    header = blank[0]
+    rows = []
+    for sid, key_row in zip(IDS, key):
+        row = dict(key_row)
+        if sid != "s1":  # s2 slipped in Z1, s3 kept rounded work; both carried their rounded values
+            record = m["students"][sid]["problems"]
+            work = {"p1": own_work(record["p1"], "xor_net", "Z1" if sid == "s2" else None),
+                    "p2": own_work(record["p2"], "batch_vectorized", None)}
+            cells = {}
+            from hwgen.exam.cells import entries
+            from hwgen.problem import ProblemSpec
+            for entry in m["problems"]:
+                spec = ProblemSpec.from_manifest(entry)
+                cells |= entries(spec, {q: work[spec.key][q] for q in spec.asked})
+            row |= {name: typed_cell(v, k) for k, (name, v) in enumerate(cells.items())}
+        rows.append(row)
+    rows[2]["p1.dW1[2,1]"] = "0.1.2"  # a typo: reported, that item invalid
+    for name in header:
+        if name.startswith("p2."):
+            rows[2][name] = ""  # s3 left problem 2 blank
+    with sheet.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(header + ["p9.X"])
+        writer.writerows([[r[c] for c in header] + ["1"] for r in rows] + [["s99", "Nobody"] + ["1"] * (len(header) - 1)])
+    result = run_cli("grade", str(exam), "--answers", str(sheet), "--json", str(tmp_path / "report.json"))
+    assert result.returncode == 0, result.stderr
+    assert f"{sheet}:1: column 'p9.X' (column {chr(ord('A') + len(header))})" in result.stderr
+    col = header.index("p1.dW1[2,1]")
+    assert f"{sheet}:4: column p1.dW1[2,1] (column {chr(ord('A') + col)}): '0.1.2' is not a number" in result.stderr
+    assert f"{sheet}:5: student 's99' is not in manifest.json" in result.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert sorted(report) == IDS
+    s1, s2, s3 = (report[sid] for sid in IDS)
+    assert s1["score"] == s1["max"] == 10
+    assert [i["status"] for i in s1["items"]] == ["correct"] * 6
+    lost = {(i["problem"], i["quantity"]): i["max_points"] - i["points"] for i in s2["items"]}
+    assert lost[("p1", "Z1")] > 0 and sum(v for k, v in lost.items() if k != ("p1", "Z1")) == 0
+    assert {i["quantity"]: i["status"] for i in s2["items"] if i["problem"] == "p1"}["dW1"] == "correct_ecf"
+    status = {(i["problem"], i["quantity"]): i["status"] for i in s3["items"]}
+    assert status == {("p1", "Z1"): "correct", ("p1", "L"): "correct", ("p1", "dW2"): "correct",
+                      ("p1", "dW1"): "invalid", ("p2", "L"): "missing", ("p2", "dZ2"): "missing"}
+    assert any("typed into sheet.csv, row 2" in f for f in s1["flags"])
+
+    (exam / "submitted").mkdir(exist_ok=True)  # notebooks graded later: none handed in, the typed grades stand
+    result = run_cli("grade", str(exam), "--json", str(tmp_path / "again.json"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "again.json").read_text()) == report
+    result = run_cli("export", str(exam), "--csv", str(tmp_path / "grades.csv"))
+    assert result.returncode == 0 and "s2" in (tmp_path / "grades.csv").read_text()

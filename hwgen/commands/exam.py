@@ -9,6 +9,7 @@ from ..errors import InputFileError
 from ..exam import keys, scan
 from ..grade.manifest import load_manifest
 from ..numfmt import counted
+from ..outdir import writing_into
 
 SHOWN = 20  # report lines of one kind printed before "... and N more"
 
@@ -70,7 +71,8 @@ def cmd_answers(args: argparse.Namespace) -> int:
         raise InputFileError(args.csv, None, "already exists, and hwgen does not overwrite a sheet someone may have "
                              "typed into", "give a new file name, or move the old sheet away")
     text = keys.sheet_text(manifest, exact=False)
-    args.csv.write_text(text, encoding="utf-8")
+    with writing_into(args.csv, "--csv"):
+        args.csv.write_text(text, encoding="utf-8")
     print(f"wrote {args.csv}: {counted(len(manifest.students), 'student')} x "
           f"{counted(len(keys.header(manifest)) - len(keys.ID_COLUMNS), 'answer cell')}")
     return 0

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import HwgenError, InputFileError
+from ..exam import typed
 from ..grade.batch import GradeOptions, grade_class
 from ..grade.export import FORMATS, csv_text
 from ..grade.feedback import write_pages
@@ -51,6 +52,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "dask://HOST:PORT, a Dask scheduler whose workers have the same hwgen and bubblewrap installed "
                         "(pip install 'hwgen[dask]'); the gradebook is still written here")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--answers", metavar="SHEET.csv", type=Path,
+                   help="grade the paper answers typed into this sheet (from `hwgen answers DIR --csv SHEET.csv`) "
+                        "instead of notebooks, with the same checks, into the same gradebook")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("export", help="write the gradebook as a CSV file for Canvas or Moodle",
@@ -77,19 +81,40 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.json and (args.json.is_dir() or not args.json.parent.is_dir()):
         raise HwgenError(f"--json {args.json} is a folder, or its folder does not exist\n  fix: give the name of a "
                          "file to write in an existing folder, e.g. grades.json")
-    limits = Limits(wall=args.timeout, cpu=args.timeout, memory_mb=args.memory)
-    options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
-                           progress=not args.quiet, executor=args.executor)
-    summary = grade_class(args.dir, options)
-    for why in summary.skipped:
-        print(f"hwgen grade: warning: {why}", file=sys.stderr)
-    print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
+    if args.answers:
+        students = grade_typed(args)
+    else:
+        limits = Limits(wall=args.timeout, cpu=args.timeout, memory_mb=args.memory)
+        options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
+                               progress=not args.quiet, executor=args.executor)
+        summary = grade_class(args.dir, options)
+        for why in summary.skipped:
+            print(f"hwgen grade: warning: {why}", file=sys.stderr)
+        print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
+        students = summary.students
     if args.json:
         with Gradebook(args.dir / GRADEBOOK, readonly=True) as book:
-            report = book.report(summary.students)
+            report = book.report(students)
         with writing_into(args.json, "--json"):
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0
+
+
+def grade_typed(args: argparse.Namespace) -> list[str]:
+    """--answers: grade the typed sheet's rows, reporting every cell, student and column it could not use."""
+    manifest = load_manifest(args.dir)
+    sheet = typed.read_answers(args.answers, manifest)
+    if args.student is not None:
+        sheet.rows = [row for row in sheet.rows if row.student == find_id(args.student, manifest.students)]
+    for line in sheet.problems:
+        print(f"hwgen grade: {line}", file=sys.stderr)
+    with writing_into(args.dir):
+        summary = typed.grade_answers(args.dir, args.answers, manifest, sheet, args.regrade)
+    replaced = f" ({summary.replaced_notebooks} replacing a notebook grade)" if summary.replaced_notebooks else ""
+    print(f"hwgen grade: {counted(len(sheet.rows), 'typed row')}: {summary.graded} graded{replaced}, "
+          f"{summary.unchanged} unchanged, {counted(len(sheet.problems), 'problem')} reported; gradebook: "
+          f"{args.dir / GRADEBOOK}", file=sys.stderr)
+    return summary.students
 
 
 def open_class(folder: Path) -> tuple[ClassManifest, Gradebook]:

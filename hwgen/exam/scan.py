@@ -19,6 +19,7 @@ import numpy as np
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import zxingcpp
 from pypdf import PdfReader, PdfWriter
+from pypdf.errors import PdfReadError
 
 from ..errors import InputFileError
 from ..outdir import Output, recorded
@@ -161,8 +162,14 @@ def _load_index(folder: Path) -> dict[str, Any]:
     path = folder / INDEX
     if not path.is_file():
         return {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data["students"] if data.get("format") == INDEX_FORMAT else {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("format") != INDEX_FORMAT or not isinstance(data.get("students"), dict):
+            raise ValueError(f"not a {INDEX_FORMAT} record")
+    except (ValueError, AttributeError) as exc:
+        raise InputFileError(path, None, f"the record of earlier scans cannot be read ({exc})",
+                             f"delete the folder {folder / FOLDER} and run `hwgen scan` again with all the scans") from None
+    return data["students"]
 
 
 def _target(folder: Path, output: Output, rel: str) -> Path:
@@ -183,13 +190,13 @@ def _assemble(folder: Path, output: Output, sid: str, entry: dict[str, Any], rea
     rel = f"{FOLDER}/{sid}.pdf"
     path = _target(folder, output, rel)
     before = sorted(int(k) for k in entry["have"])
-    old = PdfReader(path) if before and path.is_file() else None
+    old = _reader(path) if before and path.is_file() else None
     writer = PdfWriter()
     readers: dict[Path, PdfReader] = {}
     for k in sorted(set(before) | set(reads)):
         if k in reads:
             read = reads[k]
-            reader = readers.setdefault(read.source, PdfReader(read.source))
+            reader = readers.get(read.source) or readers.setdefault(read.source, _reader(read.source))
             page = writer.add_page(reader.pages[read.index])
             if read.turn:
                 page.rotate(read.turn)
@@ -200,3 +207,12 @@ def _assemble(folder: Path, output: Output, sid: str, entry: dict[str, Any], rea
         writer.write(f)
     os.replace(partial, path)
     return path
+
+
+def _reader(path: Path) -> PdfReader:
+    """A scan opened for copying its pages; a file pypdf cannot parse names itself."""
+    try:
+        return PdfReader(path)
+    except (PdfReadError, OSError) as exc:
+        raise InputFileError(path, None, f"cannot be read as a PDF to copy its pages ({exc})",
+                             "save the scan again as PDF (e.g. print it to PDF) and run `hwgen scan` again") from None

@@ -27,6 +27,7 @@ from tqdm import tqdm
 from .. import __version__
 from ..assignment import id_problem
 from ..errors import InputFileError
+from ..exam.typed import typed_since
 from ..executor import Dask, Executor, InProcess, LocalProcesses, executor_for
 from ..numfmt import counted
 from ..problem import answer_variable
@@ -132,8 +133,8 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
             sha, refused = exc.fingerprint, exc
         except OSError as exc:
             refused = Unreadable(f"the file cannot be read ({exc.strerror})")
-    if not regrade and book.fingerprint(sid) == (sha, variant):
-        return None
+    if not regrade and (book.fingerprint(sid) == (sha, variant) or typed_since(book, sid, path)):
+        return None  # unchanged, or graded since from answers typed from paper
     sub = Submission(sid, "graded", str(path.relative_to(submissions)) if path else None, sha, variant,
                      max_score=manifest.max_points if known else 0.0, hwgen_version=__version__)
     if not known:

@@ -203,6 +203,12 @@ class Gradebook:
         return (row[0], row[1]) if row else None
 
     @_guarded
+    def source(self, student: str) -> tuple[str | None, str] | None:
+        """(isolation, graded_at) of the student's grade: isolation `typed` for answers typed from paper."""
+        row = self.db.execute("SELECT isolation, graded_at FROM submissions WHERE student = ?", (student,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    @_guarded
     def record(self, sub: Submission, items: Sequence[Item], answers: dict[tuple[str, str], Any],
                copies: Sequence[dict[str, Any]] = ()) -> None:
         """Replace one student's results (and copied-work flags, CopyIndex.flags), all in one transaction;

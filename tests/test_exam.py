@@ -38,7 +38,7 @@ problems:
     points: 4
     asked: [L, dZ2]
 """
-ROSTER = "student_id,name\ns1,Ada Lovelace\ns2,Alan Turing\ns3,Grace Hopper\n"
+ROSTER = "student_id,name\ns1,Ada Lovelace\ns2,Nguyễn Văn Ánh\ns3,Grace Hopper\n"
 IDS = ["s1", "s2", "s3"]
 
 
@@ -106,7 +106,7 @@ def test_the_cover_has_the_header_lines_and_a_points_table(exam):
 def test_answers_csv_has_every_cell_in_the_displayed_layout_with_exact_values(exam):
     rows = list(csv.DictReader((exam / "keys" / "answers.csv").open(encoding="utf-8")))
     m = manifest(exam)
-    assert [r["student_id"] for r in rows] == IDS and rows[1]["name"] == "Alan Turing"
+    assert [r["student_id"] for r in rows] == IDS and rows[1]["name"] == "Nguyễn Văn Ánh"
     for row in rows:
         answers = {k: {q: np.asarray(v) for q, v in p["answers"].items()}
                    for k, p in m["students"][row["student_id"]]["problems"].items()}
@@ -133,6 +133,7 @@ def test_each_answer_box_has_one_cell_per_entry(exam):
 def test_the_compact_key_lists_every_student_with_answers_at_the_stated_digits(exam):
     text = subprocess.run(["pdftotext", str(exam / "keys" / "compact.pdf"), "-"], capture_output=True, text=True).stdout
     m = manifest(exam)
+    assert "Nguyễn Văn Ánh (s2)" in text
     for sid in IDS:
         assert f"({sid})" in text
         loss = m["students"][sid]["problems"]["p1"]["answers"]["L"]

@@ -2,7 +2,8 @@
 
 A quantity shown as an r x c matrix has cells `<problem>.<quantity>[i,j]` (1-based, as displayed); a vector is
 one row (or, in the `columns` layout, one column) of cells; a number is the single cell `<problem>.<quantity>`.
-These names head the columns of DIR/keys/answers.csv and of the TAs' entry sheet.
+These names head the columns of DIR/keys/answers.csv and of the TAs' entry sheet; a typed grid goes to the grader
+as displayed, as a notebook's answer does (the grader converts it, notation.Display.canonical).
 """
 
 from __future__ import annotations
@@ -36,9 +37,10 @@ class Box:
         return [f"{base}[{i + 1},{j + 1}]" for i in range(rows) for j in range(cols)]
 
 
-def shown(display: Display, value: Array | float) -> Array:
-    """A canonical value as displayed, always 2-D for an array (a vector is one row, or one column in `columns`)."""
-    a = display.value(value)
+def shown(display: Display, value: Array | float, name: str) -> Array:
+    """A canonical value of quantity `name` as displayed, always 2-D for an array (a vector is one row, or one
+    column in `columns`)."""
+    a = display.value(value, name)
     return a if a.ndim != 1 else a.reshape(1, -1)
 
 
@@ -47,7 +49,7 @@ def boxes(spec: ProblemSpec, answers: Mapping[str, Any]) -> list[Box]:
     the manifest record's answers)."""
     out = []
     for q in spec.asked:
-        a = shown(spec.template.display, np.asarray(answers[q], dtype=float))
+        a = shown(spec.template.display, np.asarray(answers[q], dtype=float), q)
         out.append(Box(spec.key, q, None if a.ndim == 0 else (a.shape[0], a.shape[1])))
     return out
 
@@ -61,14 +63,7 @@ def entries(spec: ProblemSpec, answers: Mapping[str, Any]) -> dict[str, float]:
     """Cell name -> exact value of one student's problem (`answers`: quantity -> canonical value)."""
     out: dict[str, float] = {}
     for box in boxes(spec, answers):
-        values = shown(spec.template.display, np.asarray(answers[box.quantity], dtype=float)).ravel()
+        values = shown(spec.template.display, np.asarray(answers[box.quantity], dtype=float), box.quantity).ravel()
         out.update(zip(box.names, map(float, values)))
     return out
 
-
-def canonical(display: Display, grid: Array, shape: tuple[int, ...]) -> Array:
-    """The displayed grid of a quantity back in canonical form (the inverse of `shown`)."""
-    order = shown(display, np.arange(int(np.prod(shape)), dtype=float).reshape(shape)).ravel().astype(int)
-    flat = np.empty(order.size)
-    flat[order] = np.asarray(grid, dtype=float).ravel()
-    return flat.reshape(shape)

@@ -57,7 +57,7 @@ def _blocks(manifest: ClassManifest) -> Iterator[Record]:
         for spec in manifest.problems:
             given = record["problems"][spec.key]["answers"]
             for q in spec.asked:
-                value = shown(spec.template.display, np.asarray(given[q], dtype=float))
+                value = shown(spec.template.display, np.asarray(given[q], dtype=float), q)
                 answers.append(Record(problem=spec.key, symbol=Tex(SYMBOLS.get(q, q)),
                                       value=Tex(tex_array(value, spec.template.significant))))
         yield Record(id=sid, name=record.get("name", ""), answers=answers)

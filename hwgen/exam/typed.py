@@ -1,6 +1,6 @@
 """Grading answers typed from paper: the TAs' sheet (student_id, name, one column per answer cell) parsed strictly as
-data, each row's cells turned back into the problem's canonical arrays, and graded by the notebook grader's own
-trusted checks (chunks.check_student) into the same gradebook.
+data, each row's cells put back into the grids the exam shows (as a notebook hands its answers in), and graded by
+the notebook grader's own trusted checks (chunks.check_student) into the same gradebook.
 
 A cell is forgiving the way people type (`0,5`, `-.25`, `1.2e-3`, spaces, a typographic minus) and never
 evaluated. A quantity whose cells are all blank is missing; one with a blank or unreadable cell among filled ones
@@ -29,7 +29,7 @@ from ..grade.gradebook import Gradebook, Submission
 from ..grade.manifest import ClassManifest, find_id
 from ..grade.sandbox import Limits
 from ..yamlfile import read_text
-from .cells import boxes, canonical
+from .cells import boxes
 from .keys import ID_COLUMNS
 
 MAX_CELL = 40  # characters in one typed number
@@ -62,7 +62,8 @@ def parse_number(text: str) -> float | None:
 
 @dataclass
 class Row:
-    """One student's typed answers: variable (p1_Z1) -> canonical value as nested lists, or -> why not."""
+    """One student's typed answers: variable (p1_Z1) -> the value as displayed (nested lists, as a notebook
+    hands it in), or -> why not."""
 
     student: str
     line: int
@@ -122,17 +123,16 @@ def _rows(path: Path, reader: Any, header: list[str], manifest: ClassManifest) -
             continue
         seen[sid] = line
         row = Row(sid, line, sha256=hashlib.sha256("\x1f".join(cells).encode()).hexdigest())
-        record = manifest.students[sid]["problems"]
         for spec in manifest.problems:
             for box in layout[spec.key]:
-                _quantity(path, row, spec, box, cells, column, record[spec.key]["answers"], sheet.problems)
+                _quantity(path, row, spec, box, cells, column, sheet.problems)
         sheet.rows.append(row)
     return sheet
 
 
 def _quantity(path: Path, row: Row, spec: Any, box: Any, cells: list[str], column: dict[str, int],
-              answers: dict[str, Any], problems: list[str]) -> None:
-    """One quantity of one row: its canonical value in row.values, or the reason in row.reasons."""
+              problems: list[str]) -> None:
+    """One quantity of one row: its value as displayed in row.values, or the reason in row.reasons."""
     read: list[float | None] = []
     bad: list[str] = []
     for name in box.names:
@@ -153,9 +153,7 @@ def _quantity(path: Path, row: Row, spec: Any, box: Any, cells: list[str], colum
         row.reasons[variable] = (f"the entr{'ies' if len(bad + blank) > 1 else 'y'} {cells_named} "
                                  f"{'were' if len(bad + blank) > 1 else 'was'} left blank or could not be read")
         return
-    shape = np.shape(answers[box.quantity])
-    grid = np.array(read, dtype=float).reshape(box.grid or ())
-    row.values[variable] = canonical(spec.template.display, grid, shape).tolist() if box.grid else float(grid)
+    row.values[variable] = np.array(read, dtype=float).reshape(box.grid).tolist() if box.grid else read[0]
 
 
 def _letter(index: int | None) -> str:

@@ -30,16 +30,23 @@ def _inside(out: Path, rel: str) -> Path:
     """out/rel for a relative POSIX path that stays inside out."""
     parts = PurePosixPath(rel).parts
     if not parts or PurePosixPath(rel).is_absolute() or ".." in parts:
-        raise OutputError(f"refusing the output path {rel!r}: it is not a plain relative path inside {out}")
+        raise OutputError(f"refusing the output path {rel!r}: it is not a plain relative path inside {out}\n  fix: "
+                          f"{out / RECORD} was edited; delete the lines hwgen did not write, or choose another --out")
     return out.joinpath(*parts)
 
 
 def recorded(out: Path) -> list[str]:
     """The relative paths an earlier run recorded in out/.hwgen-outputs (empty if there was none)."""
     record = out / RECORD
-    if not record.is_file():
+    if record.is_symlink() or (record.exists() and not record.is_file()):
+        raise _in_the_way(record)  # hwgen's record is a plain file; a link could make it read or write elsewhere
+    if not record.exists():
         return []
-    lines = record.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = record.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OutputError(f"{record} cannot be read ({exc})\n  fix: if hwgen did not write it, move it away; "
+                          "else delete it and the files of that run by hand") from None
     return list(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
 
 
@@ -105,6 +112,7 @@ def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool
     if out.is_symlink() and not out.exists():
         raise OutputError(f"{out} is a symbolic link to {os.readlink(out)}, which does not exist\n"
                           "  fix: remove the link, or choose another --out")
+    recorded(out)  # a record that is a link, a folder or unreadable stops the run here
     if (out / RECORD).is_file():
         if not force:
             raise OutputError(f"{out} holds the output of an earlier hwgen run; hwgen does not mix two runs\n"

@@ -178,11 +178,12 @@ def immutable(path: Path) -> Iterator[Path]:
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
-def _generate(capsys: pytest.CaptureFixture, tmp_path: Path, out: Path, roster: str = ROSTER) -> tuple[int, str]:
+def _generate(capsys: pytest.CaptureFixture, tmp_path: Path, out: Path, roster: str = ROSTER,
+              *extra: str) -> tuple[int, str]:
     (tmp_path / "hw.yaml").write_text(ASSIGNMENT, encoding="utf-8")
     (tmp_path / "roster.csv").write_text(roster, encoding="utf-8")
     return run(capsys, ["generate", str(tmp_path / "hw.yaml"), "--roster", str(tmp_path / "roster.csv"),
-                        "--out", str(out), "--jobs", "1"])
+                        "--out", str(out), "--jobs", "1", *extra])
 
 
 def test_output_folder_that_is_a_dangling_link(tmp_path, capsys):
@@ -257,3 +258,25 @@ def test_bad_given_file_is_one_message(tmp_path, capsys, name):
 def test_json_report_in_a_missing_folder_is_refused_before_grading(tmp_path, capsys):
     status, output = run(capsys, ["grade", str(tmp_path / "class"), "--json", str(tmp_path / "nowhere" / "r.json")])
     assert_refused(status, output, "r.json", "existing folder")
+
+
+# name -> how out/.hwgen-outputs (hwgen's record of an earlier run) is damaged, and what the message says
+RECORDS: dict[str, tuple[Callable[[Path, Path], None], str]] = {
+    "not UTF-8": (lambda rec, tmp: rec.write_bytes(b"\xff\xfe\n"), "cannot be read"),
+    "a path outside": (lambda rec, tmp: rec.write_text("../../x\n", encoding="utf-8"), "was edited"),
+    "a folder": (lambda rec, tmp: rec.mkdir(), "in the way"),
+    "a link to a file": (lambda rec, tmp: rec.symlink_to(tmp / "hw.yaml"), "in the way"),
+    "a dangling link": (lambda rec, tmp: rec.symlink_to(tmp / "created-through-the-link"), "in the way"),
+}
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_a_damaged_record_of_an_earlier_run_is_one_message(tmp_path, capsys, name):
+    damage, what = RECORDS[name]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "hw.yaml").write_text(ASSIGNMENT, encoding="utf-8")
+    damage(tmp_path / "out" / ".hwgen-outputs", tmp_path)
+    status, output = _generate(capsys, tmp_path, tmp_path / "out", ROSTER, "--force")
+    assert_refused(status, output, ".hwgen-outputs", what)
+    assert not (tmp_path / "created-through-the-link").exists()
+    assert (tmp_path / "hw.yaml").read_text(encoding="utf-8") == ASSIGNMENT

@@ -297,7 +297,9 @@ def test_typed_answers_grade_like_notebooks_and_a_slip_costs_only_its_own_item(e
     assert {i["quantity"]: i["status"] for i in s2["items"] if i["problem"] == "p1"}["dW1"] == "correct_ecf"
     status = {(i["problem"], i["quantity"]): i["status"] for i in s3["items"]}
     assert status == {("p1", "Z1"): "correct", ("p1", "L"): "correct", ("p1", "dW2"): "correct",
-                      ("p1", "dW1"): "invalid", ("p2", "L"): "missing", ("p2", "dZ2"): "missing"}
+                      ("p1", "dW1"): "missing", ("p2", "L"): "missing", ("p2", "dZ2"): "missing"}
+    message = {i["quantity"]: i["message"] for i in s3["items"] if i["problem"] == "p1"}["dW1"]
+    assert message == "No answer: the entry p1.dW1[2,1] was left blank or could not be read (row 4 of the typed answers)."
     assert any("typed into sheet.csv, row 2" in f for f in s1["flags"])
 
     (exam / "submitted").mkdir(exist_ok=True)  # notebooks graded later: none handed in, the typed grades stand

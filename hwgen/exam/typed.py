@@ -3,14 +3,15 @@ data, each row's cells put back into the grids the exam shows (as a notebook han
 the notebook grader's own trusted checks (chunks.check_student) into the same gradebook.
 
 A cell is forgiving the way people type (`0,5`, `-.25`, `1.2e-3`, spaces, a typographic minus) and never
-evaluated. A quantity whose cells are all blank is missing; one with a blank or unreadable cell among filled ones
-is invalid, its message naming the cell; every such cell, unknown student and unknown column is reported by row
-and column, and no row stops the others.
+evaluated. A quantity whose cells are all blank is missing, and so is one with a blank or unreadable cell among
+filled ones (its message names the cells); every unreadable cell, unknown student and unknown column is reported
+by row and column, and no row stops the others.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import re
@@ -27,7 +28,9 @@ from ..grade.chunks import ClassContext, check_student
 from ..grade.copies import CopyIndex
 from ..grade.gradebook import Gradebook, Submission
 from ..grade.manifest import ClassManifest, find_id
+from ..grade.result import Item
 from ..grade.sandbox import Limits
+from ..problem import answer_variable
 from ..yamlfile import read_text
 from .cells import boxes
 from .keys import ID_COLUMNS
@@ -68,7 +71,7 @@ class Row:
     student: str
     line: int
     values: dict[str, Any] = field(default_factory=dict)
-    reasons: dict[str, str] = field(default_factory=dict)
+    unread: dict[str, str] = field(default_factory=dict)  # variable -> which cells were blank or unreadable
     sha256: str = ""
 
 
@@ -132,7 +135,8 @@ def _rows(path: Path, reader: Any, header: list[str], manifest: ClassManifest) -
 
 def _quantity(path: Path, row: Row, spec: Any, box: Any, cells: list[str], column: dict[str, int],
               problems: list[str]) -> None:
-    """One quantity of one row: its value as displayed in row.values, or the reason in row.reasons."""
+    """One quantity of one row: its value as displayed in row.values, or (a cell blank or unreadable among filled
+    ones: the quantity counts as not answered) which cells in row.unread."""
     read: list[float | None] = []
     bad: list[str] = []
     for name in box.names:
@@ -150,8 +154,8 @@ def _quantity(path: Path, row: Row, spec: Any, box: Any, cells: list[str], colum
     blank = [name for name, v in zip(box.names, read) if v is None and name not in bad]
     if bad or blank:
         cells_named = ", ".join((bad + blank)[:4]) + (" ..." if len(bad + blank) > 4 else "")
-        row.reasons[variable] = (f"the entr{'ies' if len(bad + blank) > 1 else 'y'} {cells_named} "
-                                 f"{'were' if len(bad + blank) > 1 else 'was'} left blank or could not be read")
+        row.unread[variable] = (f"the entr{'ies' if len(bad + blank) > 1 else 'y'} {cells_named} "
+                                f"{'were' if len(bad + blank) > 1 else 'was'} left blank or could not be read")
         return
     row.values[variable] = np.array(read, dtype=float).reshape(box.grid).tolist() if box.grid else read[0]
 
@@ -166,6 +170,12 @@ def _letter(index: int | None) -> str:
         index, r = divmod(index - 1, 26)
         out = chr(ord("A") + r) + out
     return f"column {out}"
+
+
+def _unanswered(item: Item, row: Row) -> Item:
+    """A missing item's message in the terms of the sheet: its cells empty, or which could not be read."""
+    why = row.unread.get(answer_variable(item.problem, item.quantity), "its cells are empty")
+    return dataclasses.replace(item, message=f"No answer: {why} (row {row.line} of the typed answers).")
 
 
 def typed_since(book: Gradebook, student: str, notebook: Path | None) -> bool:
@@ -205,7 +215,8 @@ def grade_answers(folder: Path, path: Path, manifest: ClassManifest, sheet: Shee
             if not regrade and book.fingerprint(row.student) == (row.sha256, variant):
                 summary.unchanged += 1
                 continue
-            items, answers, copies = check_student(context, row.student, record["problems"], row.values, row.reasons)
+            items, answers, copies = check_student(context, row.student, record["problems"], row.values, {})
+            items = [_unanswered(item, row) if item.status == "missing" else item for item in items]
             flags = [f"graded from answers typed into {path.name}, row {row.line}"]
             old = before.get(row.student)
             if old is not None and old.isolation != SOURCE and old.status != "missing":

@@ -308,3 +308,39 @@ def test_typed_answers_grade_like_notebooks_and_a_slip_costs_only_its_own_item(e
     assert json.loads((tmp_path / "again.json").read_text()) == report
     result = run_cli("export", str(exam), "--csv", str(tmp_path / "grades.csv"))
     assert result.returncode == 0 and "s2" in (tmp_path / "grades.csv").read_text()
+
+
+def test_notebook_and_typed_grades_side_by_side_the_most_recent_source_wins(tmp_path):
+    import os
+    import time
+
+    from hwgen.grade.simulate import submit
+
+    from .grade_support import make_class
+
+    folder, m = make_class(tmp_path, [("s1", "Ada"), ("s2", "Alan")], EXAM.replace("grading: {partial: true}\n", ""))
+    notebook = submit(folder, m, "s1", "correct")
+    submit(folder, m, "s2", "correct")
+    result = run_cli("grade", str(folder), "--jobs", "1", "--quiet", "--json", str(tmp_path / "nb.json"))
+    assert result.returncode == 0, result.stderr
+    assert [v["score"] for v in json.loads((tmp_path / "nb.json").read_text()).values()] == [10, 10]
+    sheet = tmp_path / "typed.csv"
+    assert run_cli("answers", str(folder), "--csv", str(sheet)).returncode == 0
+    header, *rows = list(csv.reader(sheet.open(encoding="utf-8")))
+    rows = [rows[0]]  # only s1's paper was typed: just their loss of problem 1
+    rows[0][header.index("p1.L")] = repr(m.students["s1"]["problems"]["p1"]["answers"]["L"])
+    with sheet.open("w", encoding="utf-8", newline="") as f:
+        csv.writer(f).writerows([header, *rows])
+    result = run_cli("grade", str(folder), "--answers", str(sheet), "--json", str(tmp_path / "typed.json"))
+    assert result.returncode == 0 and "replacing a notebook grade" in result.stderr, result.stderr
+    typed = json.loads((tmp_path / "typed.json").read_text())["s1"]
+    assert typed["score"] == m.problems[0].asked["L"] and any("replaces the notebook grade" in f for f in typed["flags"])
+
+    result = run_cli("grade", str(folder), "--jobs", "1", "--quiet", "--json", str(tmp_path / "again.json"))
+    report = json.loads((tmp_path / "again.json").read_text())
+    assert report["s1"] == typed and report["s2"]["score"] == 10  # the notebook is older than the typed grade
+
+    later = time.time() + 5
+    os.utime(notebook, (later, later))  # the student's notebook changed after the sheet was graded
+    result = run_cli("grade", str(folder), "--jobs", "1", "--quiet", "--json", str(tmp_path / "last.json"))
+    assert json.loads((tmp_path / "last.json").read_text())["s1"]["score"] == 10

@@ -35,6 +35,7 @@ import cProfile
 import json
 import os
 import pstats
+import re
 import shutil
 import subprocess
 import sys
@@ -120,7 +121,8 @@ def build(root: Path, students: int, jobs: int) -> tuple[Path, ClassManifest]:
 
 
 def cut(folder: Path, manifest: ClassManifest, size: int, out: Path) -> Path:
-    """A class folder of the first `size` students: the manifest cut to them, their submissions hard-linked."""
+    """A class folder of the first `size` students: the manifest cut to them, their submissions copied (the grader
+    refuses hard links)."""
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     keep = list(manifest.students)[:size]
@@ -128,7 +130,7 @@ def cut(folder: Path, manifest: ClassManifest, size: int, out: Path) -> Path:
     (out / MANIFEST).write_text(json.dumps(data), encoding="utf-8")
     for sid in keep:
         if (folder / "submitted" / sid).is_dir():
-            shutil.copytree(folder / "submitted" / sid, out / "submitted" / sid, copy_function=os.link)
+            shutil.copytree(folder / "submitted" / sid, out / "submitted" / sid)
     (out / "submitted").mkdir(exist_ok=True)
     return out
 
@@ -241,7 +243,7 @@ def grade(folder: Path, jobs: int, env: dict[str, str]) -> Result:
     if proc.returncode != 0:
         sys.exit(f"hwgen grade failed:\n{out}\n{err}")
     summary = err.strip().splitlines()[-1]  # "... 1000 graded in 4.1 s (244 notebooks/s); gradebook: ..."
-    running = float(summary.split(" in ")[1].split(" s ")[0])
+    running = float(re.search(r" in ([0-9.]+) s\b", summary).group(1))  # type: ignore[union-attr]
     graded = int(summary.split(" graded")[0].split()[-1]) if " graded" in summary else 0
     isolation = next((line.split("isolation: ")[1].split(" ")[0] for line in err.splitlines()
                       if "isolation: " in line), "?")

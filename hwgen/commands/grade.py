@@ -10,9 +10,10 @@ from pathlib import Path
 from ..errors import HwgenError, InputFileError
 from ..exam import typed
 from ..grade.batch import GradeOptions, grade_class
-from ..grade.export import FORMATS, csv_text
+from ..grade.export import FORMATS, MISSING, csv_text, table_text
 from ..grade.feedback import write_pages
 from ..grade.gradebook import GRADEBOOK, Gradebook
+from ..grade.insight import items_text
 from ..grade.isolation import LEVELS
 from ..grade.manifest import ClassManifest, find_id, load_manifest
 from ..grade.sandbox import Limits, default_jobs
@@ -64,6 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("dir", metavar="DIR", type=Path, help="the class folder")
     p.add_argument("--csv", metavar="FILE.csv", type=Path, help="where to write (default DIR/grades.csv)")
     p.add_argument("--format", choices=sorted(FORMATS), default="canvas", help="the LMS to import into (default canvas)")
+    p.add_argument("--missing", choices=MISSING, default=MISSING[0],
+                   help=f"what a student who handed in nothing gets: 0 points (default, {MISSING[0]}) or empty cells "
+                        "(blank: the LMS keeps the grade unset)")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("feedback", help="write one HTML feedback page per graded student",
@@ -92,9 +96,11 @@ def cmd_grade(args: argparse.Namespace) -> int:
             print(f"hwgen grade: warning: {why}", file=sys.stderr)
         print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
         students = summary.students
+    manifest = load_manifest(args.dir)
+    with Gradebook(args.dir / GRADEBOOK, readonly=True) as book:
+        sys.stdout.write(table_text(manifest, book, only=set(students)) + "\n" + items_text(manifest, book))
+        report = book.report(students) if args.json else None
     if args.json:
-        with Gradebook(args.dir / GRADEBOOK, readonly=True) as book:
-            report = book.report(students)
         with writing_into(args.json, "--json"):
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return 0
@@ -130,7 +136,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     manifest, book = open_class(args.dir)
     out = args.csv or args.dir / "grades.csv"
     with book, writing_into(out, "--csv"):
-        out.write_text(csv_text(manifest, book, args.format), encoding="utf-8", newline="")
+        out.write_text(csv_text(manifest, book, args.format, args.missing), encoding="utf-8", newline="")
     print(f"hwgen export: {counted(len(manifest.students), 'student')} -> {out} ({args.format} format)", file=sys.stderr)
     return 0
 

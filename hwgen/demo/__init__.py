@@ -80,7 +80,7 @@ def run_demo(out: Path, jobs: int = 0, progress: bool = True) -> str:
         submit(folder, manifest, student.id, student.behaviour)
     summary = grade_class(folder, GradeOptions(jobs=jobs, limits=Limits(wall=5.0, cpu=5.0), progress=progress))
     with Gradebook(folder / GRADEBOOK) as book:
-        table = table_text(manifest, book, {s.id: s.about for s in STUDENTS})
+        table = table_text(manifest, book, {s.id: s.about for s in STUDENTS}) + "\n" + insight.items_text(manifest, book)
         mistakes = insight.table_text(insight.misconception_counts(book))
         pages = write_pages(manifest, book, folder / "feedback")
     return (f"\n{table}\n{summary.line()}, isolation: {summary.isolation}\n\n"

@@ -164,7 +164,7 @@ def _explain_missing(item: Item, variable: str, notebook: Notebook, run: Run) ->
     if not cells:
         extra = f"No code cell mentions {variable}: was its answer cell deleted or renamed?"
     else:
-        failed = [i for i in cells if i in run.cell_errors]
+        failed = [i for i in cells if i in run.cell_errors and not notebook.is_check(i)]
         if not failed:
             return item
         i = failed[-1]
@@ -178,7 +178,7 @@ def _finish(manifest: ClassManifest, pending: _Pending, run: Run, items: list[It
     sub, notebook = pending.sub, pending.notebook
     items = [_explain_missing(i, answer_variable(i.problem, i.quantity), notebook, run) if i.status == "missing" else i
              for i in items]
-    failed = sorted(run.cell_errors)
+    failed = sorted(i for i in run.cell_errors if not notebook.is_check(i))
     cell_flags = [f"{notebook.label(i)}: {run.cell_errors[i]}" for i in failed[:MAX_CELL_FLAGS]]
     if len(failed) > MAX_CELL_FLAGS:
         cell_flags.append(f"{len(failed) - MAX_CELL_FLAGS} more code cells raised errors")

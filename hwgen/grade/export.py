@@ -4,7 +4,8 @@
 Section, then one column per assignment, and a "Points Possible" row under the header); "moodle"
 follows Moodle's grade import (an identifier column to map from, then one column per grade item; the
 maximum is in each header, since Moodle reads every other row as a student). Students of the roster who
-have never been graded get empty cells; students who submitted nothing have 0 (see README).
+have never been graded get empty cells; students who submitted nothing have 0, or empty cells with
+`missing="blank"` (see README).
 """
 
 from __future__ import annotations
@@ -41,19 +42,27 @@ class Row:
     def notes(self) -> str:
         """The flags as one cell of text."""
         text = "; ".join(self.flags)
-        return text if len(text) <= NOTES_CHARS else text[: NOTES_CHARS - 3] + "..."
+        if len(text) <= NOTES_CHARS:
+            return text
+        cut = text[: NOTES_CHARS - 2]
+        space = cut.rfind(" ")
+        return (cut[:space] if space > NOTES_CHARS // 2 else cut[:-1]).rstrip(" ;,:") + "..."
 
 
-def rows(manifest: ClassManifest, book: Gradebook) -> list[Row]:
-    """Every roster student in roster order, with their points per problem from the gradebook."""
+MISSING = ("zero", "blank")  # what a student who handed in nothing gets (`--missing`); the first is the default
+
+
+def rows(manifest: ClassManifest, book: Gradebook, missing: str = MISSING[0]) -> list[Row]:
+    """Every roster student in roster order, with their points per problem from the gradebook; a student who
+    handed in nothing has 0 points, or empty cells with `missing="blank"`."""
     subs, copied = book.submissions(), book.copied_from()
     out = []
     for sid, record in manifest.students.items():
         name, email = clean(record.get("name") or ""), clean(record.get("email") or "")
         sub = subs.get(sid)
-        if sub is None:
-            out.append(Row(sid, name, email, {spec.key: None for spec in manifest.problems}, None, "not graded", [],
-                           copied.get(sid, [])))
+        if sub is None or (sub.status == "missing" and missing == "blank"):
+            out.append(Row(sid, name, email, {spec.key: None for spec in manifest.problems}, None,
+                           sub.status if sub else "not graded", list(sub.flags) if sub else [], copied.get(sid, [])))
             continue
         points = {spec.key: 0.0 for spec in manifest.problems}
         for item, _, _ in book.items(sid):
@@ -95,17 +104,20 @@ def _moodle(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
 FORMATS: dict[str, Callable[[ClassManifest, list[Row]], list[list[str]]]] = {"canvas": _canvas, "moodle": _moodle}
 
 
-def csv_text(manifest: ClassManifest, book: Gradebook, fmt: str = "canvas") -> str:
-    """The CSV file's text in the chosen LMS's import format; no cell starts like a spreadsheet formula."""
+def csv_text(manifest: ClassManifest, book: Gradebook, fmt: str = "canvas", missing: str = MISSING[0]) -> str:
+    """The CSV file's text in the chosen LMS's import format (`missing`: what non-submitters get, see rows); no
+    cell starts like a spreadsheet formula."""
     buffer = io.StringIO()
-    table = FORMATS[fmt](manifest, rows(manifest, book))
+    table = FORMATS[fmt](manifest, rows(manifest, book, missing))
     csv.writer(buffer, lineterminator="\r\n").writerows([csv_cell(cell) for cell in row] for row in table)
     return buffer.getvalue()
 
 
-def table_text(manifest: ClassManifest, book: Gradebook, about: Mapping[str, str] | None = None) -> str:
-    """The gradebook as an aligned text table for the terminal; `about` adds a last column by student id."""
-    table = rows(manifest, book)
+def table_text(manifest: ClassManifest, book: Gradebook, about: Mapping[str, str] | None = None,
+               only: Collection[str] | None = None) -> str:
+    """The gradebook as an aligned text table for the terminal (`only` these students, else every roster
+    student); `about` adds a last column by student id."""
+    table = [r for r in rows(manifest, book) if only is None or r.student in only]
     head = ["student", "name", *(f"{s.key}/{_num(s.points)}" for s in manifest.problems),
             f"total/{_num(manifest.max_points)}", "status", "flags", "copied from"] + (["about"] if about else [])
     body = [[r.student, r.name, *(_num(r.points[s.key]) for s in manifest.problems), _num(r.total), r.status,

@@ -6,6 +6,7 @@ when the assignment's grading options say `show_expected: true`. Everything is H
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -18,10 +19,18 @@ from ..numfmt import points_text, text_array
 from ..render import templates_dir
 from .gradebook import Gradebook, Submission
 from .manifest import ClassManifest
+from .misconceptions import BY_KEY
 
 STATUS_TEXT = {"correct": "correct", "correct_ecf": "correct (carried forward)", "partial": "partly correct",
                "wrong": "wrong", "missing": "missing", "invalid": "cannot be graded"}
 SHOWN_ENTRIES = 64  # a student's value longer than this is summarised
+_PATH = re.compile(r"(?<![\w.@+-])(?:/|~/)?(?:[\w.@+-]+/){2,}([\w.@+-]+)|(?<![\w.@+-])/(?:[\w.@+-]+/)+([\w.@+-]+)")
+
+
+def for_students(text: str) -> str:
+    """A message or flag as a student may read it: a file path (the grader's folders, the sandbox's) cut to its
+    file name; `dL/dW1` or `1/n` (one slash, not a path) stay."""
+    return _PATH.sub(lambda m: m.group(1) or m.group(2), text)
 
 
 @lru_cache(maxsize=1)
@@ -61,8 +70,8 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
             "variable": spec.variable(item.quantity) if spec else item.quantity,
             "description": DESCRIPTIONS.get(item.quantity, ""), "points": points_text(item.points),
             "max_points": points_text(item.max_points), "status": item.status,
-            "status_text": STATUS_TEXT.get(item.status, item.status), "message": item.message,
-            "misconception": item.misconception,
+            "status_text": STATUS_TEXT.get(item.status, item.status), "message": for_students(item.message),
+            "misconception": BY_KEY[item.misconception].name if item.misconception in BY_KEY else None,
             "answer": None if answer is None else _shown(answer, max(digits + 2, 6)),
             "expected": _shown(expected, digits) if show_expected and expected is not None else None})
         entry["score"] += item.points
@@ -72,7 +81,7 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
     return environment().get_template("feedback.html.j2").render(
         title=manifest.title, course=str(manifest.assignment.get("course") or ""),
         student={"id": student, "name": str(record.get("name") or "")}, graded_at=sub.graded_at,
-        score=points_text(sub.score), max_score=points_text(sub.max_score), flags=list(sub.flags),
+        score=points_text(sub.score), max_score=points_text(sub.max_score), flags=[for_students(f) for f in sub.flags],
         problems=list(problems.values()))
 
 

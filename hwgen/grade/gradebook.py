@@ -279,6 +279,14 @@ class Gradebook:
                                "ORDER BY COUNT(*) DESC, problem, quantity, misconception").fetchall()
 
     @_guarded
+    def status_counts(self) -> list[tuple[str, str, str, int]]:
+        """(problem, quantity, status, number of students) over the submissions that were graded (not missing,
+        invalid or unknown), in assignment order."""
+        return self.db.execute("SELECT i.problem, i.quantity, i.status, COUNT(*) FROM items i JOIN submissions s "
+                               "ON s.student = i.student WHERE s.status = 'graded' GROUP BY i.problem, i.quantity, "
+                               "i.status ORDER BY MIN(i.position), i.status").fetchall()
+
+    @_guarded
     def report(self, students: Sequence[str] | None = None) -> dict[str, Any]:
         """The `--json` report: {student: {score, max, items: [...], flags: [...]}}."""
         subs = self.submissions()

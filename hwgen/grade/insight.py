@@ -6,8 +6,10 @@ import csv
 import io
 from dataclasses import dataclass
 
+from ..numfmt import points_text
 from .export import aligned
 from .gradebook import Gradebook
+from .manifest import ClassManifest
 from .misconceptions import BY_KEY
 
 
@@ -40,6 +42,23 @@ def table_text(counts: list[MisconceptionCount]) -> str:
     head = ["problem", "quantity", "misconception", "students", "of graded"]
     body = [[c.problem, c.quantity, c.name, str(c.students), f"{c.students / max(c.graded, 1):.0%}"] for c in counts]
     return aligned(head, body, right=range(3, len(head)))
+
+
+def items_text(manifest: ClassManifest, book: Gradebook) -> str:
+    """Per asked item: its points and how many graded students got it right (and carried forward), as a table."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for problem, quantity, status, n in book.status_counts():
+        counts.setdefault((problem, quantity), {})[status] = n
+    graded = sum(1 for sub in book.submissions().values() if sub.status == "graded")
+    head = ["item", "points", "correct", "carried forward", "% correct"]
+    body = []
+    for spec in manifest.problems:
+        for q, points in spec.asked.items():
+            mine = counts.get((spec.key, q), {})
+            right = mine.get("correct", 0)
+            body.append([spec.variable(q), points_text(points), str(right), str(mine.get("correct_ecf", 0)),
+                         f"{right / graded:.0%}" if graded else "-"])
+    return aligned(head, body, right=range(1, len(head)))
 
 
 def csv_text(counts: list[MisconceptionCount]) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 MAX_BYTES = 50 * 2**20  # larger notebooks are almost always full of saved output; they are refused
+CHECK = re.compile(r"# Check p\d+_\w+ \(")  # the first line of a notebook's check cell (templates/notebook/test.py.j2)
 FIX = "open it in Jupyter, save it (File > Save and Checkpoint), and submit the saved .ipynb file again"
 
 
@@ -39,12 +40,22 @@ class Notebook:
     path: Path
     cells: list[str]
     notes: list[str] = field(default_factory=list)
+    places: list[tuple[int, int | None]] = field(default_factory=list)  # per code cell: position among all cells,
+    # counted from 1 as a student scrolls (markdown included), and the execution count Jupyter shows as In [n]
 
     def label(self, index: int) -> str:
-        """How a student finds code cell `index`: 'code cell 7 (`p1_dW1 = ...`)'."""
+        """How a student finds code cell `index` in Jupyter: 'cell 15 (In [7]: `p1_dW1 = ...`)', its position among
+        all the notebook's cells, the execution count shown beside it, and its first line."""
         first = next((line.strip() for line in self.cells[index].splitlines() if line.strip()), "")
         first = first if len(first) <= 40 else first[:37] + "..."
-        return f"code cell {index + 1}" + (f" (`{first}`)" if first else "")
+        position, count = self.places[index] if index < len(self.places) else (index + 1, None)
+        shown = ([f"In [{count}]"] if count is not None else []) + ([f"`{first}`"] if first else [])
+        return f"cell {position}" + (f" ({': '.join(shown)})" if shown else "")
+
+    def is_check(self, index: int) -> bool:
+        """Whether code cell `index` is one of the notebook's own type-and-shape checks of an answer (its text
+        starts as hwgen writes them); what it asserts is already on the answer's item."""
+        return bool(CHECK.match(self.cells[index]))
 
     @cached_property
     def _names(self) -> list[set[str]]:
@@ -160,7 +171,7 @@ def read_notebook(path: Path, raw: bytes) -> Notebook:
         old = isinstance(data, dict) and "worksheets" in data
         raise Unreadable(f"{path.name} is " + ("an old (version 3) notebook" if old else "not a Jupyter notebook")
                          + f" (it has no list of cells); {FIX}")
-    cells, notes = [], []
+    cells, notes, places = [], [], []
     for n, cell in enumerate(data["cells"], 1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -169,6 +180,8 @@ def read_notebook(path: Path, raw: bytes) -> Notebook:
             notes.append(f"cell {n} has no readable source and was skipped")
             continue
         cells.append(strip_magics(source))
+        count = cell.get("execution_count")
+        places.append((n, count if type(count) is int and 0 <= count < 10**9 else None))
     if not cells:
         raise Unreadable(f"{path.name} has no code cells; submit the notebook you worked in")
-    return Notebook(path, cells, notes)
+    return Notebook(path, cells, notes, places)

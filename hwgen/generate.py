@@ -223,6 +223,7 @@ class Summary:
     files: int
     seconds: float
     rederived: list[str] = field(default_factory=list)  # "student/problem" whose numbers were re-derived
+    removed: list[str] = field(default_factory=list)  # files of the earlier run that --force deleted
 
 
 BUNDLES = ("worksheets.pdf", "keys.pdf", "exams.pdf")
@@ -241,11 +242,11 @@ def generate(assignment: Assignment, students: Sequence[Student], out: Path, *, 
     of one chunk)."""
     start = time.perf_counter()
     writers = writers or MODES[assignment.mode]
-    prepare(out, (MANIFEST, MANIFEST + ".partial", *BUNDLES), {WRITERS[w].folder for w in writers}, force)
+    removed = prepare(out, (MANIFEST, MANIFEST + ".partial", *BUNDLES), {WRITERS[w].folder for w in writers}, force)
     output = Output(out)
     manifest = Manifest(output, assignment)
     seen: dict[str, set[int]] = {p.key: set() for p in assignment.problems}
-    summary = Summary(out, len(students), len(assignment.problems), 0, 0.0)
+    summary = Summary(out, len(students), len(assignment.problems), 0, 0.0, removed=removed)
     if executor is None:
         executor = class_executor(None, jobs, len(students))
     size = chunk_size(len(students), executor.workers)

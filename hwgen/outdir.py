@@ -50,14 +50,14 @@ def recorded(out: Path) -> list[str]:
     return list(dict.fromkeys(line for line in lines if line and not line.startswith("#")))
 
 
-def remove_previous(out: Path) -> int:
-    """Delete the files an earlier run recorded, and folders that leaves empty; return how many files went."""
-    removed, folders = 0, set()
+def remove_previous(out: Path) -> list[str]:
+    """Delete the files an earlier run recorded, and folders that leaves empty; return the files that went."""
+    removed, folders = [], set()
     for rel in recorded(out):
         path = _inside(out, rel)
         if path.is_file() or path.is_symlink():
             path.unlink()
-            removed += 1
+            removed.append(rel)
         folders.update(p for p in path.parents if out in p.parents)
     for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
         if folder.is_dir() and not any(folder.iterdir()):
@@ -105,8 +105,17 @@ def _taken(path: Path) -> bool:
     return path.exists() or path.is_symlink()
 
 
-def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool) -> None:
-    """Make `out` ready for a fresh run writing these top-level files and into these folders (module docstring)."""
+def add_to_record(out: Path, rels: Iterable[str]) -> None:
+    """Record files that another hwgen command wrote in an earlier run's folder (feedback pages), so that the next
+    `generate --force` deletes them with the rest; nothing is recorded where no run is."""
+    if (out / RECORD).is_file():
+        with open(out / RECORD, "a", encoding="utf-8") as record:
+            record.writelines(f"{rel}\n" for rel in rels)
+
+
+def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool) -> list[str]:
+    """Make `out` ready for a fresh run writing these top-level files and into these folders (module docstring);
+    the files of the earlier run that --force deleted."""
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} exists and is not a folder\n  fix: choose another --out")
     if out.is_symlink() and not out.exists():
@@ -118,7 +127,9 @@ def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool
             raise OutputError(f"{out} holds the output of an earlier hwgen run; hwgen does not mix two runs\n"
                               f"  fix: add --force to replace it (hwgen deletes only the files it wrote, listed in "
                               f"{out / RECORD}), or choose another --out")
-        remove_previous(out)
+        removed = remove_previous(out)
+    else:
+        removed = []
     for name in sorted(files):
         if _taken(out / name):
             raise _in_the_way(out / name)
@@ -126,6 +137,7 @@ def prepare(out: Path, files: Iterable[str], folders: Iterable[str], force: bool
         if _taken(out / name) and not (out / name).is_dir():
             raise _in_the_way(out / name)
     out.mkdir(parents=True, exist_ok=True)
+    return removed
 
 
 def create(out: Path, files: Mapping[str, str], replace: bool = False) -> None:

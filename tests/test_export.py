@@ -38,7 +38,7 @@ def test_json_report_has_the_documented_shape(graded):
     folder, manifest, report = graded
     assert set(report) == {s for s, _ in ROSTER}
     item = report["bob"]["items"][0]
-    assert set(report["bob"]) == {"score", "max", "items", "flags"}
+    assert set(report["bob"]) == {"score", "max", "items", "flags", "flagged"} and report["bob"]["flagged"] == []
     assert set(item) == {"problem", "quantity", "points", "max_points", "status", "misconception", "message"}
     assert report["bob"]["score"] == pytest.approx(manifest.max_points - points(manifest, "p1_L"))
     assert report["cy"]["flags"][0].startswith("no submission")

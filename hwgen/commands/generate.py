@@ -16,9 +16,10 @@ from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
 from ..exam import keys
 from ..generate import MODES, WRITERS, class_executor, generate
+from ..grade.gradebook import GRADEBOOK
 from ..grade.manifest import load_manifest
 from ..numfmt import counted
-from ..outdir import Output, writing_into
+from ..outdir import Output, recorded, writing_into
 from . import bounded
 from .grade import MAX_JOBS
 
@@ -81,10 +82,27 @@ def cmd_generate(args: argparse.Namespace) -> int:
               + ", ".join(summary.rederived[:5]) + (" ..." if len(summary.rederived) > 5 else ""))
     with writing_into(out):
         extra = write_exam_keys(out, assignment.paper) if exam else []
-        if not args.pdf:
-            return 0
-        folders = tuple(WRITERS[w].folder for w in MODES[assignment.mode] if w in PDF_WRITERS)
-        return compile_pdfs(out, [s.id for s in students], jobs, folders, extra)
+        status = 0
+        if args.pdf:
+            folders = tuple(WRITERS[w].folder for w in MODES[assignment.mode] if w in PDF_WRITERS)
+            status = compile_pdfs(out, [s.id for s in students], jobs, folders, extra)
+    if summary.removed:
+        print(replaced_text(out, summary.removed))
+    return status
+
+
+def replaced_text(out: Path, removed: list[str]) -> str:
+    """What --force did to the earlier run: the files it deleted that this run did not write again (PDFs without
+    --pdf, feedback pages, students no longer on the roster), and what grading keeps."""
+    again = set(recorded(out))
+    gone = [rel for rel in removed if rel not in again]
+    text = (f"deleted the earlier run's {counted(len(removed), 'file')}; {len(gone)} of them this run does not write "
+            "again" + (": " + ", ".join(gone[:5]) + (" ..." if len(gone) > 5 else "") if gone else ""))
+    kept = [name for name in (GRADEBOOK, "submitted") if (out / name).exists()]
+    if kept:
+        text += (f"\nkept {' and '.join(kept)}: `hwgen grade {out}` grades every student again against the new "
+                 "numbers and flags notebooks that hold the old ones (numbers_changed)")
+    return text
 
 
 def write_exam_keys(out: Path, paper: str) -> list[Path]:

@@ -11,14 +11,14 @@ from ..errors import HwgenError, InputFileError
 from ..exam import typed
 from ..grade.batch import GradeOptions, grade_class
 from ..grade.export import FORMATS, MISSING, csv_text, table_text
-from ..grade.feedback import write_pages
+from ..grade.feedback import FEEDBACK, write_pages
 from ..grade.gradebook import GRADEBOOK, Gradebook
 from ..grade.insight import items_text
 from ..grade.isolation import LEVELS
 from ..grade.manifest import ClassManifest, find_id, load_manifest
 from ..grade.sandbox import Limits, default_jobs
 from ..numfmt import counted
-from ..outdir import writing_into
+from ..outdir import add_to_record, writing_into
 from . import bounded
 
 MAX_JOBS = 256  # processes, each with its own sandbox worker
@@ -103,6 +103,12 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.json:
         with writing_into(args.json, "--json"):
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    pages = args.dir / FEEDBACK
+    if summary.recorded and pages.is_dir():  # pages written before must not show a grade that has changed
+        with Gradebook(args.dir / GRADEBOOK) as book, writing_into(pages, "class folder"):
+            written = write_pages(manifest, book, pages, summary.recorded)
+        add_to_record(args.dir, [f"{FEEDBACK}/{p.name}" for p in written])
+        print(f"hwgen grade: wrote {counted(len(written), 'feedback page')} again in {pages}", file=sys.stderr)
     return 0
 
 
@@ -145,10 +151,12 @@ def cmd_feedback(args: argparse.Namespace) -> int:
     """Write the HTML pages."""
     manifest, book = open_class(args.dir)
     student = find_id(args.student, manifest.students) or args.student if args.student else None
-    with book, writing_into(args.out or args.dir / "feedback", "--out"):
-        pages = write_pages(manifest, book, args.out or args.dir / "feedback", [student] if student else None)
+    with book, writing_into(args.out or args.dir / FEEDBACK, "--out"):
+        pages = write_pages(manifest, book, args.out or args.dir / FEEDBACK, [student] if student else None)
+    if args.out is None:  # in the class folder: the next `generate --force` deletes them with the run they grade
+        add_to_record(args.dir, [f"{FEEDBACK}/{p.name}" for p in pages])
     if args.student and not pages:
         raise InputFileError(args.dir / GRADEBOOK, None, f"student {args.student!r} has not been graded",
                              f"check the id, or run `hwgen grade {args.dir} --student {args.student}`")
-    print(f"hwgen feedback: {counted(len(pages), 'page')} -> {args.out or args.dir / 'feedback'}", file=sys.stderr)
+    print(f"hwgen feedback: {counted(len(pages), 'page')} -> {args.out or args.dir / FEEDBACK}", file=sys.stderr)
     return 0

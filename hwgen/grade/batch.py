@@ -64,6 +64,7 @@ class Summary:
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("graded", "unchanged", "missing", "invalid", "unknown"), 0))
     students: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)  # students whose results this run wrote (not unchanged)
     isolation: str = ""
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)  # folders of the submissions folder that name no student
@@ -221,11 +222,12 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                  file=sys.stderr, dynamic_ncols=True) as bar:
 
         def done(sub: Submission | None, items: list[Item] = (), answers: dict | None = None,
-                 copies: list[dict] = ()) -> None:
+                 copies: list[dict] = (), flags: list[dict] = ()) -> None:
             what = sub.status if sub is not None else "unchanged"
             if sub is not None:
                 sub.score = round(sum(i.points for i in items), 6)
-                book.record(sub, items, answers or {}, copies)
+                book.record(sub, items, answers or {}, copies, flags)
+                summary.recorded.append(sub.student)
             summary.counts[what] += 1
             bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in summary.counts.items() if v), refresh=False)
             bar.update()
@@ -256,9 +258,9 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                     levels.add(g.isolation)
                     _announce(g, options.limits, bar)
                 item = pending.pop(g.student)
-                item.sub.flags = list(item.sub.flags) + [c["message"] for c in g.copies]
+                item.sub.flags = list(item.sub.flags) + [c["message"] for c in g.copies + g.changed]
                 item.sub.isolation = g.isolation
-                done(item.sub, _finish(manifest, item, g.run, g.items), g.answers, g.copies)
+                done(item.sub, _finish(manifest, item, g.run, g.items), g.answers, g.copies, g.changed)
     summary.isolation = "+".join(sorted(levels))
     summary.seconds = time.monotonic() - start
     return summary

@@ -18,10 +18,13 @@ import os
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Mapping
 
+import numpy as np
+
+from ..engine import GIVEN_NAMES
 from ..problem import ProblemSpec
 from .checks import grade_problem
 from .copies import CopyIndex
@@ -47,8 +50,9 @@ class ClassContext:
 
     @cached_property
     def names(self) -> list[str]:
-        """Every answer variable (p1_Z1, ...), in assignment order."""
-        return [spec.variable(q) for spec in self.specs for q in spec.asked]
+        """Every answer variable (p1_Z1, ...), in assignment order, then every given one (p1_X, ..., p1_lr)."""
+        return [spec.variable(q) for spec in self.specs for q in spec.asked] + \
+            [spec.variable(k) for spec in self.specs for k in GIVENS]
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without what is rebuilt where it is used."""
@@ -76,24 +80,67 @@ class Graded:
     run: Run
     isolation: str
     fallbacks: list[str] = field(default_factory=list)
+    changed: list[dict[str, Any]] = field(default_factory=list)  # numbers_changed flags (changed_givens)
 
 
 def check_student(context: ClassContext, student: str, record: Mapping[str, Any], values: Mapping[str, Any],
-                  reasons: Mapping[str, str]) -> tuple[list[Item], dict[tuple[str, str], Any], list[dict[str, Any]]]:
+                  reasons: Mapping[str, str]) -> tuple[list[Item], dict[tuple[str, str], Any], list[dict[str, Any]],
+                                                       list[dict[str, Any]]]:
     """The trusted checks of one student's plain values (by variable) -> items, the values by (problem,
-    quantity), copied-work flags (a flagged problem carries no error forward)."""
+    quantity), copied-work flags (a flagged problem carries no error forward) and numbers_changed flags (a
+    notebook whose given numbers are not the student's: no mistake is named from answers to other numbers)."""
     by_problem = {spec.key: {q: values[spec.variable(q)] for q in spec.asked if spec.variable(q) in values}
                   for spec in context.specs}
     arrays = {key: {q: _read(v) for q, v in mine.items()} for key, mine in by_problem.items()}  # read once
     copies = context.copies.flags(student, arrays)
     copied = {c["problem"] for c in copies}
+    changed = [flag for spec in context.specs if (flag := changed_givens(spec, record[spec.key], values))]
     items: list[Item] = []
     for spec in context.specs:
         errors = {q: reasons[spec.variable(q)] for q in spec.asked if spec.variable(q) in reasons}
-        items += grade_problem(spec, record[spec.key], arrays[spec.key], errors, context.grading,
-                               copied=spec.key in copied)
+        flag = next((c for c in changed if c["problem"] == spec.key), None)
+        grading = context.grading | ({"misconceptions": False} if flag else {})
+        mine = grade_problem(spec, record[spec.key], arrays[spec.key], errors, grading, copied=spec.key in copied)
+        items += [_noted(item, flag) if flag and item.status not in ("correct", "missing") else item for item in mine]
     answers = {(key, q): v for key, mine in by_problem.items() for q, v in mine.items()}
-    return items, answers, copies
+    return items, answers, copies, changed
+
+
+GIVENS = (*GIVEN_NAMES, "lr")  # the numbers a notebook's given cell defines, as pK_X, ..., pK_lr
+
+
+def changed_givens(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A numbers_changed flag if the notebook's given numbers of this problem (as they were at the end of the run)
+    are not the student's in the manifest: a notebook from before `hwgen generate --force` drew new numbers, or
+    numbers edited by hand. A given variable the notebook does not define is no evidence; either orientation of an
+    array counts as the same numbers."""
+    mine = {k: record["given"][k] for k in GIVEN_NAMES} | {"lr": record["network"]["lr"]}
+    changed = [spec.variable(k) for k in GIVENS
+               if spec.variable(k) in values and not _same(values[spec.variable(k)], mine[k])]
+    if not changed:
+        return None
+    names = ", ".join(changed)
+    return {"kind": "numbers_changed", "problem": spec.key, "variables": changed,
+            "message": f"{spec.key}: the notebook's given numbers ({names}) are not the ones this student was "
+                       f"assigned (a notebook from before the numbers were generated again, or edited numbers); "
+                       "its answers were checked against the assigned numbers and no mistake was named from them"}
+
+
+def _same(value: Any, expected: Any) -> bool:
+    """Whether a notebook's value holds the expected numbers (in either orientation, size-1 axes aside)."""
+    try:
+        got = np.squeeze(to_array(value))
+    except BadValue:
+        return False
+    want = np.squeeze(np.asarray(expected, dtype=float))
+    return any(form.shape == want.shape and np.allclose(form, want, rtol=1e-9, atol=1e-12) for form in (got, got.T))
+
+
+def _noted(item: Item, flag: Mapping[str, Any]) -> Item:
+    """An item of a problem whose given numbers changed, its message saying so first."""
+    note = (f"Your notebook's given numbers ({', '.join(flag['variables'])}) are not the ones you were assigned: "
+            "download your notebook again and redo this problem with your own numbers. ")
+    return replace(item, message=note + item.message)
 
 
 def _read(value: Any) -> Any:
@@ -149,7 +196,7 @@ def grade_chunk(context: ClassContext, tasks: list[Task]) -> list[Graded]:
     out = []
     for task, future in zip(tasks, runs):
         run = future.result()
-        items, answers, copies = check_student(context, task.student, task.record, run.values, run.reasons)
+        items, answers, copies, changed = check_student(context, task.student, task.record, run.values, run.reasons)
         run.values = {}
-        out.append(Graded(task.student, items, answers, copies, run, sandbox.level, list(sandbox.fallbacks)))
+        out.append(Graded(task.student, items, answers, copies, run, sandbox.level, list(sandbox.fallbacks), changed))
     return out

@@ -23,6 +23,7 @@ from .misconceptions import BY_KEY
 
 STATUS_TEXT = {"correct": "correct", "correct_ecf": "correct (carried forward)", "partial": "partly correct",
                "wrong": "wrong", "missing": "missing", "invalid": "cannot be graded"}
+FEEDBACK = "feedback"  # the pages' folder in the class folder
 SHOWN_ENTRIES = 64  # a student's value longer than this is summarised
 _PATH = re.compile(r"(?<![\w.@+-])(?:/|~/)?(?:[\w.@+-]+/){2,}([\w.@+-]+)|(?<![\w.@+-])/(?:[\w.@+-]+/)+([\w.@+-]+)")
 

@@ -61,6 +61,13 @@ CREATE TABLE IF NOT EXISTS copies (  -- copied work: a problem's answers match a
     quantities TEXT NOT NULL,        -- JSON list of the quantities that match
     PRIMARY KEY (student, problem, other)
 );
+CREATE TABLE IF NOT EXISTS problem_flags (  -- other flags of one problem by kind, e.g. numbers_changed
+    student TEXT NOT NULL,
+    problem TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    detail TEXT NOT NULL,            -- JSON object: the flag as the JSON report shows it
+    PRIMARY KEY (student, problem, kind)
+);
 """
 
 
@@ -210,9 +217,10 @@ class Gradebook:
 
     @_guarded
     def record(self, sub: Submission, items: Sequence[Item], answers: dict[tuple[str, str], Any],
-               copies: Sequence[dict[str, Any]] = ()) -> None:
-        """Replace one student's results (and copied-work flags, CopyIndex.flags), all in one transaction;
-        text that came from the student is cleaned (safetext.clean) on the way in."""
+               copies: Sequence[dict[str, Any]] = (), flags: Sequence[dict[str, Any]] = ()) -> None:
+        """Replace one student's results (and copied-work flags, CopyIndex.flags, and other flags of a problem,
+        {"kind", "problem", ...}), all in one transaction; text that came from the student is cleaned
+        (safetext.clean) on the way in."""
         sub.graded_at = sub.graded_at or now()
         rows = [(sub.student, i, it.problem, it.quantity, it.points, it.max_points, it.status,
                  None if it.misconception is None else clean(it.misconception), clean(it.message),
@@ -226,6 +234,9 @@ class Gradebook:
             self.db.execute("DELETE FROM copies WHERE student = ?", (sub.student,))
             self.db.executemany("INSERT OR REPLACE INTO copies VALUES (?,?,?,?)", [
                 (sub.student, c["problem"], c["other"], json.dumps(c["quantities"])) for c in copies])
+            self.db.execute("DELETE FROM problem_flags WHERE student = ?", (sub.student,))
+            self.db.executemany("INSERT OR REPLACE INTO problem_flags VALUES (?,?,?,?)", [
+                (sub.student, f["problem"], f["kind"], json.dumps(f)) for f in flags])
             self.db.execute("INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                             (sub.student, sub.status, None if sub.path is None else clean(sub.path), sub.sha256,
                              sub.variant_sha256, sub.score, sub.max_score, json.dumps(flags), sub.isolation, sub.attempts,
@@ -287,15 +298,27 @@ class Gradebook:
                                "i.status ORDER BY MIN(i.position), i.status").fetchall()
 
     @_guarded
+    def flagged(self, student: str) -> list[dict[str, Any]]:
+        """A student's flags by kind, in problem order: copied_work (with `other` and `quantities`) and the
+        problem_flags (numbers_changed with `variables`), each with `kind` and `problem`."""
+        copies = [{"kind": "copied_work", "problem": p, "other": o, "quantities": json.loads(q)} for p, o, q in
+                  self.db.execute("SELECT problem, other, quantities FROM copies WHERE student = ?", (student,))]
+        others = [json.loads(d) for (d,) in self.db.execute("SELECT detail FROM problem_flags WHERE student = ?",
+                                                            (student,))]
+        return sorted(copies + others, key=lambda f: (f["problem"], f["kind"]))
+
+    @_guarded
     def report(self, students: Sequence[str] | None = None) -> dict[str, Any]:
-        """The `--json` report: {student: {score, max, items: [...], flags: [...]}}."""
+        """The `--json` report: {student: {score, max, items: [...], flags: [...] (text), flagged: [...] (by
+        kind, Gradebook.flagged)}}."""
         subs = self.submissions()
         out = {}
         for sid in (students if students is not None else list(subs)):
             if sid not in subs:
                 continue
             out[sid] = {"score": round(subs[sid].score, 6), "max": round(subs[sid].max_score, 6),
-                        "items": [item.to_json() for item, _, _ in self.items(sid)], "flags": list(subs[sid].flags)}
+                        "items": [item.to_json() for item, _, _ in self.items(sid)], "flags": list(subs[sid].flags),
+                       "flagged": self.flagged(sid)}
         return out
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from hwgen.engine import ANSWER_NAMES, Network
 from hwgen.grade.checks import grade_problem
+from hwgen.grade.diagnose import sloppier
 from hwgen.grade.misconceptions import BY_KEY, CATALOGUE, wrong_steps
 from hwgen.grade.tolerance import tolerances
 from hwgen.numfmt import round_sig
@@ -18,6 +19,11 @@ from tests.gradehelp import TEMPLATES, as_shown, problem, record, rounding_stude
 def sp(a):
     """The sigmoid's derivative from its output."""
     return a * (1 - a)
+
+
+def sig(v):
+    """The sigmoid."""
+    return 1 / (1 + np.exp(-v))
 
 
 # misconception -> [(template, quantity, the wrong value from the exact trace)]
@@ -58,6 +64,15 @@ PLANTED = {
         ("batch_vectorized", "dZ1", lambda t: t["dA1"] * (1 / (1 + np.exp(-t["A1"])))),  # sigma(a)
         ("bce_net", "dZ2", lambda t: t["dYhat"] * t["Yhat"])],
     "derivative_at_z": [("batch_vectorized", "dZ1", lambda t: t["dA1"] * sp(t["Z1"]))],
+    "derivative_at_activation": [  # sigma(a)(1 - sigma(a)) in place of a(1 - a)
+        ("batch_vectorized", "dZ1", lambda t: t["dA1"] * sig(t["A1"]) * (1 - sig(t["A1"]))),
+        ("xor_net", "dZ2", lambda t: t["dYhat"] * sig(t["Yhat"]) * (1 - sig(t["Yhat"])))],
+    "other_activation_derivative": [  # tanh's derivative in a sigmoid layer, the sigmoid's in a ReLU layer
+        ("xor_net", "dZ1", lambda t: (t["dZ2"] @ t["W2"].T) * (1 - t["A1"] ** 2)),
+        ("relu_sigmoid", "dZ1", lambda t: t["dA1"] * sp(t["A1"]))],
+    "other_loss_derivative": [  # (yhat - y)/n in an SSE net; the cross-entropy derivative in an SSE net
+        ("regression_3hidden", "dYhat", lambda t: (t["Yhat"] - t["Y"]) / 3),
+        ("relu_sigmoid", "dYhat", lambda t: (t["Yhat"] - t["Y"]) / (t["Yhat"] * (1 - t["Yhat"])) / 2)],
     "forgot_bias": [("relu_sigmoid", "Z1", lambda t: t["X"] @ t["W1"])],
     "pre_activation_for_activation": [("xor_net", "Z2", lambda t: t["Z1"] @ t["W2"] + t["b2"])],
     "error_sign": [("regression_3hidden", "dYhat", lambda t: 2 * (t["Y"] - t["Yhat"]))],
@@ -94,12 +109,12 @@ def test_planted_misconception_is_named(key, name, q, wrong):
     spec = problem(name)
     assert q in spec.asked
     named = 0
-    for seed in range(6):
+    for seed in range(12):
         rec = record(spec, seed)
         t = trace(rec)
         value = np.asarray(wrong(t), dtype=float)
-        if value.shape == t[q].shape and close(value, t[q], tolerances(spec, rec)[q]).all():
-            continue  # on this variant the mistake moves the answer less than rounding may
+        if value.shape == t[q].shape and close(value, t[q], sloppier(tolerances(spec, rec)[q])).all():
+            continue  # on this variant the mistake moves the answer less than keeping a digit fewer may
         values = {k: rec["answers"][k] for k in spec.asked} | {q: round_sig(value, 4).tolist()}
         item = graded(spec, rec, values)[q]
         assert item.status == "wrong" and item.points == 0, (seed, item)
@@ -108,7 +123,7 @@ def test_planted_misconception_is_named(key, name, q, wrong):
             continue
         assert BY_KEY[key].message in item.message and BY_KEY[key].name in item.message
         named += 1
-    assert named >= 4
+    assert named >= 3
 
 
 def test_misconception_on_top_of_an_earlier_slip():
@@ -150,6 +165,19 @@ def test_naming_can_be_switched_off_and_wrong_shape_without_a_match_is_invalid()
     values = {q: rec["answers"][q] for q in spec.asked} | {"dW1": np.ones((3, 3)).tolist()}
     item = graded(spec, rec, values)["dW1"]
     assert item.status == "invalid" and "3 x 2" in item.message
+
+
+def test_honest_rounding_to_one_digit_fewer_names_no_mistake():
+    """The issue's 3-digit rounder (bce_net seed 0, told "forgot the bias" in b2_new) and the other cases found: a
+    wrong value within what keeping one digit fewer moves an answer is no evidence of a mistake."""
+    from hwgen.grade.simulate import worked
+
+    for name, seed in (("bce_net", 0), ("bce_net", 7), ("xor_net", 1), ("xor_net", 8)):
+        spec = problem(name)
+        rec = record(spec, seed)
+        values = worked(spec, rec, spec.template.significant - 1)
+        items = graded(spec, rec, {q: values[q].tolist() for q in spec.asked})
+        assert [(q, i.misconception) for q, i in items.items() if i.misconception] == [], (name, seed)
 
 
 def test_catalogue_is_a_table_of_step_variants():

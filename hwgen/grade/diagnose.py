@@ -24,6 +24,15 @@ def _scaled(tol: Tolerance, value: Array, truth: Array) -> Tolerance:
     return tol[0], tol[1] * max(1.0, ratio)
 
 
+def sloppier(tol: Tolerance) -> Tolerance:
+    """The tolerance of a student who keeps one significant digit fewer than asked (ten times the bounds): a wrong
+    value that close to the right one could be honest rounding, so it names no mistake."""
+    return tol[0] * SLOPPIER, tol[1] * SLOPPIER
+
+
+SLOPPIER = 3.0
+
+
 class Diagnosis:
     """The wrong steps of the catalogue evaluated on one student's variant, carried through later steps."""
 
@@ -85,8 +94,8 @@ class Diagnosis:
                 continue
             reference = self.own.expected(q) if own else truth
             as_right = conform(value, reference.shape)
-            if as_right is not None and close(as_right, reference, tol).all():
-                continue  # the mistake changes nothing here (e.g. transposing a column of one output)
+            if as_right is not None and close(as_right, reference, sloppier(tol)).all():
+                continue  # the mistake changes the answer no more than keeping one digit fewer would: not evidence
             why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
             if why == ZEROS or (own and why):
                 continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake

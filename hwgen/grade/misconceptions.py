@@ -14,6 +14,7 @@ wrong value is not also the right value, is `wrong` with the misconception named
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Callable
@@ -40,9 +41,20 @@ class Misconception:
     carried: bool = True  # whether later steps are evaluated on the wrong value (not for a mere layout slip)
 
 
+def _layer(step: Step) -> int:
+    """The layer k of a per-layer step (dZk, dWk, Zk, ...), from its name."""
+    return int(re.sub(r"\D", "", step.name))
+
+
 def _activation(net: Network, step: Step) -> Activation:
-    """The activation whose derivative a dZ step takes: hidden for dZ1, output for dZ2."""
-    return ACTIVATIONS[net.activations[0 if step.name == "dZ1" else 1]]
+    """The activation whose derivative a dZk step takes: layer k's."""
+    return ACTIVATIONS[net.activations[_layer(step) - 1]]
+
+
+def _pre_and_post(step: Step, steps: dict[str, Step]) -> tuple[str, str]:
+    """The names of a dZk step's pre-activation Zk and activation (Ak, or Yhat for the output layer)."""
+    z = f"Z{_layer(step)}"
+    return z, next(s.name for s in steps.values() if s.inputs == (z,))
 
 
 def _averages(net: Network) -> bool:
@@ -86,11 +98,32 @@ def _activation_for_derivative(net: Network, step: Step, steps: dict[str, Step])
     return [replace(step, fn=lambda d, v: d * value(v)), replace(step, fn=lambda d, v: d * act.fn(value(v)))]
 
 
+def _derivative_at_activation(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
+    """dZ = dA * f'(a) written in z, evaluated at a: sigma(a)(1 - sigma(a)) in place of a(1 - a), read off the table
+    as the derivative of f at f(z)."""
+    act = _activation(net, step)
+    if act.grad_of != "a":
+        return []
+    return [replace(step, fn=lambda d, a: d * act.grad(act.fn(a)))]
+
+
+def _other_activation_derivative(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
+    """dZ = dA * g'(.) for every other (non-linear) activation g of the table, each read as its table row says
+    (from a = f(z), the student's own activations, or from z): tanh's 1 - a^2 in a sigmoid layer, ReLU's [z > 0]."""
+    act = _activation(net, step)
+    if act.grad_of is None:
+        return []
+    z, a = _pre_and_post(step, steps)
+    return [replace(step, inputs=(step.inputs[0], z if other.grad_of == "z" else a),
+                    fn=lambda d, v, g=other.grad: d * g(v))
+            for other in ACTIVATIONS.values() if other is not act and other.grad_of is not None]
+
+
 def _derivative_at_z(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
     """dZ = dA * z(1 - z): a derivative written in terms of a, evaluated at z."""
     if _activation(net, step).grad_of != "a":
         return []
-    return [_swap(step, step.inputs[1], "Z1" if step.name == "dZ1" else "Z2")]
+    return [_swap(step, step.inputs[1], _pre_and_post(step, steps)[0])]
 
 
 def _transposed(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
@@ -123,6 +156,11 @@ def _squared_error_gradient(net: Network, step: Step, steps: dict[str, Step]) ->
     if net.loss != "bce":
         return []
     return [replace(step, fn=loss.grad) for name, loss in LOSSES.items() if name != "bce"]
+
+
+def _other_loss_gradient(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
+    """dYhat from every other row of the loss table: (yhat - y)/n in an SSE net, 2 (yhat - y) in an MSE net, ..."""
+    return [replace(step, fn=loss.grad) for name, loss in LOSSES.items() if name != net.loss]
 
 
 def _flipped_error(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
@@ -185,6 +223,14 @@ CATALOGUE: tuple[Misconception, ...] = (
     Misconception("activation_for_derivative", "the activation where its derivative belongs",
                   "the chain rule needs the derivative f'(z) (for the sigmoid sigma'(z) = sigma(z)(1 - sigma(z)) = "
                   "a(1 - a)), not sigma(z) = a itself, nor sigma applied to a.", DZ, _activation_for_derivative),
+    Misconception("derivative_at_activation", "derivative evaluated at the activation instead of its input",
+                  "f'(z) = sigma(z)(1 - sigma(z)) is the derivative at the pre-activation z; written in the "
+                  "activation a = sigma(z) it is a(1 - a). sigma(a)(1 - sigma(a)) applies the sigmoid twice.",
+                  DZ, _derivative_at_activation),
+    Misconception("other_activation_derivative", "another activation's derivative",
+                  "each layer's delta uses the derivative of that layer's own activation: a(1 - a) for the sigmoid, "
+                  "1 - a^2 for tanh, [z > 0] for ReLU; this answer used another activation's.",
+                  DZ, _other_activation_derivative),
     Misconception("derivative_at_z", "derivative formula evaluated at z instead of a",
                   "the derivative written in terms of the activation (a(1 - a) for the sigmoid, 1 - a^2 for tanh) "
                   "needs a = f(z), the activation, not the pre-activation z.", DZ, _derivative_at_z),
@@ -212,6 +258,10 @@ CATALOGUE: tuple[Misconception, ...] = (
                   "for binary cross-entropy dL/dyhat = (yhat - y) / (yhat (1 - yhat)) / n; (yhat - y) is the "
                   "derivative of the squared error. With a sigmoid output the two factors combine to "
                   "delta2 = (yhat - y) / n.", ("dYhat",), _squared_error_gradient),
+    Misconception("other_loss_derivative", "another loss's derivative",
+                  "dL/dyhat is the derivative of this problem's loss (see its formula: a sum or a mean, with or "
+                  "without 1/2, squared error or cross-entropy); this answer is the derivative of another loss.",
+                  ("dYhat",), _other_loss_gradient),
     Misconception("error_sign", "error taken as y - yhat",
                   "the loss gradient is prediction minus target, (yhat - y); (y - yhat) flips the sign of every "
                   "gradient after it.", ("dYhat",), _flipped_error),

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..engine import Step, evaluate, inputs
 from ..numfmt import round_sig
+from ..problem import ProblemSpec
 from .manifest import ClassManifest
 from .misconceptions import wrong_steps
 
@@ -43,11 +44,8 @@ class Sim:
         hwgen.grade.misconceptions)."""
         out, records = {}, self.manifest.students[self.student]["problems"]
         for spec in self.manifest.problems:
-            record = records[spec.key]
-            trace = inputs(spec.template.problem, record["given"], float(record["network"]["lr"]))
-            for step in spec.template.steps:
-                step = (steps or {}).get((spec.key, step.name), step)
-                trace[step.name] = round_sig(evaluate(step, trace), digits or spec.template.significant)
+            mine = {name: step for (key, name), step in (steps or {}).items() if key == spec.key}
+            trace = worked(spec, records[spec.key], digits or spec.template.significant, mine)
             out.update({spec.variable(q): spec.template.display.value(trace[q], q).tolist() for q in spec.asked})
         return out
 
@@ -62,6 +60,26 @@ class Sim:
                 cell["source"] = value if isinstance(value, str) else assignment(variable, value)
         nb["cells"] += [code_cell(src) for src in extra]
         return nb
+
+
+def worked(spec: ProblemSpec, record: Mapping[str, Any], digits: int, steps: Mapping[str, Step] | None = None,
+           chop: bool = False) -> dict[str, Any]:
+    """Every step's value (name -> array) of a student who works one problem by hand: each result kept to `digits`
+    significant digits (rounded, or cut off with `chop`) and carried forward; `steps` puts a wrong version of a
+    step (by name) in place of the right one."""
+    trace = inputs(spec.template.problem, record["given"], float(record["network"]["lr"]))  # given, lr, n
+    for step in spec.template.steps:
+        value = evaluate((steps or {}).get(step.name, step), trace)
+        trace[step.name] = chopped(value, digits) if chop else round_sig(value, digits)
+    return trace
+
+
+def chopped(a: Any, digits: int) -> np.ndarray:
+    """Every entry cut off (not rounded) after `digits` significant digits, as a student who truncates writes it."""
+    a = np.asarray(a, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(a))))
+        return np.where(np.isfinite(a) & (a != 0), np.trunc(np.round(a * scale, 6)) / scale, a)
 
 
 def assignment(variable: str, value: Any) -> str:

@@ -1,0 +1,215 @@
+"""How often planted mistakes are named, and how often honest work is told it made one (run from the repo root):
+
+    python bench/misconceptions.py [--seeds 40] [--digits 4]
+
+Simulated students (hwgen/grade/simulate.py, `worked`) work every problem of the bundled bank by hand over
+--seeds variants each: keeping the template's digits (rounding), one digit fewer, cutting digits off instead of
+rounding, or exactly; and, for the planted students, with ONE mistake of MISTAKES in place of the right step
+(written here in plain NumPy, independently of hwgen's catalogue), worked on consistently from there. Every
+student is graded with hwgen's checks (default grading options) and counted:
+
+- named: a planted mistake that shows (some asked answer is not correct) and that some item names with one of
+  the mistake's accepted catalogue keys (a more specific name of the same mistake counts);
+- missed: it shows, but no item names it (another name, or none);
+- false diagnoses: items of honest students (exact, rounded or cut off) that name any misconception.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from hwgen import bank  # noqa: E402
+from hwgen.engine import Network, Step, evaluate  # noqa: E402
+from hwgen.grade.checks import grade_problem  # noqa: E402
+from hwgen.grade.simulate import worked  # noqa: E402
+from hwgen.numfmt import round_sig  # noqa: E402
+from hwgen.problem import ProblemSpec  # noqa: E402
+from hwgen.sampling import sample  # noqa: E402
+
+TEMPLATES = ("xor_net", "bce_net", "regression_3hidden", "relu_sigmoid", "batch_vectorized")
+
+
+def sig(v: np.ndarray) -> np.ndarray:
+    """The logistic function."""
+    return 1 / (1 + np.exp(-v))
+
+
+GRADS = {  # dL/dyhat of each loss, written out here (n = rows)
+    "sse": lambda yh, y: 2 * (yh - y), "sse_half": lambda yh, y: yh - y,
+    "mse": lambda yh, y: 2 * (yh - y) / len(y), "mse_half": lambda yh, y: (yh - y) / len(y),
+    "bce": lambda yh, y: (yh - y) / (yh * (1 - yh)) / len(y),
+}
+MEAN = {"mse", "mse_half", "bce"}
+LOSS_KEYS = {"other_loss_derivative", "lost_factor_2", "dropped_half", "missing_1_over_n", "extra_1_over_n",
+             "squared_error_derivative_in_bce"}
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A student's wrong version of one step: step name, the inputs it reads, the wrong value, whether it applies
+    to a network, and the catalogue keys that name it."""
+
+    label: str
+    step: str
+    inputs: tuple[str, ...]
+    fn: Callable[..., np.ndarray]
+    applies: Callable[[Network], bool]
+    keys: frozenset[str]
+
+
+def _m(label: str, step: str, inputs: tuple[str, ...], fn: Callable[..., np.ndarray], keys: set[str] | str,
+       applies: Callable[[Network], bool] = lambda net: True) -> Mistake:
+    return Mistake(label, step, inputs, fn, applies, frozenset({keys} if isinstance(keys, str) else keys))
+
+
+def _sigmoid_at(k: int) -> Callable[[Network], bool]:
+    return lambda net: net.activations[k] == "sigmoid"
+
+
+def _hidden(name: str) -> Callable[[Network], bool]:
+    return lambda net: net.activations[0] == name
+
+
+def _other_losses() -> list[Mistake]:
+    """dYhat from every other loss's derivative (e.g. (yhat - y)/n in an SSE net)."""
+    out = []
+    for other, grad in GRADS.items():
+        # BCE's derivative times a sigmoid output's a(1 - a) is (yhat - y)/n: in an MSE-half net that is the
+        # right dL/dyhat with the activation derivative left out, the same numbers
+        same = {"forgot_activation_derivative"} if other == "bce" else set()
+        out.append(_m(f"dYhat of {other}", "dYhat", ("Yhat", "Y"), grad, LOSS_KEYS | same,
+                      lambda net, other=other: net.loss != other))
+    return out
+
+
+MISTAKES: list[Mistake] = [
+    _m("forgot f'(Z2)", "dZ2", ("dYhat",), lambda d: d, "forgot_activation_derivative",
+       lambda net: net.activations[1] != "linear"),
+    _m("forgot f'(Z1)", "dZ1", ("dA1",), lambda d: d, "forgot_activation_derivative"),
+    _m("dA1 @ sigma'(A1)^T", "dZ1", ("dA1", "A1"), lambda d, a: d @ (a * (1 - a)).T, "matmul_for_hadamard",
+       _sigmoid_at(0)),
+    _m("dW1 transposed", "dW1", ("X", "dZ1"), lambda x, d: (x.T @ d).T, "transposed_gradient"),
+    _m("dW2 transposed", "dW2", ("A1", "dZ2"), lambda a, d: d.T @ a, "transposed_gradient",
+       lambda net: net.sizes[2] > 1),
+    _m("L without 1/n", "L", ("Yhat", "Y"), lambda yh, y: ((yh - y) ** 2).sum(), "missing_1_over_n",
+       lambda net: net.loss == "mse"),
+    _m("dYhat without 1/n", "dYhat", ("Yhat", "Y"), lambda yh, y: yh - y, {"missing_1_over_n"} | LOSS_KEYS,
+       lambda net: net.loss == "mse_half"),
+    _m("L with 1/n", "L", ("Yhat", "Y"), lambda yh, y: ((yh - y) ** 2).sum() / len(y), "extra_1_over_n",
+       lambda net: net.loss == "sse"),
+    _m("dW2 with 1/n (sum loss)", "dW2", ("A1", "dZ2"), lambda a, d: a.T @ d / len(d), "extra_1_over_n",
+       lambda net: net.loss not in MEAN),
+    _m("dW1 with 1/n (sum loss)", "dW1", ("X", "dZ1"), lambda x, d: x.T @ d / len(d), "extra_1_over_n",
+       lambda net: net.loss not in MEAN),
+    _m("db2 with 1/n (sum loss)", "db2", ("dZ2",), lambda d: d.mean(axis=0), {"extra_1_over_n", "bias_gradient_averaged"},
+       lambda net: net.loss not in MEAN),
+    _m("L without 1/2", "L", ("Yhat", "Y"), lambda yh, y: ((yh - y) ** 2).sum() / (len(y) if "mse" in "" else 1),
+       "dropped_half", lambda net: net.loss == "sse_half"),
+    _m("dYhat without the 2", "dYhat", ("Yhat", "Y"), lambda yh, y: yh - y, {"lost_factor_2"} | LOSS_KEYS,
+       lambda net: net.loss == "sse"),
+    _m("dYhat = yhat - y in BCE", "dYhat", ("Yhat", "Y"), lambda yh, y: yh - y,
+       {"squared_error_derivative_in_bce"} | LOSS_KEYS, lambda net: net.loss == "bce"),
+    _m("dYhat = y - yhat", "dYhat", ("Yhat", "Y"), lambda yh, y: -GRADS["sse"](yh, y), "error_sign",
+       lambda net: net.loss == "sse"),
+    _m("dA1 = A1 * dZ2", "dA1", ("A1", "dZ2"), lambda a, d: a * d, "weight_gradient_for_error",
+       lambda net: net.sizes[2] == 1),
+    _m("dA1 through W2_new", "dA1", ("dZ2", "W2", "A1", "lr"), lambda d, w, a, lr: d @ (w - lr * a.T @ d).T,
+       "updated_weights_in_backprop"),
+    _m("W1 + lr dW1", "W1_new", ("W1", "dW1", "lr"), lambda w, g, lr: w + lr * g, "update_sign"),
+    _m("b2 without lr", "b2_new", ("b2", "db2"), lambda b, g: b - g, "update_without_lr"),
+    _m("Z1 without b1", "Z1", ("X", "W1"), lambda x, w: x @ w, "forgot_bias"),
+    _m("Z2 from Z1", "Z2", ("Z1", "W2", "b2"), lambda z, w, b: z @ w + b, "pre_activation_for_activation",
+       lambda net: net.activations[0] != "linear"),
+    _m("db1 averaged", "db1", ("dZ1",), lambda d: d.mean(axis=0), "bias_gradient_averaged"),
+    _m("dZ1 = dA1 * A1", "dZ1", ("dA1", "A1"), lambda d, a: d * a, "activation_for_derivative", _sigmoid_at(0)),
+    _m("sigmoid' at Z1: Z1(1 - Z1)", "dZ1", ("dA1", "Z1"), lambda d, z: d * z * (1 - z), "derivative_at_z",
+       _sigmoid_at(0)),
+    # the three the catalogue missed (issue 11, item 8), and their kin from the tables
+    _m("sigmoid' on A1: sigma(A1)(1 - sigma(A1))", "dZ1", ("dA1", "A1"), lambda d, a: d * sig(a) * (1 - sig(a)),
+       "derivative_at_activation", _sigmoid_at(0)),
+    _m("sigmoid' on Yhat: sigma(Yhat)(1 - sigma(Yhat))", "dZ2", ("dYhat", "Yhat"),
+       lambda d, a: d * sig(a) * (1 - sig(a)), "derivative_at_activation", _sigmoid_at(1)),
+    _m("tanh' for sigmoid: 1 - A1^2", "dZ1", ("dA1", "A1"), lambda d, a: d * (1 - a * a), "other_activation_derivative",
+       _sigmoid_at(0)),
+    _m("ReLU' for sigmoid: [Z1 > 0]", "dZ1", ("dA1", "Z1"), lambda d, z: d * (z > 0),  # all z > 0: f' left out
+       {"other_activation_derivative", "forgot_activation_derivative"}, _sigmoid_at(0)),
+    _m("sigmoid' for ReLU: A1(1 - A1)", "dZ1", ("dA1", "A1"), lambda d, a: d * a * (1 - a),
+       "other_activation_derivative", _hidden("relu")),
+    *_other_losses(),
+]
+
+
+def _items(spec: ProblemSpec, record: dict, values: dict) -> list:
+    return grade_problem(spec, record, {q: values[q].tolist() for q in spec.asked}, {}, {})
+
+
+def measure(seeds: int, digits: int) -> tuple[Counter, Counter, list[str], Counter]:
+    """Counts of named / missed / invisible planted mistakes (per mistake label), the false diagnoses of honest
+    students (as text) and the number of honest items graded."""
+    planted, per_label, false, honest = Counter(), Counter(), [], Counter()
+    for name in TEMPLATES:
+        t = bank.load(name)
+        spec = ProblemSpec("p1", t, dict(t.asked))
+        net = t.network
+        for seed in range(seeds):
+            record = sample(t, seed).to_json() | {"key": "p1"}
+            students = {"exact": {q: np.asarray(record["answers"][q], dtype=float) for q in spec.asked},
+                        f"rounded to {t.significant}": worked(spec, record, t.significant),
+                        f"rounded to {t.significant - 1}": worked(spec, record, t.significant - 1),
+                        f"cut off at {t.significant}": worked(spec, record, t.significant, chop=True),
+                        f"cut off at {t.significant - 1}": worked(spec, record, t.significant - 1, chop=True)}
+            for who, values in students.items():
+                for item in _items(spec, record, values):
+                    honest[who] += 1
+                    if item.misconception:
+                        false.append(f"{name} seed {seed} {who}: {item.quantity} named {item.misconception}")
+            for mistake in MISTAKES:
+                if not mistake.applies(net) or mistake.step not in {s.name for s in t.steps}:
+                    continue
+                step = Step(mistake.step, mistake.inputs, mistake.fn, "", "backward")
+                try:
+                    values = worked(spec, record, digits, {mistake.step: step})
+                except ValueError:  # a wrong shape the later steps cannot take: the mistake in that answer alone
+                    values = worked(spec, record, digits)
+                    values[mistake.step] = round_sig(evaluate(step, values), digits)
+                items = _items(spec, record, values)
+                if all(i.status == "correct" for i in items):
+                    planted["invisible"] += 1
+                    continue
+                named = any(i.misconception in mistake.keys for i in items)
+                planted["named" if named else "missed"] += 1
+                per_label[(mistake.label, "named" if named else "missed")] += 1
+    return planted, per_label, false, honest
+
+
+def main() -> int:
+    """Run the measurement and print it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=40, help="variants per template (default 40)")
+    parser.add_argument("--digits", type=int, default=4, help="digits the planted students keep (default 4)")
+    args = parser.parse_args()
+    planted, per_label, false, honest = measure(args.seeds, args.digits)
+    shown = planted["named"] + planted["missed"]
+    print(f"planted mistakes that show: {shown} (and {planted['invisible']} that change no asked answer)")
+    print(f"named: {planted['named']} = {planted['named'] / max(shown, 1):.1%}; missed: {planted['missed']}")
+    for label in dict.fromkeys(label for label, _ in per_label):
+        n, m = per_label[(label, "named")], per_label[(label, "missed")]
+        print(f"  {label:<48} named {n:4d} of {n + m:4d}")
+    print(f"honest items graded: {sum(honest.values())} ({', '.join(f'{k}: {v}' for k, v in honest.items())})")
+    print(f"false diagnoses on honest work: {len(false)}")
+    for line in false[:20]:
+        print("  " + line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -24,7 +24,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ..engine import GIVEN_NAMES
 from ..problem import ProblemSpec
 from .checks import grade_problem
 from .copies import CopyIndex
@@ -52,7 +51,7 @@ class ClassContext:
     def names(self) -> list[str]:
         """Every answer variable (p1_Z1, ...), in assignment order, then every given one (p1_X, ..., p1_lr)."""
         return [spec.variable(q) for spec in self.specs for q in spec.asked] + \
-            [spec.variable(k) for spec in self.specs for k in GIVENS]
+            [spec.variable(k) for spec in self.specs for k in givens(spec)]
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled without what is rebuilt where it is used."""
@@ -106,7 +105,9 @@ def check_student(context: ClassContext, student: str, record: Mapping[str, Any]
     return items, answers, copies, changed
 
 
-GIVENS = (*GIVEN_NAMES, "lr")  # the numbers a notebook's given cell defines, as pK_X, ..., pK_lr
+def givens(spec: ProblemSpec) -> tuple[str, ...]:
+    """The numbers a notebook's given cell defines for a problem (pK_X, ..., pK_lr, without the pK_)."""
+    return (*spec.template.problem.given, "lr")
 
 
 def changed_givens(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -114,8 +115,8 @@ def changed_givens(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping
     are not the student's in the manifest: a notebook from before `hwgen generate --force` drew new numbers, or
     numbers edited by hand. A given variable the notebook does not define is no evidence; either orientation of an
     array counts as the same numbers."""
-    mine = {k: record["given"][k] for k in GIVEN_NAMES} | {"lr": record["network"]["lr"]}
-    changed = [spec.variable(k) for k in GIVENS
+    mine = {k: record["given"][k] for k in spec.template.problem.given} | {"lr": record["network"]["lr"]}
+    changed = [spec.variable(k) for k in givens(spec)
                if spec.variable(k) in values and not _same(values[spec.variable(k)], mine[k])]
     if not changed:
         return None

@@ -66,12 +66,31 @@ MAX_ID_BYTES = 100
 
 @dataclass(frozen=True)
 class Student:
-    """One roster row: id (also a folder and file name), name and email (may be empty), line in the CSV."""
+    """One roster row: id (also a folder and file name), name and email (may be empty), line in the CSV, and the
+    roster's values of Canvas's identity columns (ID, SIS User ID, SIS Login ID, Section), for the export."""
 
     id: str
     name: str = ""
     email: str = ""
     line: int = 0
+    canvas: tuple[tuple[str, str], ...] = ()
+
+
+class Roster(list):
+    """The students of a roster file (a list), with the header of the column their ids came from and the
+    delimiter the file uses."""
+
+    id_column: str = "student_id"
+    delimiter: str = ","
+
+
+# Roster columns: what each field may be called in the header (compared ignoring case and spaces at the ends), in
+# order of preference: hwgen's own names, then those of a Canvas gradebook export.
+ID_COLUMNS = ("student_id", "sis user id", "id")
+FIELDS = {"name": ("name", "student"), "email": ("email",)}
+CANVAS = {"ID": ("id",), "SIS User ID": ("sis user id",), "SIS Login ID": ("sis login id",), "Section": ("section",)}
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab"}
+CANVAS_ROWS = ("Points Possible", "Student, Test")  # a Canvas export's rows that are no students (without ids)
 
 
 @dataclass(frozen=True, eq=False)
@@ -214,32 +233,51 @@ def id_problem(student_id: str) -> str | None:
     return None
 
 
-def load_roster(path: str | Path) -> list[Student]:
-    """Read a roster CSV (student_id, optional name and email); bad, duplicate or unsafe ids name their line."""
+def load_roster(path: str | Path) -> Roster:
+    """Read a roster CSV (student_id, optional name and email; or a Canvas gradebook export), comma-, semicolon- or
+    tab-separated; bad, duplicate or unsafe ids name their line."""
     path = Path(path)
-    reader = csv.reader(io.StringIO(read_text(path, encoding="utf-8-sig"), newline=""))
+    text = read_text(path, encoding="utf-8-sig")
+    header = text.split("\n", 1)[0]
+    delimiter = max(DELIMITERS, key=lambda d: (header.count(d), d == ","))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        return _students(path, reader)
+        students, roster_id = _students(path, reader)
+        roster = Roster(students)
+        roster.id_column, roster.delimiter = roster_id, delimiter
+        return roster
     except csv.Error as exc:
         raise InputFileError(path, reader.line_num, f"this row cannot be read as CSV ({exc})",
                              "fields hold at most 128 KiB and no NUL bytes: save the roster again as a UTF-8 CSV "
                              "with one row per student") from None
 
 
-def _students(path: Path, reader: Any) -> list[Student]:
-    """The roster's students from its CSV reader (load_roster)."""
-    header = [h.strip().lower() for h in next(reader, [])]
-    if "student_id" not in header:
-        raise InputFileError(path, 1, "the header row has no student_id column",
-                             "start the file with a header row such as: student_id,name,email")
-    col = {name: header.index(name) for name in ("student_id", "name", "email") if name in header}
+def _column(header: list[str], names: tuple[str, ...]) -> int | None:
+    """The index of the first of `names` in the (casefolded) header, or None."""
+    return next((header.index(n) for n in names if n in header), None)
+
+
+def _students(path: Path, reader: Any) -> tuple[list[Student], str]:
+    """The roster's students from its CSV reader (load_roster), and the header of the column their ids came from."""
+    written = [h.strip() for h in next(reader, [])]
+    header = [h.casefold() for h in written]
+    rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
+    cell = lambda row, i: row[i].strip() if i is not None and i < len(row) else ""  # noqa: E731
+    present = [header.index(n) for n in ID_COLUMNS if n in header]
+    if not present:
+        raise InputFileError(path, 1, "the header row has no student_id column (nor a Canvas export's SIS User ID or "
+                                      "ID)", "start the file with a header row such as: student_id,name,email")
+    name_at = _column(header, FIELDS["name"])
+    people = [row for _, row in rows if cell(row, name_at) not in CANVAS_ROWS]
+    id_at = next((i for i in present if any(cell(row, i) for row in people)), present[0])  # an empty SIS column: next
+    rows = [(line, row) for line, row in rows if cell(row, id_at) or cell(row, name_at) not in CANVAS_ROWS]
+    col = {"student_id": id_at, "name": name_at, "email": _column(header, FIELDS["email"])}
+    col = {k: i for k, i in col.items() if i is not None}
+    canvas = {column: i for column, names in CANVAS.items() if (i := _column(header, names)) is not None}
     students: list[Student] = []
     seen: dict[str, Student] = {}
-    for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
-        line = reader.line_num
-        cells = {name: (row[i].strip() if i < len(row) else "") for name, i in col.items()}
+    for line, row in rows:
+        cells = {name: cell(row, i) for name, i in col.items()}
         sid = cells["student_id"]
         problem = id_problem(sid) or next((f"the {name} contains a control character" for name, text in cells.items()
                                            if any(unicodedata.category(c) == "Cc" for c in text)), None)
@@ -252,9 +290,10 @@ def _students(path: Path, reader: Any) -> list[Student]:
                     f"student id {sid!r} differs from {first.id!r} (line {first.line}) only in letter case, "
                     "so their files would collide on macOS and Windows")
             raise InputFileError(path, line, what, "give every student a unique id, or delete the repeated row")
-        student = Student(sid, cells.get("name", ""), cells.get("email", ""), line)
+        student = Student(sid, cells.get("name", ""), cells.get("email", ""), line,
+                          tuple((c, cell(row, i)) for c, i in canvas.items() if cell(row, i)))
         seen[sid.casefold()] = student
         students.append(student)
     if not students:
         raise InputFileError(path, None, "the roster lists no students", "add one row per student under the header")
-    return students
+    return students, written[id_at]

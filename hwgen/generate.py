@@ -140,7 +140,7 @@ def build_student(assignment: Assignment, student: Student, salts: Mapping[str, 
                 for p in assignment.problems}
     work = StudentWork(assignment, student, variants)
     files = {rel: WRITERS[name].render(work) for name, rel in zip(writers, paths(assignment, student, writers))}
-    record = {"name": student.name, "email": student.email,
+    record = {"name": student.name, "email": student.email, **({"canvas": dict(student.canvas)} if student.canvas else {}),
               "problems": {key: v.record(key) for key, v in variants.items()}}
     return StudentOutput(student, files, json.dumps(record), {key: fingerprint(v) for key, v in variants.items()})
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import shutil
 import textwrap
 
@@ -135,7 +137,7 @@ def test_roster_errors_name_the_row(tmp_path, rows, line, what):
 
 def test_roster_without_an_id_column_or_students(tmp_path):
     path = tmp_path / "roster.csv"
-    path.write_text("id,name\ns1,A\n", encoding="utf-8")
+    path.write_text("sid,name\ns1,A\n", encoding="utf-8")  # (`id` is Canvas's own id column: that one is read)
     with pytest.raises(InputFileError, match="no student_id column") as info:
         load_roster(path)
     assert info.value.line == 1
@@ -152,3 +154,57 @@ def test_cli_prints_roster_errors_without_a_traceback(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert f"{roster}:3: student id 's1' appears twice (first on line 2)" in result.stderr
     assert "fix:" in result.stderr and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("sep", [";", "\t", ","])
+def test_roster_in_any_spreadsheet_dialect(tmp_path, sep):
+    path = tmp_path / "roster.csv"
+    path.write_text(sep.join(["student_id", "name", "email"]) + "\n" +
+                    sep.join(["s1", '"Doe, Jane"', "j@x.org"]) + "\n" + sep.join(["s2", "Bo", ""]) + "\n",
+                    encoding="utf-8")
+    roster = load_roster(path)
+    assert [(s.id, s.name, s.email) for s in roster] == [("s1", "Doe, Jane", "j@x.org"), ("s2", "Bo", "")]
+    assert roster.delimiter == sep and roster.id_column == "student_id"
+
+
+CANVAS_EXPORT = """\
+Student,ID,SIS User ID,SIS Login ID,Section,Homework 3 (4411)
+    Points Possible,,,,,16
+"Doe, Jane",1001,S-17,jdoe,CS 4780 Sec 1,
+"Roe, Rich",1002,S-18,rroe,CS 4780 Sec 2,12
+"Student, Test",1003,,,CS 4780 Sec 1,
+"""
+
+
+def test_a_canvas_gradebook_export_is_a_roster(tmp_path):
+    """Canvas's own export: ids from SIS User ID (else ID), its Points Possible and test-student rows skipped, its
+    identity columns kept for the export."""
+    path = tmp_path / "canvas.csv"
+    path.write_text(CANVAS_EXPORT, encoding="utf-8")
+    roster = load_roster(path)
+    assert roster.id_column == "SIS User ID" and [(s.id, s.name, s.line) for s in roster] == [
+        ("S-17", "Doe, Jane", 3), ("S-18", "Roe, Rich", 4)]
+    assert dict(roster[0].canvas) == {"ID": "1001", "SIS User ID": "S-17", "SIS Login ID": "jdoe",
+                                      "Section": "CS 4780 Sec 1"}
+    path.write_text(CANVAS_EXPORT.replace("S-17", "").replace("S-18", ""), encoding="utf-8")
+    roster = load_roster(path)
+    assert roster.id_column == "ID" and [s.id for s in roster] == ["1001", "1002", "1003"]
+
+
+def test_canvas_columns_and_section_reach_the_canvas_csv(tmp_path):
+    hw = _write(tmp_path, "hw3.yaml", EXAMPLE)
+    (tmp_path / "canvas.csv").write_text(CANVAS_EXPORT, encoding="utf-8")
+    (tmp_path / "plain.csv").write_text("student_id;name;section\ns1;Ann;Lab B\n", encoding="utf-8")
+    for roster, expected in (("canvas.csv", [["Doe, Jane", "1001", "S-17", "jdoe", "CS 4780 Sec 1"],
+                                             ["Roe, Rich", "1002", "S-18", "rroe", "CS 4780 Sec 2"]]),
+                             ("plain.csv", [["Ann", "", "s1", "", "Lab B"]])):
+        out = tmp_path / roster.replace(".csv", "")
+        made = run_cli("generate", str(hw), "--roster", str(tmp_path / roster), "--out", str(out), "--jobs", "1")
+        assert made.returncode == 0, made.stderr
+        column = "SIS User ID" if roster == "canvas.csv" else "student_id"
+        assert f"ids from the column '{column}'" in made.stdout
+        (out / "submitted").mkdir()
+        assert run_cli("grade", str(out), "--quiet").returncode == 0
+        assert run_cli("export", str(out), "--csv", str(out / "g.csv")).returncode == 0
+        rows = list(csv.reader(io.StringIO((out / "g.csv").read_text(encoding="utf-8"))))
+        assert [r[:5] for r in rows[2:]] == expected

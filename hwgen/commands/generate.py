@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import pdf
-from ..assignment import SCHEMA, Assignment, load_assignment, load_roster
+from ..assignment import DELIMITERS, SCHEMA, Assignment, load_assignment, load_roster
 from ..errors import HwgenError
 from ..exam import keys
 from ..generate import MODES, WRITERS, class_executor, generate
@@ -67,6 +67,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if args.exam:
         assignment = dataclasses.replace(assignment, mode="exam")
     students = load_roster(args.roster)
+    print(f"roster: {counted(len(students), 'student')}, ids from the column {students.id_column!r} "
+          f"({DELIMITERS[students.delimiter]}-separated)")
     exam = assignment.mode == "exam"
     if exam:
         keys.check_ids(students, Path(args.roster))

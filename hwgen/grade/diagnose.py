@@ -24,13 +24,15 @@ def _scaled(tol: Tolerance, value: Array, truth: Array) -> Tolerance:
     return tol[0], tol[1] * max(1.0, ratio)
 
 
+# A tolerance is twice the rounding bound at the digits asked (truncating passes); keeping one digit fewer, rounded
+# or cut off, moves an answer up to ten times as far.
+SLOPPIER = 10.0
+
+
 def sloppier(tol: Tolerance) -> Tolerance:
-    """The tolerance of a student who keeps one significant digit fewer than asked (ten times the bounds): a wrong
-    value that close to the right one could be honest rounding, so it names no mistake."""
+    """The tolerance of a student who keeps one significant digit fewer than asked, rounding or cutting off: a
+    wrong value that close to the right one could be honest work, so it names no mistake."""
     return tol[0] * SLOPPIER, tol[1] * SLOPPIER
-
-
-SLOPPIER = 3.0
 
 
 class Diagnosis:

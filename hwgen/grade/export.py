@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Collection, Mapping
 
 from ..numfmt import points_text
@@ -37,6 +37,7 @@ class Row:
     status: str
     flags: list[str]
     copied_from: list[str]  # classmates whose numbers this student handed in (grade.copies)
+    canvas: dict[str, str] = field(default_factory=dict)  # the roster's Canvas identity columns (ID, Section, ...)
 
     @property
     def notes(self) -> str:
@@ -59,17 +60,19 @@ def rows(manifest: ClassManifest, book: Gradebook, missing: str = MISSING[0]) ->
     out = []
     for sid, record in manifest.students.items():
         name, email = clean(record.get("name") or ""), clean(record.get("email") or "")
+        canvas = {clean(str(k)): clean(str(v)) for k, v in (record.get("canvas") or {}).items()}
         sub = subs.get(sid)
         if sub is None or (sub.status == "missing" and missing == "blank"):
             out.append(Row(sid, name, email, {spec.key: None for spec in manifest.problems}, None,
-                           sub.status if sub else "not graded", list(sub.flags) if sub else [], copied.get(sid, [])))
+                           sub.status if sub else "not graded", list(sub.flags) if sub else [], copied.get(sid, []),
+                           canvas))
             continue
         points = {spec.key: 0.0 for spec in manifest.problems}
         for item, _, _ in book.items(sid):
             if item.problem in points:
                 points[item.problem] += item.points
         out.append(Row(sid, name, email, {k: round(v, DECIMALS) for k, v in points.items()},
-                       round(sum(points.values()), DECIMALS), sub.status, list(sub.flags), copied.get(sid, [])))
+                       round(sum(points.values()), DECIMALS), sub.status, list(sub.flags), copied.get(sid, []), canvas))
     return out
 
 
@@ -85,10 +88,17 @@ def _canvas(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
     out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, "Notes", COPIED],
            ["    Points Possible", "", "", "", "", *possible, "", ""]]
     for r in table:
-        out.append([r.name or r.student, "", r.student, r.email, "",
+        out.append([r.name or r.student, *_identity(r),
                     *(_num(r.points[spec.key]) for spec in manifest.problems), _num(r.total), r.notes,
                     " ".join(r.copied_from)])
     return out
+
+
+def _identity(r: Row) -> list[str]:
+    """Canvas's ID, SIS User ID, SIS Login ID and Section of a student: the roster's own columns when it had them
+    (a Canvas export used as the roster), else the student id as SIS User ID and the email as login."""
+    sis = r.canvas.get("SIS User ID", "" if r.canvas.get("ID") == r.student else r.student)
+    return [r.canvas.get("ID", ""), sis, r.canvas.get("SIS Login ID", r.email), r.canvas.get("Section", "")]
 
 
 def _moodle(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:

@@ -102,7 +102,7 @@ def _derivative_at_activation(net: Network, step: Step, steps: dict[str, Step]) 
     """dZ = dA * f'(a) written in z, evaluated at a: sigma(a)(1 - sigma(a)) in place of a(1 - a), read off the table
     as the derivative of f at f(z)."""
     act = _activation(net, step)
-    if act.grad_of != "a":
+    if act.grad_of != "a" or step.inputs[1:] != _pre_and_post(step, steps)[1:]:
         return []
     return [replace(step, fn=lambda d, a: d * act.grad(act.fn(a)))]
 
@@ -111,12 +111,12 @@ def _other_activation_derivative(net: Network, step: Step, steps: dict[str, Step
     """dZ = dA * g'(.) for every other (non-linear) activation g of the table, each read as its table row says
     (from a = f(z), the student's own activations, or from z): tanh's 1 - a^2 in a sigmoid layer, ReLU's [z > 0]."""
     act = _activation(net, step)
-    if act.grad_of is None:
-        return []
     z, a = _pre_and_post(step, steps)
+    if act.grad_of is None or len(step.inputs) != 2 or step.inputs[1] not in (z, a):
+        return []  # no derivative to replace (a linear layer), or a layer with its own backward (softmax with CE)
     return [replace(step, inputs=(step.inputs[0], z if other.grad_of == "z" else a),
                     fn=lambda d, v, g=other.grad: d * g(v))
-            for other in ACTIVATIONS.values() if other is not act and other.grad_of is not None]
+            for other in ACTIVATIONS.values() if other is not act and other.grad_of is not None and not other.output_only]
 
 
 def _derivative_at_z(net: Network, step: Step, steps: dict[str, Step]) -> list[Step]:
@@ -226,11 +226,11 @@ CATALOGUE: tuple[Misconception, ...] = (
     Misconception("derivative_at_activation", "derivative evaluated at the activation instead of its input",
                   "f'(z) = sigma(z)(1 - sigma(z)) is the derivative at the pre-activation z; written in the "
                   "activation a = sigma(z) it is a(1 - a). sigma(a)(1 - sigma(a)) applies the sigmoid twice.",
-                  DZ, _derivative_at_activation),
+                  ("activation_grad",), _derivative_at_activation),
     Misconception("other_activation_derivative", "another activation's derivative",
                   "each layer's delta uses the derivative of that layer's own activation: a(1 - a) for the sigmoid, "
                   "1 - a^2 for tanh, [z > 0] for ReLU; this answer used another activation's.",
-                  DZ, _other_activation_derivative),
+                  ("activation_grad",), _other_activation_derivative),
     Misconception("derivative_at_z", "derivative formula evaluated at z instead of a",
                   "the derivative written in terms of the activation (a(1 - a) for the sigmoid, 1 - a^2 for tanh) "
                   "needs a = f(z), the activation, not the pre-activation z.", DZ, _derivative_at_z),
@@ -261,7 +261,7 @@ CATALOGUE: tuple[Misconception, ...] = (
     Misconception("other_loss_derivative", "another loss's derivative",
                   "dL/dyhat is the derivative of this problem's loss (see its formula: a sum or a mean, with or "
                   "without 1/2, squared error or cross-entropy); this answer is the derivative of another loss.",
-                  ("dYhat",), _other_loss_gradient),
+                  ("loss_grad",), _other_loss_gradient),
     Misconception("error_sign", "error taken as y - yhat",
                   "the loss gradient is prediction minus target, (yhat - y); (y - yhat) flips the sign of every "
                   "gradient after it.", ("dYhat",), _flipped_error),
@@ -295,4 +295,5 @@ BY_KEY: dict[str, Misconception] = {m.key: m for m in CATALOGUE}
 def wrong_steps(net: Network) -> tuple[tuple[Misconception, Step], ...]:
     """Every catalogued wrong step that applies to this network, in catalogue order."""
     steps = {s.name: s for s in build_steps(net)}
-    return tuple((m, form) for m in CATALOGUE for name in m.steps for form in m.forms(net, steps[name], steps))
+    return tuple((m, form) for m in CATALOGUE for step in steps.values() if step.name in m.steps or step.role in m.steps
+                 for form in m.forms(net, step, steps))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Iterator
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..rounding import Tolerance, close
 from .ecf import OwnWork
 from .misconceptions import Misconception, wrong_steps
 from .sheet import Sheet
+from .tolerance import tolerances
 from .values import COPY_OF, ZEROS, trivial
 
 Array = np.ndarray
@@ -24,15 +26,12 @@ def _scaled(tol: Tolerance, value: Array, truth: Array) -> Tolerance:
     return tol[0], tol[1] * max(1.0, ratio)
 
 
-# A tolerance is twice the rounding bound at the digits asked (truncating passes); keeping one digit fewer, rounded
-# or cut off, moves an answer up to ten times as far.
-SLOPPIER = 10.0
-
-
-def sloppier(tol: Tolerance) -> Tolerance:
-    """The tolerance of a student who keeps one significant digit fewer than asked, rounding or cutting off: a
-    wrong value that close to the right one could be honest work, so it names no mistake."""
-    return tol[0] * SLOPPIER, tol[1] * SLOPPIER
+def honest(sheet: Sheet) -> dict[str, Tolerance]:
+    """How far honest work may land from each right answer: the tolerance of a student who keeps one significant
+    digit fewer than the worksheet asks (rounding or cutting off), or the graded digits if grading accepts fewer.
+    A wrong value that close to the right one names no mistake: it could be honest rounding."""
+    digits = min(sheet.digits, sheet.spec.template.significant - 1)
+    return tolerances(sheet.spec, sheet.record, {**sheet.grading, "rounding_digits": digits})
 
 
 class Diagnosis:
@@ -42,6 +41,11 @@ class Diagnosis:
         self.sheet, self.own = sheet, own
         self.wrong = wrong_steps(sheet.spec.template.network)
         self._memo: dict[tuple[int, str], Array] = {}
+
+    @cached_property
+    def honest(self) -> dict[str, Tolerance]:
+        """The honest-rounding band of each asked quantity (module function `honest`)."""
+        return honest(self.sheet)
 
     def _carried(self, k: int, name: str) -> Array:
         """Step `name` on the exact values, with wrong step k in place of the step it mimics."""
@@ -96,7 +100,7 @@ class Diagnosis:
                 continue
             reference = self.own.expected(q) if own else truth
             as_right = conform(value, reference.shape)
-            if as_right is not None and close(as_right, reference, sloppier(tol)).all():
+            if as_right is not None and close(as_right, reference, self.honest[q] if not own else tol).all():
                 continue  # the mistake changes the answer no more than keeping one digit fewer would: not evidence
             why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
             if why == ZEROS or (own and why):

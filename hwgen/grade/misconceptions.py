@@ -295,5 +295,9 @@ BY_KEY: dict[str, Misconception] = {m.key: m for m in CATALOGUE}
 def wrong_steps(net: Network) -> tuple[tuple[Misconception, Step], ...]:
     """Every catalogued wrong step that applies to this network, in catalogue order."""
     steps = {s.name: s for s in build_steps(net)}
-    return tuple((m, form) for m in CATALOGUE for step in steps.values() if step.name in m.steps or step.role in m.steps
-                 for form in m.forms(net, step, steps))
+    return tuple((m, form) for m in CATALOGUE for step in _targets(m, steps) for form in m.forms(net, step, steps))
+
+
+def _targets(m: Misconception, steps: dict[str, Step]) -> list[Step]:
+    """The steps a misconception mimics: those it names, in its order, then those of the roles it names (any layer)."""
+    return [steps[n] for n in m.steps if n in steps] + [s for s in steps.values() if s.role in m.steps]

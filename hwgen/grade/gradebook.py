@@ -217,7 +217,7 @@ class Gradebook:
 
     @_guarded
     def record(self, sub: Submission, items: Sequence[Item], answers: dict[tuple[str, str], Any],
-               copies: Sequence[dict[str, Any]] = (), flags: Sequence[dict[str, Any]] = ()) -> None:
+               copies: Sequence[dict[str, Any]] = (), problem_flags: Sequence[dict[str, Any]] = ()) -> None:
         """Replace one student's results (and copied-work flags, CopyIndex.flags, and other flags of a problem,
         {"kind", "problem", ...}), all in one transaction; text that came from the student is cleaned
         (safetext.clean) on the way in."""
@@ -236,7 +236,7 @@ class Gradebook:
                 (sub.student, c["problem"], c["other"], json.dumps(c["quantities"])) for c in copies])
             self.db.execute("DELETE FROM problem_flags WHERE student = ?", (sub.student,))
             self.db.executemany("INSERT OR REPLACE INTO problem_flags VALUES (?,?,?,?)", [
-                (sub.student, f["problem"], f["kind"], json.dumps(f)) for f in flags])
+                (sub.student, f["problem"], f["kind"], json.dumps(f)) for f in problem_flags])
             self.db.execute("INSERT OR REPLACE INTO submissions VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                             (sub.student, sub.status, None if sub.path is None else clean(sub.path), sub.sha256,
                              sub.variant_sha256, sub.score, sub.max_score, json.dumps(flags), sub.isolation, sub.attempts,

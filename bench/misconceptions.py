@@ -149,7 +149,9 @@ MISTAKES: list[Mistake] = [
 
 
 def _items(spec: ProblemSpec, record: dict, values: dict) -> list:
-    return grade_problem(spec, record, {q: values[q].tolist() for q in spec.asked}, {}, {})
+    """The items of canonical values handed in as the student's notebook shows them (the problem's layout)."""
+    show = spec.template.display
+    return grade_problem(spec, record, {q: show.value(values[q], q).tolist() for q in spec.asked}, {}, {})
 
 
 def measure(seeds: int, digits: int) -> tuple[Counter, Counter, list[str], Counter]:

@@ -86,7 +86,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         raise HwgenError(f"--json {args.json} is a folder, or its folder does not exist\n  fix: give the name of a "
                          "file to write in an existing folder, e.g. grades.json")
     if args.answers:
-        students = grade_typed(args)
+        students = recorded = grade_typed(args)
     else:
         limits = Limits(wall=args.timeout, cpu=args.timeout, memory_mb=args.memory)
         options = GradeOptions(args.submissions, args.jobs, args.student, args.regrade, limits, args.isolation,
@@ -95,7 +95,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
         for why in summary.skipped:
             print(f"hwgen grade: warning: {why}", file=sys.stderr)
         print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
-        students = summary.students
+        students, recorded = summary.students, summary.recorded
     manifest = load_manifest(args.dir)
     with Gradebook(args.dir / GRADEBOOK, readonly=True) as book:
         sys.stdout.write(table_text(manifest, book, only=set(students)) + "\n" + items_text(manifest, book))
@@ -104,9 +104,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
         with writing_into(args.json, "--json"):
             args.json.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     pages = args.dir / FEEDBACK
-    if summary.recorded and pages.is_dir():  # pages written before must not show a grade that has changed
+    if recorded and pages.is_dir():  # pages written before must not show a grade that has changed
         with Gradebook(args.dir / GRADEBOOK) as book, writing_into(pages, "class folder"):
-            written = write_pages(manifest, book, pages, summary.recorded)
+            written = write_pages(manifest, book, pages, recorded)
         add_to_record(args.dir, [f"{FEEDBACK}/{p.name}" for p in written])
         print(f"hwgen grade: wrote {counted(len(written), 'feedback page')} again in {pages}", file=sys.stderr)
     return 0

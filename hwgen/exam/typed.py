@@ -215,7 +215,7 @@ def grade_answers(folder: Path, path: Path, manifest: ClassManifest, sheet: Shee
             if not regrade and book.fingerprint(row.student) == (row.sha256, variant):
                 summary.unchanged += 1
                 continue
-            items, answers, copies = check_student(context, row.student, record["problems"], row.values, {})
+            items, answers, copies, _ = check_student(context, row.student, record["problems"], row.values, {})
             items = [_unanswered(item, row) if item.status == "missing" else item for item in items]
             flags = [f"graded from answers typed into {path.name}, row {row.line}"]
             old = before.get(row.student)

@@ -5,9 +5,10 @@ Every level runs the worker as `python -I -S -c <worker.py source>`; the levels 
 - bwrap: bubblewrap, new mount, pid, network, IPC and UTS namespaces (and a user namespace unless root).
   Student code sees read-only /usr, the Python installation and NumPy's site-packages, an empty private
   /tmp, no network.
-- unshare: util-linux unshare, new pid, network, IPC and UTS namespaces. Student code sees every file
-  your user (or, run as root, `nobody`) can read; no network.
-- none: no wrapper. Student code sees every file your user (or `nobody`) can read, and the network.
+- unshare: util-linux unshare, new mount, pid, network, IPC and UTS namespaces. Student code sees every file
+  your user (or, run as root, `nobody`) can read, all read-only but its private /tmp; no network.
+- none: no wrapper. Student code sees every file your user (or `nobody`) can read; where the kernel has Landlock
+  (hwgen/grade/worker.py) it can write only below its own work folder and cannot look into other processes.
 
 At every level each notebook runs in a forked child with CPU-time, address-space, file-size and
 open-file limits, no new processes (RLIMIT_NPROC 0; run as root the child first becomes `nobody`,
@@ -33,10 +34,10 @@ PLACED = Path("/run/hwgen")  # where bubblewrap shows a Python installation that
 DESCRIPTION = {
     "bwrap": "bubblewrap: no network, read-only system files, class folder, manifest, gradebook and other "
              "submissions not visible, private /tmp",
-    "unshare": "unshare: no network and own process namespace, but student code can read every file the "
-               "grading user can read (install bubblewrap to hide them)",
-    "none": "plain processes: resource limits only; student code can read files and use the network "
-            "(install bubblewrap for real isolation)",
+    "unshare": "unshare: no network, own process namespace, host files read-only, but student code can read "
+               "every file the grading user can read (install bubblewrap to hide them)",
+    "none": "plain processes: resource limits, seccomp and Landlock where the kernel has it; student code can "
+            "read every file the grading user can read (install bubblewrap for real isolation)",
 }
 
 

@@ -11,7 +11,9 @@ What it refuses, with EPERM (ENOSYS for clone3, so that the C library falls back
   counted in no limit;
 - sockets other than AF_UNIX (socket, socketpair): AF_VSOCK, AF_NETLINK, ... (--unshare-net covers only IP);
 - other processes: ptrace, process_vm_readv/writev, kcmp, pidfd_getfd, and every way to send a signal (kill,
-  tkill, tgkill, rt_(tg)sigqueueinfo, pidfd_send_signal): no signal to, or look into, the worker or anyone else;
+  tkill, tgkill, rt_(tg)sigqueueinfo, pidfd_send_signal, and making another process a file's owner, whom the
+  kernel signals on I/O: fcntl F_SETOWN(_EX), ioctl FIOSETOWN/SIOCSPGRP): no signal to, or look into, the worker
+  or anyone else;
 - new programs: execve, execveat (the child never needs one);
 - kernel state outside the run: keyctl, add_key, request_key (keyrings outlive the run), bpf, perf_event_open,
   userfaultfd, io_uring_*, memfd_create, memfd_secret (attack surface, or memory outside RLIMIT_AS).
@@ -25,7 +27,7 @@ import os
 import struct
 
 # struct seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6] (little-endian: low word first)
-NR, ARCH, ARG0 = 0, 4, 16
+NR, ARCH, ARG0, ARG1 = 0, 4, 16, 24
 LD_W_ABS, JEQ_K, JSET_K, JGE_K, RET_K = 0x20, 0x15, 0x45, 0x35, 0x06
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000
 EPERM, ENOSYS = 1, 38
@@ -48,6 +50,9 @@ DENIED_X86_64 = {
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "memfd_create": 319, "memfd_secret": 447,
 }
 SOCKET_X86_64 = (41, 53)  # socket, socketpair: only AF_UNIX
+# fcntl F_SETOWN, F_SETOWN_EX; ioctl FIOSETOWN, SIOCSPGRP: the kernel would send SIGIO (or, after F_SETSIG, any
+# signal, SIGKILL too) to the process named, as `kill` would
+OWNER_X86_64 = {72: (8, 15), 16: (0x8901, 0x8902)}
 CLONE_X86_64, CLONE3_X86_64 = 56, 435
 
 
@@ -63,16 +68,23 @@ def _x86_64() -> bytes:
     # at the end); then socket, socketpair, clone3 and clone, each with its own short block; then ALLOW.
     head = [_op(LD_W_ABS, ARCH), _op(JEQ_K, AUDIT_ARCH_X86_64, 1, 0), _op(RET_K, ERRNO | EPERM),
             _op(LD_W_ABS, NR), _op(JGE_K, X32_BIT, 0, 1), _op(RET_K, ERRNO | ENOSYS)]
-    tail = [
-        _op(JEQ_K, SOCKET_X86_64[0], 1, 0), _op(JEQ_K, SOCKET_X86_64[1], 0, 3),  # socket or socketpair:
-        _op(LD_W_ABS, ARG0), _op(JEQ_K, AF_UNIX, 0, 7), _op(RET_K, ALLOW),  # family AF_UNIX, else EPERM
-        _op(JEQ_K, CLONE3_X86_64, 0, 1), _op(RET_K, ERRNO | ENOSYS),
-        _op(JEQ_K, CLONE_X86_64, 0, 2), _op(LD_W_ABS, ARG0), _op(JSET_K, CLONE_NEW, 1, 0),  # clone: flags
-        _op(RET_K, ALLOW),
-        _op(RET_K, ERRNO | EPERM),
+    # In the tail, a jump target "deny" is the shared `ret EPERM`, resolved below.
+    tail: list[tuple[int, int, int | str, int | str]] = [
+        (JEQ_K, SOCKET_X86_64[0], 1, 0), (JEQ_K, SOCKET_X86_64[1], 0, 3),  # socket or socketpair:
+        (LD_W_ABS, ARG0, 0, 0), (JEQ_K, AF_UNIX, 0, "deny"), (RET_K, ALLOW, 0, 0),  # family AF_UNIX, else EPERM
+        (JEQ_K, CLONE3_X86_64, 0, 1), (RET_K, ERRNO | ENOSYS, 0, 0),
+        (JEQ_K, CLONE_X86_64, 0, 3), (LD_W_ABS, ARG0, 0, 0), (JSET_K, CLONE_NEW, "deny", 0),  # clone: flags
+        (RET_K, ALLOW, 0, 0),
     ]
+    for nr, commands in OWNER_X86_64.items():  # fcntl, ioctl: no command that makes the kernel signal another process
+        tail += [(JEQ_K, nr, 0, len(commands) + 2), (LD_W_ABS, ARG1, 0, 0),
+                 *[(JEQ_K, command, "deny", 0) for command in commands], (RET_K, ALLOW, 0, 0)]
+    tail += [(RET_K, ALLOW, 0, 0), (RET_K, ERRNO | EPERM, 0, 0)]
     body = [_op(JEQ_K, nr, len(deny) - i + len(tail) - 2, 0) for i, nr in enumerate(deny)]
-    return b"".join(head + body + tail)
+    last = len(tail) - 1
+    return b"".join(head + body + [_op(code, k, last - i - 1 if jt == "deny" else int(jt),
+                                       last - i - 1 if jf == "deny" else int(jf))
+                                   for i, (code, k, jt, jf) in enumerate(tail)])
 
 
 def program() -> bytes | None:

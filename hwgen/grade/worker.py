@@ -29,6 +29,7 @@ import os
 import resource
 import select
 import signal
+import struct
 import sys
 import time
 import types
@@ -42,6 +43,11 @@ CLEAN_SECONDS = 5.0  # to empty the work folder after a run; a worker that canno
 PR_SET_SECUREBITS, SECBIT_NOROOT_LOCKED, CAPABILITY_VERSION_3 = 28, 0x3, 0x20080522
 PR_SET_NO_NEW_PRIVS, PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 38, 22, 2
 MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
+MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 1
+LANDLOCK_CREATE_RULESET, LANDLOCK_ADD_RULE, LANDLOCK_RESTRICT_SELF, LANDLOCK_RULE_PATH_BENEATH = 444, 445, 446, 1
+LANDLOCK_WRITES = {1: 0x1FF2, 2: 0x3FF2, 3: 0x7FF2}  # the rights to change files of Landlock ABI 1, 2 (refer), 3 (truncate)
+LANDLOCK_FILE_WRITES = 0x4002  # write, truncate: the rights a rule on a single file (/dev/null) may grant
+LANDLOCK_SCOPES = 0x3  # ABI 6: no abstract Unix socket and no signal outside the run's own domain
 
 
 # Captured before any student code runs: a cell that monkeypatches builtins, os, sys or NumPy does not
@@ -253,12 +259,45 @@ def _drop(config: dict) -> None:
 
 
 def _confine(config: dict) -> None:
-    """No new privileges, then the seccomp filter (hwgen/grade/seccomp.py), if this machine has one."""
-    if "filter" in _NATIVE:
-        libc = _NATIVE["libc"]
-        if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or \
-                libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, _NATIVE["filter"], 0, 0) != 0:
-            raise OSError("the seccomp filter could not be installed")
+    """No new privileges, then Landlock where the worker has no private file system (level none) and the kernel has
+    it, then the seccomp filter (hwgen/grade/seccomp.py), if this machine has one."""
+    if "libc" not in _NATIVE:
+        return
+    libc = _NATIVE["libc"]
+    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError("no_new_privs could not be set")
+    if not config.get("private_tmp"):
+        _landlock(config["work"])
+    if "filter" in _NATIVE and libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, _NATIVE["filter"], 0, 0) != 0:
+        raise OSError("the seccomp filter could not be installed")
+
+
+def _landlock(work: str) -> None:
+    """Landlock (Linux 5.13 and later, where it is enabled): the child changes files only below the work folder
+    (and writes /dev/null), cannot reach into any process outside its own domain (/proc/<pid>/fd, mem, environ of
+    the grader or anyone else of its uid) and, from ABI 6, cannot connect to an abstract Unix socket outside it.
+    (bubblewrap and unshare need none of this: their mounts are read-only but for /tmp, their /proc their own.)"""
+    libc, ctypes = _NATIVE["libc"], _NATIVE["ctypes"]
+    abi = libc.syscall(LANDLOCK_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    if abi < 1:
+        return
+    handled = LANDLOCK_WRITES[min(abi, 3)]
+    attr = ctypes.create_string_buffer(struct.pack("=QQQ", handled, 0, LANDLOCK_SCOPES if abi >= 6 else 0))
+    ruleset = libc.syscall(LANDLOCK_CREATE_RULESET, attr, ctypes.c_size_t(24 if abi >= 6 else 8), ctypes.c_uint32(0))
+    if ruleset < 0:
+        raise OSError("the Landlock ruleset could not be made")
+    try:
+        for path, rights in ((work, handled), (os.devnull, handled & LANDLOCK_FILE_WRITES)):
+            target = os.open(path, os.O_PATH | os.O_CLOEXEC)
+            rule = ctypes.create_string_buffer(struct.pack("=Qi", rights, target))
+            added = libc.syscall(LANDLOCK_ADD_RULE, ruleset, LANDLOCK_RULE_PATH_BENEATH, rule, ctypes.c_uint32(0))
+            os.close(target)
+            if added != 0:
+                raise OSError(f"a Landlock rule for {path} could not be added")
+        if libc.syscall(LANDLOCK_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) != 0:
+            raise OSError("the Landlock rules could not be applied")
+    finally:
+        os.close(ruleset)
 
 
 def child(req_fd: int, report: int, progress: int, ready: int, config: dict, np_array) -> None:
@@ -444,7 +483,12 @@ def _prepare_filter(program: bytes) -> None:
 
 
 def _private_tmp(config: dict) -> None:
-    """unshare: the worker is root in its own mount namespace; a private tmpfs on /tmp and a read-only one on /dev/shm."""
+    """unshare: the worker is root in its own mount namespace; every mount it sees made read-only (Linux 5.12 and
+    later: mount_setattr), then a private tmpfs on /tmp and a read-only one on /dev/shm."""
+    ctypes = _NATIVE["ctypes"]
+    attr = ctypes.create_string_buffer(struct.pack("=QQQQ", MOUNT_ATTR_RDONLY, 0, 0, 0))
+    if _NATIVE["libc"].syscall(MOUNT_SETATTR, AT_FDCWD, b"/", ctypes.c_uint(AT_RECURSIVE), attr, ctypes.c_size_t(32)) != 0:
+        raise OSError("cannot make the host's files read-only (mount_setattr needs Linux 5.12)")
     for target, options, flags in (("/tmp", f"size={int(config['tmp_mb'])}m,mode=1777", MS_NOSUID | MS_NODEV),
                                    ("/dev/shm", "size=4k,mode=0555", MS_NOSUID | MS_NODEV | MS_RDONLY)):
         if _NATIVE["libc"].mount(b"tmpfs", target.encode(), b"tmpfs", flags, options.encode()) != 0:

@@ -19,7 +19,7 @@ from hwgen.cli import main
 from hwgen.grade.gradebook import GRADEBOOK, Gradebook, Submission
 from hwgen.grade.result import Item
 from hwgen.grade.simulate import submit
-from hwgen.grade.submission import MAX_BYTES
+from hwgen.grade.submission import MAX_BYTES, Unreadable, read_notebook
 
 from .grade_support import make_class
 from .test_instructor_inputs import assert_refused, run, tmpfs
@@ -266,3 +266,10 @@ def test_an_output_that_cannot_be_written_is_one_message(graded, tmp_path, capsy
     (tmp_path / "file").write_text("x", encoding="utf-8")
     status, output = run(capsys, [a.format(**{"class": graded[0], "tmp": tmp_path}) for a in args])
     assert_refused(status, output, str(tmp_path), names)
+
+
+@pytest.mark.parametrize("body", ['{"cells": [], "x": 1%s}' % ("0" * 5000), '{"cells": %s}' % ("[" * 100_000)])
+def test_a_notebook_of_hostile_json_is_unreadable_not_a_crash(body):
+    # a 5,000-digit integer raised ValueError (Python's limit on integer conversion) in the trusted process
+    with pytest.raises(Unreadable):
+        read_notebook(Path("hw.ipynb"), body.encode())

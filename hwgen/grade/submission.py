@@ -167,6 +167,8 @@ def read_notebook(path: Path, raw: bytes) -> Notebook:
                          f"{exc.msg}); the file is damaged. {FIX}") from None
     except RecursionError:
         raise Unreadable(f"{path.name} is nested too deeply to be a notebook; {FIX}") from None
+    except ValueError:  # an integer of thousands of digits: Python refuses to convert it (not a JSONDecodeError)
+        raise Unreadable(f"{path.name} holds a number thousands of digits long, so it is not a notebook; {FIX}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
         old = isinstance(data, dict) and "worksheets" in data
         raise Unreadable(f"{path.name} is " + ("an old (version 3) notebook" if old else "not a Jupyter notebook")

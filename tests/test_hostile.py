@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import socket
 import tempfile
 from pathlib import Path
 
@@ -133,6 +134,44 @@ def test_no_file_outside_the_run_can_be_changed_or_left(level):
     finally:
         assert clear_dir(str(shared))
         shared.rmdir()
+
+HOST_SOCKET = """import socket
+reached = []
+for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+    mine = socket.socket(socket.AF_UNIX, kind)
+    for reach in (lambda: mine.connect(PATHS[kind]), lambda: mine.sendto(b'hi', PATHS[kind])):
+        try:
+            reach()
+            reached.append(kind)
+        except OSError:
+            pass
+"""
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_no_socket_outside_the_run_can_be_reached(level):
+    # A stream and a datagram Unix socket anyone may use, in /var/tmp (a user's D-Bus, Docker or agent socket,
+    # say), are out of the child's reach at every level (under unshare the host's files are visible, read-only).
+    folder = Path(tempfile.mkdtemp(prefix="hwgen-sockets-", dir="/var/tmp"))
+    servers = {}
+    try:
+        folder.chmod(0o755)
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            servers[kind] = socket.socket(socket.AF_UNIX, kind)
+            servers[kind].bind(str(folder / f"s{int(kind)}"))
+            os.chmod(folder / f"s{int(kind)}", 0o777)
+        servers[socket.SOCK_STREAM].listen()
+        paths = {int(kind): str(folder / f"s{int(kind)}") for kind in servers}
+        with Sandbox(1, FAST, level=level) as box:
+            run = box.run([f"PATHS = {paths}", HOST_SOCKET], ["reached"])
+            assert box.run(*HONEST).values == HONEST_VALUES
+        assert run.values == {"reached": []}
+    finally:
+        for server in servers.values():
+            server.close()
+        assert clear_dir(str(folder))
+        folder.rmdir()
+
 
 LIMITS = {
     "user namespace": "import os\nos.unshare(os.CLONE_NEWUSER)",

@@ -10,6 +10,9 @@ What it refuses, with EPERM (ENOSYS for clone3, so that the C library falls back
 - SysV IPC and POSIX message queues (shm*, sem*, msg*, mq_*): kernel objects that outlive the run and are
   counted in no limit;
 - sockets other than AF_UNIX (socket, socketpair): AF_VSOCK, AF_NETLINK, ... (--unshare-net covers only IP);
+  and any socket outside the run: connect, sendmsg, sendmmsg, and sendto with an address (a Unix socket's path
+  stays reachable on a read-only mount, and no namespace hides it: the user's D-Bus, Docker, X11 or agent
+  sockets at the unshare and none levels);
 - other processes: ptrace, process_vm_readv/writev, kcmp, pidfd_getfd, and every way to send a signal (kill,
   tkill, tgkill, rt_(tg)sigqueueinfo, pidfd_send_signal, and making another process a file's owner, whom the
   kernel signals on I/O: fcntl F_SETOWN(_EX), ioctl FIOSETOWN/SIOCSPGRP): no signal to, or look into, the worker
@@ -27,7 +30,7 @@ import os
 import struct
 
 # struct seccomp_data: int nr; u32 arch; u64 instruction_pointer; u64 args[6] (little-endian: low word first)
-NR, ARCH, ARG0, ARG1 = 0, 4, 16, 24
+NR, ARCH, ARG0, ARG1, ARG4, ARG4_HIGH = 0, 4, 16, 24, 48, 52
 LD_W_ABS, JEQ_K, JSET_K, JGE_K, RET_K = 0x20, 0x15, 0x45, 0x35, 0x06
 ALLOW, ERRNO = 0x7FFF0000, 0x00050000
 EPERM, ENOSYS = 1, 38
@@ -46,10 +49,12 @@ DENIED_X86_64 = {
     "ptrace": 101, "process_vm_readv": 310, "process_vm_writev": 311, "kcmp": 312, "pidfd_getfd": 438,
     "kill": 62, "tkill": 200, "tgkill": 234, "rt_sigqueueinfo": 129, "rt_tgsigqueueinfo": 297, "pidfd_send_signal": 424,
     "execve": 59, "execveat": 322,
+    "connect": 42, "sendmsg": 46, "sendmmsg": 307,
     "keyctl": 250, "add_key": 248, "request_key": 249, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "memfd_create": 319, "memfd_secret": 447,
 }
 SOCKET_X86_64 = (41, 53)  # socket, socketpair: only AF_UNIX
+SENDTO_X86_64 = 44  # only without an address (to a connected socket: the child's own socketpairs)
 # fcntl F_SETOWN, F_SETOWN_EX; ioctl FIOSETOWN, SIOCSPGRP: the kernel would send SIGIO (or, after F_SETSIG, any
 # signal, SIGKILL too) to the process named, as `kill` would
 OWNER_X86_64 = {72: (8, 15), 16: (0x8901, 0x8902)}
@@ -79,6 +84,8 @@ def _x86_64() -> bytes:
     for nr, commands in OWNER_X86_64.items():  # fcntl, ioctl: no command that makes the kernel signal another process
         tail += [(JEQ_K, nr, 0, len(commands) + 2), (LD_W_ABS, ARG1, 0, 0),
                  *[(JEQ_K, command, "deny", 0) for command in commands], (RET_K, ALLOW, 0, 0)]
+    tail += [(JEQ_K, SENDTO_X86_64, 0, 5), (LD_W_ABS, ARG4, 0, 0), (JEQ_K, 0, 0, "deny"),
+             (LD_W_ABS, ARG4_HIGH, 0, 0), (JEQ_K, 0, 0, "deny"), (RET_K, ALLOW, 0, 0)]
     tail += [(RET_K, ALLOW, 0, 0), (RET_K, ERRNO | EPERM, 0, 0)]
     body = [_op(JEQ_K, nr, len(deny) - i + len(tail) - 2, 0) for i, nr in enumerate(deny)]
     last = len(tail) - 1

@@ -111,25 +111,32 @@ def test_no_file_of_the_grader_or_the_worker_is_reachable_through_proc(level):
     assert run.values == {"touched": 0.0}  # only its own /dev/null and sockets, which cannot be opened again
 
 
-WRITE = ("wrote = []\nfor path in PATHS:\n    try:\n        with open(path, 'a') as f:\n            f.write('forged')\n"
-         "        wrote.append(path)\n    except OSError:\n        pass")
+WRITE = ("import os\nwrote = []\nfor path in PATHS:\n    try:\n        with open(path, 'a') as f:\n"
+         "            f.write('forged')\n        wrote.append(path)\n    except OSError:\n        pass\n"
+         "    for change in (lambda: os.chmod(path, 0), lambda: os.utime(path, (0, 0))):\n        try:\n"
+         "            change()\n            wrote.append(path)\n        except OSError:\n            pass")
 
 
 @pytest.mark.parametrize("level", LEVELS)
 def test_no_file_outside_the_run_can_be_changed_or_left(level):
-    # A folder anyone may write to, in /var/tmp (outside the private /tmp), holding a file anyone may write (as a
-    # gradebook is for the user who grades): the child, whoever it runs as, changes neither, at any level.
+    # A folder anyone may write to, in /var/tmp (outside the private /tmp), holding a file anyone may write and that
+    # the child's user owns (as a gradebook is for the user who grades): the child changes neither, nor the
+    # file's mode or times, at any level.
     shared = Path(tempfile.mkdtemp(prefix="hwgen-shared-", dir="/var/tmp"))
     try:
         shared.chmod(0o1777)
         victim = shared / "gradebook.db"
         victim.write_text("honest")
         victim.chmod(0o666)
+        if os.geteuid() == 0:
+            os.chown(victim, isolation.NOBODY, isolation.NOBODY)
+        before = victim.stat()
         paths = [str(victim), str(shared / "left-behind")]
         with Sandbox(1, FAST, level=level) as box:
             run = box.run([f"PATHS = {paths}", WRITE], ["wrote"])
             assert box.run(*HONEST).values == HONEST_VALUES
         assert run.values == {"wrote": []} and victim.read_text() == "honest"
+        assert (victim.stat().st_mode, victim.stat().st_mtime_ns) == (before.st_mode, before.st_mtime_ns)
         assert sorted(os.listdir(shared)) == ["gradebook.db"]
     finally:
         assert clear_dir(str(shared))

@@ -289,7 +289,7 @@ class Sandbox:
 
     # -- life cycle ---------------------------------------------------------------------------
     def _spawn(self, level: str) -> _Worker:
-        program = seccomp.program()
+        program = seccomp.program(on_host=level == "none")
         config = {"drop_to": NOBODY if os.geteuid() == 0 else None, "private_tmp": level in ("bwrap", "unshare"),
                   "mount_tmp": level == "unshare", "tmp_mb": self.limits.tmp_mb, "seccomp": program.hex() if program else ""}
         command = isolation.command(level, self.python, self.hidden, self.limits.tmp_mb)

@@ -53,6 +53,14 @@ DENIED_X86_64 = {
     "keyctl": 250, "add_key": 248, "request_key": 249, "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
     "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "memfd_create": 319, "memfd_secret": 447,
 }
+# Level none only, where the host's files are the run's: Landlock keeps their contents (truncate(2) only from its
+# ABI 3) but not their mode, owner, times or extended attributes (the grading user's class folder made unreadable
+# would cost later students).
+DENIED_ON_HOST_X86_64 = {
+    "chmod": 90, "fchmod": 91, "fchmodat": 268, "fchmodat2": 452, "chown": 92, "fchown": 93, "lchown": 94,
+    "fchownat": 260, "truncate": 76, "utime": 132, "utimes": 235, "futimesat": 261, "utimensat": 280, "setxattr": 188,
+    "lsetxattr": 189, "fsetxattr": 190, "removexattr": 197, "lremovexattr": 198, "fremovexattr": 199,
+}
 SOCKET_X86_64 = (41, 53)  # socket, socketpair: only AF_UNIX
 SENDTO_X86_64 = 44  # only without an address (to a connected socket: the child's own socketpairs)
 # fcntl F_SETOWN, F_SETOWN_EX; ioctl FIOSETOWN, SIOCSPGRP: the kernel would send SIGIO (or, after F_SETSIG, any
@@ -66,9 +74,9 @@ def _op(code: int, k: int, jt: int = 0, jf: int = 0) -> bytes:
     return struct.pack("=HBBI", code, jt, jf, k)
 
 
-def _x86_64() -> bytes:
-    """The filter for x86-64."""
-    deny = sorted(DENIED_X86_64.values())
+def _x86_64(on_host: bool) -> bytes:
+    """The filter for x86-64 (`on_host`: also DENIED_ON_HOST_X86_64)."""
+    deny = sorted({*DENIED_X86_64.values(), *(DENIED_ON_HOST_X86_64.values() if on_host else ())})
     # Layout: check arch, load nr, refuse x32; then one JEQ per denied call (jumping to the shared `ret EPERM`
     # at the end); then socket, socketpair, clone3 and clone, each with its own short block; then ALLOW.
     head = [_op(LD_W_ABS, ARCH), _op(JEQ_K, AUDIT_ARCH_X86_64, 1, 0), _op(RET_K, ERRNO | EPERM),
@@ -94,6 +102,7 @@ def _x86_64() -> bytes:
                                    for i, (code, k, jt, jf) in enumerate(tail)])
 
 
-def program() -> bytes | None:
-    """The filter for this machine's architecture, as the bytes of a sock_filter array; None where there is none."""
-    return _x86_64() if os.uname().machine == "x86_64" else None
+def program(on_host: bool = False) -> bytes | None:
+    """The filter for this machine's architecture, as the bytes of a sock_filter array; None where there is none.
+    `on_host`: the run's files are the host's (level none), so changing any file's metadata is refused too."""
+    return _x86_64(on_host) if os.uname().machine == "x86_64" else None

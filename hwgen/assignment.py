@@ -160,10 +160,11 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     """Problem p<index+1>: its template with the assignment's overrides and points."""
     where = ("problems", index)
     base = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
-    if base.network.layers != RENDERED_LAYERS:
+    if not base.network or base.network.layers != RENDERED_LAYERS:
+        shape = f"{base.network.layers} weight layers" if base.network else "a computation graph"
         raise InputFileError(path, line_of(data, (*where, "template")), f"problems.{index} ({raw['template']}): "
-                             f"worksheets, keys and notebooks draw networks of {RENDERED_LAYERS} weight layers so far, "
-                             f"this one has {base.network.layers}",
+                             f"worksheets, keys and notebooks handle networks with one hidden layer so far; this "
+                             f"template is {shape}",
                              "use `hwgen solve` for this template, or a template with one hidden layer here")
     overrides = {k: _plain(raw[k]) for k in OVERRIDES if k in raw}
     try:

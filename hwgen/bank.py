@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import numpy as np
 
 from . import bundled
-from .engine import Network, Problem, Step, network_problem
+from .engine import CONSTANTS, Network, Problem, Step, network_problem
 from .errors import TemplateError
+from .expr import FUNCTIONS, ExpressionError, parse
+from .graph import Graph, graph_problem, unused
 from .notation import Display
 from .tables import ACTIVATIONS, LOSSES
 from .yamlfile import line_of, parse_yaml, read_text, validate
@@ -20,6 +22,7 @@ from .yamlfile import line_of, parse_yaml, read_text, validate
 Array = np.ndarray
 
 MAX_LAYERS = 5  # weight layers a network template may have
+_NAME = "^[A-Za-z][A-Za-z0-9_]{0,15}$"
 _NUMBERS = {"type": "array", "minItems": 1, "items": {"anyOf": [{"type": "number"}, {"$ref": "#/$defs/numbers"}]}}
 DISPLAY_SCHEMA: dict[str, Any] = {
     "type": "object", "additionalProperties": False,
@@ -43,7 +46,8 @@ GRADING_SCHEMA: dict[str, Any] = {
 }
 _SPEC = {
     "description": "write a fixed array ([[0, 1], [1, 0]]), a grid {min: -1, max: 1, step: 0.1}, "
-                   "a list of values {values: [0, 1]} or whole arrays to pick from {one_of: [A, B]}",
+                   "a list of values {values: [0, 1]}, whole arrays to pick from {one_of: [A, B]} or one-hot rows "
+                   "{one_hot: true}",
     "anyOf": [
         {"$ref": "#/$defs/numbers"},
         {"type": "object", "additionalProperties": False, "required": ["min", "max", "step"],
@@ -51,6 +55,8 @@ _SPEC = {
                         "step": {"type": "number", "exclusiveMinimum": 0}, "nonzero": {"type": "boolean"}}},
         {"type": "object", "additionalProperties": False, "required": ["values"],
          "properties": {"values": {"type": "array", "minItems": 1, "items": {"type": "number"}}}},
+        {"type": "object", "additionalProperties": False, "required": ["one_hot"],
+         "properties": {"one_hot": {"const": True}}},
         {"type": "object", "additionalProperties": False, "required": ["one_of"],
          "properties": {"one_of": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/numbers"}}}},
     ],
@@ -59,7 +65,8 @@ SCHEMA: dict[str, Any] = {
     "$defs": {"numbers": _NUMBERS},
     "type": "object",
     "additionalProperties": False,
-    "required": ["name", "description", "network", "given", "asked", "rounding"],
+    "required": ["name", "description", "given", "asked", "rounding"],
+    "oneOf": [{"required": ["network"]}, {"required": ["graph"]}],
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
                  "description": "use lower-case letters, digits and underscores, starting with a letter"},
@@ -85,8 +92,19 @@ SCHEMA: dict[str, Any] = {
                                  "description": "write lambda: L gains (lambda / 2) * the sum of squared weights"},
             },
         },
-        "given": {"type": "object", "propertyNames": {"pattern": "^(X|Y|[Wb][1-9])$"}, "additionalProperties": _SPEC,
-                  "description": "write X, Y and W1, b1, ..., WL, bL (one pair per weight layer)"},
+        "graph": {
+            "type": "object", "additionalProperties": False, "required": ["nodes", "output"],
+            "properties": {
+                "nodes": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": _NAME},
+                          "additionalProperties": {"type": "string"},
+                          "description": "map each node's name to its expression, e.g. q: x + y"},
+                "output": {"type": "string", "pattern": _NAME},
+                "per_sample": {"type": "array", "items": {"type": "string", "pattern": _NAME}, "uniqueItems": True,
+                               "description": "list the given names that hold one number per sample"},
+            },
+        },
+        "given": {"type": "object", "propertyNames": {"pattern": _NAME}, "additionalProperties": _SPEC,
+                  "description": "write X, Y and W1, b1, ..., WL, bL (one pair per weight layer), or a graph's givens"},
         "asked": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
                   "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
                   "description": "map each asked quantity to its points, e.g. dW1: 2"},
@@ -123,7 +141,12 @@ class Grid:
     values: tuple[float, ...]
 
 
-GivenSpec = Fixed | OneOf | Grid
+@dataclass(frozen=True)
+class OneHot:
+    """Each row a one-hot vector with its 1 in a column drawn per row (a class label per sample)."""
+
+
+GivenSpec = Fixed | OneOf | Grid | OneHot
 
 
 @dataclass(frozen=True)
@@ -143,7 +166,8 @@ class Template:
     title: str
     description: str
     path: Path
-    network: Network
+    network: Network | None  # the builder's declaration: a network, or
+    graph: Graph | None  # a computation graph
     samples: int
     given: dict[str, GivenSpec]
     asked: dict[str, float]
@@ -157,7 +181,15 @@ class Template:
     @cached_property
     def problem(self) -> Problem:
         """The problem the template's builder makes: givens, steps, constants."""
+        if self.graph:
+            return graph_problem(self.graph, graph_shapes(self.graph, self.given, self.samples))
+        assert self.network
         return network_problem(self.network, self.samples)
+
+    @property
+    def lr(self) -> float:
+        """The learning rate of the SGD step (0 for a graph, which has none)."""
+        return self.network.lr if self.network else 0.0
 
     @property
     def steps(self) -> tuple[Step, ...]:
@@ -233,6 +265,8 @@ def _spec(raw: Any, where: tuple, data: Any, path: Path) -> GivenSpec:
         return Fixed(np.asarray(raw, dtype=float))
     if "one_of" in raw:
         return OneOf(tuple(np.asarray(o, dtype=float) for o in raw["one_of"]))
+    if "one_hot" in raw:
+        return OneHot()
     if "values" in raw:
         return Grid(tuple(float(v) for v in raw["values"]))
     lo, hi, step = (Decimal(str(raw[k])) for k in ("min", "max", "step"))
@@ -255,6 +289,10 @@ def _check_shapes(t: Template, data: Any) -> None:
             if arr.shape != t.shape(name):
                 raise _fail(data, where, t.path, f"shape {arr.shape} does not fit the network: expected {t.shape(name)}",
                             f"write {name} as {t.shape(name)} in canonical form (X: n x d, Wk: in x out, bk: out)")
+        if isinstance(spec, OneHot):
+            if len(t.shape(name)) != 2:
+                raise _fail(data, where, t.path, "one_hot draws the rows of a matrix", "use it for Y (n x classes)")
+            continue
         values = np.concatenate([a.ravel() for a in arrays]) if arrays else np.asarray(spec.values)
         if name != "Y" and not _on_grid(values):
             raise _fail(data, where, t.path, "values must lie on a 0.01 grid or coarser so students can work by hand",
@@ -295,23 +333,71 @@ def _check_names(problem: Problem, data: Any, path: Path) -> None:
                     f"use one of: {', '.join(problem.answers)}")
 
 
+def graph_shapes(graph: Graph, given: Mapping[str, Any], samples: int) -> dict[str, tuple[int, ...]]:
+    """A graph's given names and shapes: (samples,) for the per-sample ones, () for the others."""
+    return {k: (samples,) if k in graph.per_sample else () for k in given}
+
+
+def _graph(data: Any, path: Path) -> tuple[Graph, Problem]:
+    """The graph and its problem; a bad expression or name names its line."""
+    raw = data["graph"]
+    graph = Graph(tuple((k, v) for k, v in raw["nodes"].items()), raw["output"], tuple(raw.get("per_sample", ())))
+    given, nodes = list(data["given"]), [n for n, _ in graph.nodes]
+    samples = int(data.get("samples", 1))
+    if graph.per_sample and "samples" not in data:
+        raise _fail(data, ("graph", "per_sample"), path, "the number of samples is unknown", "add `samples: N`")
+    taken = {*given, *CONSTANTS}
+    for name in nodes:
+        clash = name in taken or f"d{name}" in {*given, *nodes}
+        if clash:
+            raise _fail(data, ("graph", "nodes", name), path, f"node {name} clashes with a given name, lr, n, lam, "
+                        f"or the gradient d{name} of another name", "rename the node")
+        taken.add(name)
+    for where, names in ((("graph", "output"), [graph.output]), (("graph", "per_sample"), graph.per_sample)):
+        bad = [n for n in names if n not in (nodes if where[1] == "output" else given)]
+        if bad:
+            raise _fail(data, where, path, f"{bad[0]} is not a {'node' if where[1] == 'output' else 'given name'}",
+                        f"use one of: {', '.join(nodes if where[1] == 'output' else given)}")
+    for name, text in graph.nodes:
+        try:
+            parse(text, [*given, *nodes[:nodes.index(name)]])
+        except ExpressionError as exc:
+            raise _fail(data, ("graph", "nodes", name), path, str(exc),
+                        "use the given names, earlier nodes, numbers, + - * /, ** by a number and "
+                        f"{', '.join(FUNCTIONS)}") from None
+    try:
+        problem = graph_problem(graph, graph_shapes(graph, data["given"], samples))
+    except ExpressionError as exc:
+        raise _fail(data, ("graph", "nodes"), path, str(exc), "sum(...) a quantity that has one number per sample")
+    idle = unused(graph, given)
+    if idle:
+        raise _fail(data, ("graph", "output"), path, f"the output {graph.output} does not depend on {idle[0]}",
+                    f"use {idle[0]} in a node the output reads, or remove it")
+    return graph, problem
+
+
 def _build(data: Any, path: Path, text: str) -> Template:
     """A Template from validated YAML data."""
-    net = data["network"]
-    fixed_x = data["given"]["X"]
-    samples = data.get("samples") or (len(fixed_x) if isinstance(fixed_x, list) else None)
-    if samples is None:
-        raise _fail(data, ("given", "X"), path, "the number of samples is unknown",
-                    "add `samples: N` at the top level, or give X as a fixed array")
-    network = Network(tuple(net["sizes"]), tuple(net["activations"]), net["loss"], float(net["lr"]),
-                      float(net.get("weight_decay", 0)))
-    _check_network(network, data, path)
-    problem = network_problem(network, int(samples))
+    network = graph = None
+    if "graph" in data:
+        graph, problem = _graph(data, path)
+        samples = int(data.get("samples", 1))
+    else:
+        net = data["network"]
+        fixed_x = data["given"].get("X")
+        samples = data.get("samples") or (len(fixed_x) if isinstance(fixed_x, list) else None)
+        if samples is None:
+            raise _fail(data, ("given", "X"), path, "the number of samples is unknown",
+                        "add `samples: N` at the top level, or give X as a fixed array")
+        network = Network(tuple(net["sizes"]), tuple(net["activations"]), net["loss"], float(net["lr"]),
+                          float(net.get("weight_decay", 0)))
+        _check_network(network, data, path)
+        problem = network_problem(network, int(samples))
     _check_names(problem, data, path)
     order = {name: i for i, name in enumerate(problem.answers)}
     t = Template(
         name=data["name"], title=data.get("title", data["name"]), description=data["description"], path=path,
-        network=network, samples=int(samples),
+        network=network, graph=graph, samples=int(samples),
         given={k: _spec(data["given"][k], ("given", k), data, path) for k in problem.given},
         asked={k: float(data["asked"][k]) for k in sorted(data["asked"], key=order.__getitem__)},
         significant=int(data["rounding"]["significant"]),

@@ -196,14 +196,14 @@ class Display:
     def given(self, given: dict[str, Array]) -> list[Shown]:
         """The given arrays as shown; folded biases join their weights as column 0 of a unit-per-row matrix."""
         shown = []
-        for name in ("X", "Y", "W1", "b1", "W2", "b2"):
+        for name in given:
             if self.bias == "folded" and name in FOLDED:
                 bias, symbol = FOLDED[name]
                 w = np.asarray(given[name], dtype=float)
                 folded = np.column_stack([np.asarray(given[bias], dtype=float), w.T])
                 shown.append(Shown(name, symbol, f"[{bias} | {name}]", folded))
             elif not (self.bias == "folded" and name in ("b1", "b2")):
-                shown.append(Shown(name, SYMBOLS[name], name, self.value(given[name], name)))
+                shown.append(Shown(name, SYMBOLS.get(name, name), name, self.value(given[name], name)))
         return shown
 
     def given_note(self, name: str) -> str:

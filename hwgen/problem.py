@@ -41,7 +41,7 @@ class ProblemSpec:
     def to_manifest(self) -> dict[str, Any]:
         """This problem as an entry of manifest.json, carrying the template's YAML text with it."""
         return {"key": self.key, "template": self.template.name, "points": self.points, "asked": self.asked,
-                "significant": self.template.significant, "lr": self.template.network.lr,
+                "significant": self.template.significant, "lr": self.template.lr,
                 "overrides": self.overrides, "shared": self.shared, "template_source": self.template.source}
 
     @classmethod
@@ -75,6 +75,8 @@ def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Templat
         order = {q: i for i, q in enumerate(names)}
         changes["asked"] = {q: float(asked[q]) for q in sorted(asked, key=order.__getitem__)}
     if "lr" in overrides:
+        if not template.network:
+            raise OverrideError("lr", "a graph has no SGD step: remove `lr`")
         changes["network"] = dataclasses.replace(template.network, lr=float(overrides["lr"]))
     if "significant" in overrides:
         changes["significant"] = int(overrides["significant"])

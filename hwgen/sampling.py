@@ -10,7 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .bank import Fixed, GivenSpec, Grid, OneOf, Template
+from .bank import Fixed, GivenSpec, Grid, OneHot, OneOf, Template
 from .engine import solve
 from .errors import VariantError
 from .numfmt import round_sig
@@ -20,7 +20,7 @@ from .variant import Variant, solve_variant
 Array = np.ndarray
 MAX_DRAWS = 2000
 CONDITION = 0.5  # an answer entry's tolerance must stay below this share of its size
-SATURATING = ("sigmoid", "tanh", "softmax")  # activations whose input must stay within limits.z_max
+SATURATING = ("sigmoid", "tanh", "softmax", "exp")  # ops whose input must stay within limits.z_max
 ZERO = 1e-9  # below this an answer entry is an exact zero up to float noise (0.1 + 0.2 - 0.3)
 
 
@@ -34,6 +34,8 @@ def _draw(spec: GivenSpec, shape: tuple[int, ...], rng: random.Random) -> Array:
     """One array from its spec."""
     if isinstance(spec, Fixed):
         return spec.value
+    if isinstance(spec, OneHot):
+        return np.eye(shape[-1])[[rng.randrange(shape[-1]) for _ in range(shape[0])]]
     if isinstance(spec, OneOf):
         return spec.options[rng.randrange(len(spec.options))]
     return np.array([spec.values[rng.randrange(len(spec.values))] for _ in range(int(np.prod(shape)))]).reshape(shape)
@@ -59,7 +61,7 @@ def sample(template: Template, seed: int) -> Variant:
 
 def degeneracy(t: Template, trace: dict[str, Array]) -> str | None:
     """Why this solved draw is not a good exercise, or None if it is."""
-    if isinstance(t.given["X"], Grid) and len(np.unique(trace["X"], axis=0)) < len(trace["X"]):
+    if isinstance(t.given.get("X"), Grid) and len(np.unique(trace["X"], axis=0)) < len(trace["X"]):
         return "two samples of X are the same row (with different targets they would contradict each other)"
     for step in t.problem.by_role("activation"):
         layer, act = step.inputs[0], step.op

@@ -39,6 +39,7 @@ def _log1(v: float) -> float:
 
 
 _sigmoid, _tanh, _log, _exp = _libm(_sigmoid1), _libm(math.tanh), _libm(_log1), _libm(math.exp)
+exp, log = _exp, _log  # entry by entry through the C library: the same bits on every machine
 
 
 def _softmax(z: Array) -> Array:

@@ -32,11 +32,12 @@ class Variant:
 
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON object of design.md, numbers as plain nested lists."""
-        net = self.template.network.to_json() | {"lr": self.lr}
+        t = self.template
+        model = {"graph": t.graph.to_json()} if t.graph else {"network": t.network.to_json() | {"lr": self.lr}}
         return {
-            "template": self.template.name,
+            "template": t.name,
             "seed": self.seed,
-            "network": net,
+            **model,
             "given": {k: self.trace[k].tolist() for k in self.template.problem.given},
             "answers": {k: self.trace[k].tolist() for k in self.template.problem.answers},
         }
@@ -50,7 +51,7 @@ class Variant:
 
 def solve_variant(template: Template, given: dict[str, Array], seed: int | None, lr: float | None = None) -> Variant:
     """Solve the template's steps on these given numbers."""
-    lr = template.network.lr if lr is None else float(lr)
+    lr = template.lr if lr is None else float(lr)
     return Variant(template, seed, dict(given), lr, solve(template.problem, given, lr))
 
 
@@ -88,11 +89,10 @@ def load_given(path: Path, template: Template) -> tuple[dict[str, Array], float 
 
 def _check_fit(path: Path, given: dict[str, Array], template: Template) -> None:
     """The given arrays must fit the template's layer sizes; the number of samples may differ."""
-    n = given["X"].shape[0] if given["X"].ndim == 2 else -1
-    sizes = "-".join(map(str, template.network.sizes))
+    n = given["X"].shape[0] if "X" in given and given["X"].ndim == 2 else -1
     for name, shape in template.problem.given.items():
         shape = (n, *shape[1:]) if name in ("X", "Y") else shape
         if given[name].shape != shape:
-            raise InputFileError(path, None, f"{name} has shape {given[name].shape}, the network "
-                                 f"{template.name} ({sizes}) needs {shape}",
-                                 "use canonical orientation: X n x d (one row per sample), Wk in x out, bk out")
+            raise InputFileError(path, None, f"{name} has shape {given[name].shape}, the template {template.name} "
+                                 f"needs {shape}", "use canonical orientation: X n x d (one row per sample), Wk in x "
+                                 "out, bk out; a graph's per-sample names one number per sample, the others one number")

@@ -15,7 +15,7 @@ Array = np.ndarray
 
 def trace_of(spec: ProblemSpec, record: Mapping[str, Any]) -> dict[str, Array]:
     """Every value of one student's variant: the steps solved on the record's given numbers and lr."""
-    lr = float(record.get("network", {}).get("lr", spec.template.network.lr))
+    lr = float(record.get("network", {}).get("lr", spec.template.lr))
     problem = spec.template.problem
     return solve(problem, {k: np.asarray(record["given"][k], dtype=float) for k in problem.given}, lr)
 

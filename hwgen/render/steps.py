@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from string import Template as Slots
@@ -10,12 +11,12 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..bank import Template
-from ..engine import GIVEN_NAMES, Step
+from ..engine import Step
 from ..variant import Variant
 
 Array = np.ndarray
 
-GIVEN = frozenset((*GIVEN_NAMES, "lr", "n"))  # what a student is given rather than computes
+SLOT = re.compile(r"\$([_a-zA-Z][_a-zA-Z0-9]*)")  # string.Template's $name
 PHASES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass", "update": "One SGD step"}
 
 
@@ -43,7 +44,7 @@ def worked_steps(variant: Variant, symbol: Callable[[str], str], number: Callabl
     for step, pattern, slots, formula in _plan(t, symbol, style):
         for k in slots:
             if k not in written:
-                written[k] = _bracketed(show.value(trace[k], k), given if given and k in GIVEN else number)
+                written[k] = _bracketed(show.value(trace[k], k), given if given and k in t.problem.inputs else number)
         yield Worked(step, t.asked.get(step.name), formula, pattern.substitute({k: written[k] for k in slots}),
                      show.value(trace[step.name], step.name))
 
@@ -56,7 +57,8 @@ def _plan(t: Template, symbol: Callable[[str], str], style: Callable[[str], str]
     plan = []
     for step in t.steps:
         pattern = Slots(style(t.display.formula(step)))
-        slots = tuple(k for k in (*step.inputs, "n", "lr") if f"${k}" in pattern.template)
+        named = set(SLOT.findall(pattern.template))
+        slots = tuple(k for k in dict.fromkeys((*step.inputs, "n", "lr")) if k in named)
         plan.append((step, pattern, slots, pattern.substitute({k: symbol(k) for k in slots})))
     return tuple(plan)
 

@@ -24,17 +24,24 @@ def tex_to_text(tex: str) -> str:
     return re.sub(r" +", " ", text).strip()
 
 
+def _model(variant: Variant) -> str:
+    """One line saying what is computed: the network, or the graph's nodes."""
+    net, graph = variant.template.network, variant.template.graph
+    if graph:
+        return f"Computation graph: {'; '.join(f'{n} = {e}' for n, e in graph.nodes)}; output {graph.output}"
+    assert net
+    return (f"Network {'-'.join(map(str, net.sizes))}: {', '.join(net.activations[:-1])} hidden, {net.activations[-1]} "
+            f"output, loss {net.loss}{f', weight decay {net.weight_decay:g}' if net.weight_decay else ''}, learning "
+            f"rate {variant.lr:g}")
+
+
 def worked_solution(variant: Variant) -> str:
     """The whole worked solution of one variant, in its template's display notation."""
     t, show = variant.template, variant.template.display
     sig = t.significant
-    net = t.network
     origin = "given numbers" if variant.seed is None else f"seed {variant.seed}"
-    out = [f"{t.title}  [{t.name}, {origin}]", t.description, "",
-           f"Network {'-'.join(map(str, net.sizes))}: {', '.join(net.activations[:-1])} hidden, {net.activations[-1]} "
-           f"output, loss {net.loss}{f', weight decay {net.weight_decay:g}' if net.weight_decay else ''}, learning rate "
-           f"{variant.lr:g}; answers to {sig} significant digits.",
-           show.note(), "", "Given"]
+    out = [f"{t.title}  [{t.name}, {origin}]", t.description, "", _model(variant) + f"; answers to {sig} significant "
+           "digits.", *([] if t.graph else [show.note()]), "", "Given"]
     out += [f"  {shown.label} = {text_array(shown.value, sig)}" for shown in show.given(variant.given)]
     phase = None
     for w in worked_steps(variant, symbol=str, number=lambda v: text_array(v, sig)):

@@ -161,7 +161,8 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     where = ("problems", index)
     base = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
     if not base.network or base.network.layers != RENDERED_LAYERS:
-        shape = f"{base.network.layers} weight layers" if base.network else "a computation graph"
+        shape = (f"{base.network.layers} weight layers" if base.network else
+                 "a calculus problem" if base.calculus else "a computation graph")
         raise InputFileError(path, line_of(data, (*where, "template")), f"problems.{index} ({raw['template']}): "
                              f"worksheets, keys and notebooks handle networks with one hidden layer so far; this "
                              f"template is {shape}",

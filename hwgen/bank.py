@@ -11,9 +11,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import bundled
+from .calculus import REFUSED, Calculus, Function, calculus_problem
 from .engine import CONSTANTS, Network, Problem, Step, network_problem
 from .errors import TemplateError
-from .expr import FUNCTIONS, ExpressionError, parse
+from .expr import FUNCTIONS, ExpressionError, Op, parse
 from .graph import Graph, graph_problem, unused
 from .notation import Display
 from .tables import ACTIVATIONS, LOSSES
@@ -61,12 +62,22 @@ _SPEC = {
          "properties": {"one_of": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/numbers"}}}},
     ],
 }
+_EXPRESSIONS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 2,
+                                                         "maxItems": 4}]}
+_FUNCTION = {
+    "description": "write an expression, a list of 2 to 4 expressions, or {arguments: [u, v], value: ...} for the "
+                   "outer function of a composition",
+    "anyOf": [_EXPRESSIONS, {"type": "object", "additionalProperties": False, "required": ["arguments", "value"],
+                             "properties": {"arguments": {"type": "array", "items": {"type": "string", "pattern": _NAME},
+                                                          "minItems": 1, "maxItems": 4, "uniqueItems": True},
+                                            "value": _EXPRESSIONS}}],
+}
 SCHEMA: dict[str, Any] = {
     "$defs": {"numbers": _NUMBERS},
     "type": "object",
     "additionalProperties": False,
     "required": ["name", "description", "given", "asked", "rounding"],
-    "oneOf": [{"required": ["network"]}, {"required": ["graph"]}],
+    "oneOf": [{"required": ["network"]}, {"required": ["graph"]}, {"required": ["calculus"]}],
     "properties": {
         "name": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$",
                  "description": "use lower-case letters, digits and underscores, starting with a letter"},
@@ -101,6 +112,21 @@ SCHEMA: dict[str, Any] = {
                 "output": {"type": "string", "pattern": _NAME},
                 "per_sample": {"type": "array", "items": {"type": "string", "pattern": _NAME}, "uniqueItems": True,
                                "description": "list the given names that hold one number per sample"},
+            },
+        },
+        "calculus": {
+            "type": "object", "additionalProperties": False, "required": ["variables", "functions"],
+            "properties": {
+                "variables": {"type": "array", "items": {"type": "string", "pattern": _NAME}, "minItems": 1,
+                              "maxItems": 4, "uniqueItems": True,
+                              "description": "list the variables in order, e.g. [x, y]; give the point's values "
+                                             "under `given`"},
+                "functions": {"type": "object", "minProperties": 1, "maxProperties": 4,
+                              "propertyNames": {"pattern": _NAME}, "additionalProperties": _FUNCTION,
+                              "description": "map each function's name to its expression, e.g. f: (a*x + b*y)**2, "
+                                             "or a list of expressions for a vector function"},
+                "compose": {"type": "array", "items": {"type": "string", "pattern": _NAME}, "minItems": 2,
+                            "maxItems": 2, "description": "write [outer, inner], e.g. [F, G] for F o G"},
             },
         },
         "given": {"type": "object", "propertyNames": {"pattern": _NAME}, "additionalProperties": _SPEC,
@@ -167,7 +193,8 @@ class Template:
     description: str
     path: Path
     network: Network | None  # the builder's declaration: a network, or
-    graph: Graph | None  # a computation graph
+    graph: Graph | None  # a computation graph, or
+    calculus: Calculus | None  # functions of variables at a point
     samples: int
     given: dict[str, GivenSpec]
     asked: dict[str, float]
@@ -183,6 +210,8 @@ class Template:
         """The problem the template's builder makes: givens, steps, constants."""
         if self.graph:
             return graph_problem(self.graph, graph_shapes(self.graph, self.given, self.samples))
+        if self.calculus:
+            return calculus_problem(self.calculus)
         assert self.network
         return network_problem(self.network, self.samples)
 
@@ -376,12 +405,68 @@ def _graph(data: Any, path: Path) -> tuple[Graph, Problem]:
     return graph, problem
 
 
+def _functions_in(e: Any) -> set[str]:
+    """The function names an expression calls."""
+    return ({e.op} | set().union(*(_functions_in(a) for a in e.args))) if isinstance(e, Op) else set()
+
+
+def _calculus(data: Any, path: Path) -> tuple[Calculus, Problem]:
+    """The calculus declaration and its problem; a bad name, composition or expression names its line."""
+    raw = data["calculus"]
+    variables, given = tuple(raw["variables"]), list(data["given"])
+    missing = [v for v in variables if v not in given]
+    if missing:
+        raise _fail(data, ("calculus", "variables"), path, f"the point's value of {missing[0]} is not given",
+                    f"add {missing[0]} under `given` (a number or a grid)")
+    functions = []
+    for name, spec in raw["functions"].items():
+        value, args = (spec["value"], tuple(spec["arguments"])) if isinstance(spec, dict) else (spec, variables)
+        functions.append(Function(name, args, tuple(value) if isinstance(value, list) else value))
+    compose = tuple(raw["compose"]) if "compose" in raw else None
+    calc = Calculus(variables, tuple(functions), compose, tuple(g for g in given if g not in variables))
+    names = {f.name for f in functions}
+    if compose:
+        bad = [n for n in compose if n not in names]
+        if bad or compose[0] == compose[1]:
+            raise _fail(data, ("calculus", "compose"), path, f"{bad[0] if bad else compose[0]} is not a second "
+                        "function", f"write [outer, inner], two of: {', '.join(names)}")
+        outer, inner = calc.function(compose[0]), calc.function(compose[1])
+        if not inner.vector or inner.arguments != variables or len(outer.arguments) != len(inner.texts):
+            raise _fail(data, ("calculus", "compose"), path, f"{outer.name} o {inner.name} does not fit: {inner.name} "
+                        f"must be a vector function of {', '.join(variables)} with one component per argument of "
+                        f"{outer.name}", "write the inner function as a list over the variables and the outer one as "
+                        "{arguments: [...], value: ...}")
+    for fn in functions:
+        where = ("calculus", "functions", fn.name)
+        own = fn.arguments != variables
+        if fn.name in given or (own and not (compose and fn.name == compose[0])):
+            raise _fail(data, where, path, f"{fn.name} clashes with a given name, or has its own arguments without "
+                        "being the outer function of `compose`", "rename it, or write its expressions in the variables")
+        clash = [a for a in fn.arguments if own and (a in given or a in names)]
+        if clash:
+            raise _fail(data, where, path, f"argument {clash[0]} clashes with a given or function name",
+                        "name the outer function's arguments apart (e.g. u, v)")
+        for text in fn.texts:
+            try:
+                used = _functions_in(parse(text, [*calc.parameters, *fn.arguments]))
+            except ExpressionError as exc:
+                raise _fail(data, where, path, str(exc), "use the parameters, the arguments, numbers, + - * /, "
+                            f"** by a number and {', '.join(f for f in FUNCTIONS if f not in REFUSED)}") from None
+            if used & set(REFUSED):
+                raise _fail(data, where, path, f"{sorted(used & set(REFUSED))[0]} is not differentiable everywhere",
+                            f"use {', '.join(f for f in FUNCTIONS if f not in REFUSED)}")
+    return calc, calculus_problem(calc)
+
+
 def _build(data: Any, path: Path, text: str) -> Template:
     """A Template from validated YAML data."""
-    network = graph = None
+    network = graph = calculus = None
     if "graph" in data:
         graph, problem = _graph(data, path)
         samples = int(data.get("samples", 1))
+    elif "calculus" in data:
+        calculus, problem = _calculus(data, path)
+        samples = 1
     else:
         net = data["network"]
         fixed_x = data["given"].get("X")
@@ -397,7 +482,7 @@ def _build(data: Any, path: Path, text: str) -> Template:
     order = {name: i for i, name in enumerate(problem.answers)}
     t = Template(
         name=data["name"], title=data.get("title", data["name"]), description=data["description"], path=path,
-        network=network, graph=graph, samples=int(samples),
+        network=network, graph=graph, calculus=calculus, samples=int(samples),
         given={k: _spec(data["given"][k], ("given", k), data, path) for k in problem.given},
         asked={k: float(data["asked"][k]) for k in sorted(data["asked"], key=order.__getitem__)},
         significant=int(data["rounding"]["significant"]),

@@ -19,7 +19,7 @@ Array = np.ndarray
 Phase = Literal["forward", "loss", "backward", "update"]
 # What kind of operation a step is: what misconceptions, degeneracy rules and renderers key on.
 Role = Literal["affine", "activation", "loss", "loss_grad", "activation_grad", "transpose_product", "sum_samples",
-               "update", "node", "node_grad"]
+               "update", "node", "node_grad", "derivative", "chain_product"]
 
 GIVEN_NAMES = ("X", "Y", "W1", "b1", "W2", "b2")  # the one-hidden-layer network's (the first bank's) names
 PARAMS = ("W1", "b1", "W2", "b2")

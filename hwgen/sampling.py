@@ -119,11 +119,12 @@ def _gradients(t: Template, trace: dict[str, Array]) -> list[tuple[str, Array, A
 
 def _vanishing(t: Template, trace: dict[str, Array], gradients: list[tuple[str, Array, Array]]) -> str | None:
     """The first gradient with a checked entry below limits.grad_min, or None; a loss gradient's entry that is 0
-    whatever the numbers (cross-entropy's dL/dyhat where the one-hot y is 0) does not count."""
-    moved, losses = _moved(t, trace), {s.name for s in t.problem.by_role("loss_grad")}
+    whatever the numbers (cross-entropy's dL/dyhat where the one-hot y is 0, a partial derivative that is 0
+    everywhere) does not count."""
+    moved, exact = _moved(t, trace), {s.name for s in t.problem.by_role("loss_grad", "derivative", "chain_product")}
     for name, g, keep in gradients:
         small = keep & (np.abs(g) < t.limits.grad_min)
-        if name in losses:
+        if name in exact:
             small &= ~((np.abs(g) < ZERO) & (np.abs(moved[name]) < ZERO))
         if small.any():
             return name

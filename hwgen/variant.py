@@ -33,13 +33,17 @@ class Variant:
     def to_json(self) -> dict[str, Any]:
         """The canonical JSON object of design.md, numbers as plain nested lists."""
         t = self.template
-        model = {"graph": t.graph.to_json()} if t.graph else {"network": t.network.to_json() | {"lr": self.lr}}
+        if t.calculus:
+            model, symbolic = {"calculus": t.calculus.to_json(self.trace)}, t.calculus.symbolic(self.trace)
+        else:
+            model = {"graph": t.graph.to_json()} if t.graph else {"network": t.network.to_json() | {"lr": self.lr}}
+            symbolic = {}
         return {
             "template": t.name,
             "seed": self.seed,
             **model,
             "given": {k: self.trace[k].tolist() for k in self.template.problem.given},
-            "answers": {k: self.trace[k].tolist() for k in self.template.problem.answers},
+            "answers": {k: self.trace[k].tolist() for k in self.template.problem.answers} | symbolic,
         }
 
     def record(self, key: str) -> dict[str, Any]:

@@ -26,7 +26,12 @@ def tex_to_text(tex: str) -> str:
 
 def _model(variant: Variant) -> str:
     """One line saying what is computed: the network, or the graph's nodes."""
-    net, graph = variant.template.network, variant.template.graph
+    net, graph, calc = variant.template.network, variant.template.graph, variant.template.calculus
+    if calc:
+        functions = "; ".join(f"{f.name}({', '.join(f.arguments)}) = {list(f.texts) if f.vector else f.text}"
+                              for f in calc.functions)
+        compose = f"; composition {' o '.join(calc.compose)}" if calc.compose else ""
+        return f"Functions of {', '.join(calc.variables)}: {functions}{compose}"
     if graph:
         return f"Computation graph: {'; '.join(f'{n} = {e}' for n, e in graph.nodes)}; output {graph.output}"
     assert net
@@ -41,7 +46,7 @@ def worked_solution(variant: Variant) -> str:
     sig = t.significant
     origin = "given numbers" if variant.seed is None else f"seed {variant.seed}"
     out = [f"{t.title}  [{t.name}, {origin}]", t.description, "", _model(variant) + f"; answers to {sig} significant "
-           "digits.", *([] if t.graph else [show.note()]), "", "Given"]
+           "digits.", *([] if t.graph or t.calculus else [show.note()]), "", "Given"]
     out += [f"  {shown.label} = {text_array(shown.value, sig)}" for shown in show.given(variant.given)]
     phase = None
     for w in worked_steps(variant, symbol=str, number=lambda v: text_array(v, sig)):

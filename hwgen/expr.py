@@ -57,8 +57,9 @@ class Op:
 Expr = Union[Num, Name, Op]
 
 
-def parse(text: str, names: Iterable[str]) -> Expr:
-    """The tree of `text`, whose names must all be in `names`; ExpressionError for anything else."""
+def parse(text: str, names: Iterable[str], functions: Iterable[str] = FUNCTIONS) -> Expr:
+    """The tree of `text`, whose names must all be in `names` and calls in `functions` (a subset of FUNCTIONS);
+    ExpressionError for anything else."""
     if not isinstance(text, str):
         raise ExpressionError(f"expected an expression as text, not {type(text).__name__}")
     if len(text) > MAX_CHARS:
@@ -67,15 +68,15 @@ def parse(text: str, names: Iterable[str]) -> Expr:
         tree = ast.parse(text.strip(), mode="eval")
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
         raise ExpressionError(f"{text!r} is not an expression: {getattr(exc, 'msg', exc)}") from None
-    walker = _Walker(frozenset(names), text)
+    walker = _Walker(frozenset(names), text, tuple(f for f in FUNCTIONS if f in set(functions)))
     return walker.walk(tree.body, 0)
 
 
 class _Walker:
     """Turns whitelisted ast nodes into Expr, counting nodes and depth."""
 
-    def __init__(self, names: frozenset[str], text: str) -> None:
-        self.names, self.text, self.count = names, text, 0
+    def __init__(self, names: frozenset[str], text: str, functions: tuple[str, ...]) -> None:
+        self.names, self.text, self.functions, self.count = names, text, functions, 0
 
     def fail(self, node: ast.AST, what: str) -> ExpressionError:
         """An error naming the column of `node`."""
@@ -90,7 +91,7 @@ class _Walker:
             return Num(self.number(node))
         if isinstance(node, ast.Name):
             if node.id not in self.names:
-                raise self.fail(node, f"unknown name {node.id!r}; use the given names and earlier nodes: "
+                raise self.fail(node, f"unknown name {node.id!r}; the names here are "
                                       f"{', '.join(sorted(self.names))}")
             return Name(node.id)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
@@ -104,7 +105,7 @@ class _Walker:
             return self.call(node, depth)
         kind = type(node.op if isinstance(node, (ast.BinOp, ast.UnaryOp)) else node).__name__
         raise self.fail(node, f"{kind} is not allowed; write numbers, names, + - * /, ** by a "
-                              f"number and {', '.join(FUNCTIONS)}")
+                              f"number and {', '.join(self.functions)}")
 
     def number(self, node: ast.Constant) -> float:
         """A literal number within MAX_LITERAL (no bool, complex or string)."""
@@ -129,8 +130,8 @@ class _Walker:
 
     def call(self, node: ast.Call, depth: int) -> Expr:
         """A whitelisted function called by name with its number of positional arguments."""
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            raise self.fail(node, f"only these functions may be called: {', '.join(FUNCTIONS)}")
+        if not isinstance(node.func, ast.Name) or node.func.id not in self.functions:
+            raise self.fail(node, f"only these functions may be called: {', '.join(self.functions)}")
         name, arity = node.func.id, FUNCTIONS[node.func.id]
         if node.keywords or len(node.args) != arity or any(isinstance(a, ast.Starred) for a in node.args):
             raise self.fail(node, f"{name} takes {arity} argument{'s' if arity > 1 else ''}, written by position")

@@ -1,0 +1,223 @@
+"""Symbolic answers (an expression, or a list or matrix of them) judged in the trusted process, never run.
+
+A student's text is first written the way the one expression parser (hwgen.expr) reads it: `^` becomes `**` and a
+number or a closing parenthesis right before a name, a number or an opening parenthesis gets a `*` (2x, 2(x + y),
+(x + 1)(x - 1)). The parser then builds a tree of whitelisted nodes only (operators, numbers, the problem's
+variable names, FUNCTIONS); anything else is `invalid` with what was not understood. The tree is never given to
+Python or to sympy: it is evaluated with NumPy through the graph builder's op table at several random points near
+the problem's point, and equivalence is agreement with the key (a sympy expression, trusted) within tolerance.
+Known mistakes are keys too: the same test against each names the misconception.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import sympy as sp
+
+from ..calculus import REFUSED, Calculus, Function
+from ..expr import FUNCTIONS, Expr, ExpressionError, Name, Num, parse
+from ..graph import OPS
+
+Array = np.ndarray
+STUDENT_FUNCTIONS = tuple(f for f in FUNCTIONS if f not in REFUSED)  # what a student may call
+POINTS = 8  # random points an answer is compared at
+NEEDED = 4  # points where the key is finite, at least
+SPREAD = 1.5  # the points lie within this distance of the problem's point, per variable
+RTOL, ATOL = 1e-6, 1e-9
+
+_POWER = re.compile(r"\^")
+# a number (not part of a name) or a closing parenthesis, then a name, a number or an opening parenthesis
+_IMPLICIT = re.compile(r"((?<![A-Za-z_0-9.])\d+(?:\.\d*)?|\))\s*(?![eE][+-]?\d)(?=[A-Za-z_(]|(?<=\))\s*\d)")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How one symbolic answer fared: correct, wrong or invalid, a message, and the misconception it matches."""
+
+    status: str
+    message: str
+    misconception: str | None = None
+
+
+def normalize(text: str) -> str:
+    """A student's text as the parser reads it: ^ -> **, implicit products (2x, 2(x+1), (a)(b), (a)x) -> *."""
+    return _IMPLICIT.sub(lambda m: f"{m[1]}*", _POWER.sub("**", text))
+
+
+def read(text: Any, names: Sequence[str]) -> Expr:
+    """The tree of one student expression over `names`; ExpressionError saying what was not understood."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"expected an expression as text (in quotes), not {type(text).__name__}")
+    return parse(normalize(text), names, STUDENT_FUNCTIONS)
+
+
+def evaluate(e: Expr, values: Mapping[str, Array]) -> Array:
+    """A tree's value at many points at once (each name a vector of values), by the op table's NumPy rules."""
+    if isinstance(e, Num):
+        return np.full(len(next(iter(values.values()))), e.value)
+    if isinstance(e, Name):
+        return np.asarray(values[e.id], dtype=float)
+    with np.errstate(all="ignore"):
+        return np.asarray(OPS[e.op].forward(*(evaluate(a, values) for a in e.args)), dtype=float)
+
+
+def points(variables: Sequence[str], center: Mapping[str, float], seed: int = 0) -> dict[str, Array]:
+    """POINTS random points near the problem's point (the same on every run)."""
+    rng = np.random.default_rng(seed)
+    return {v: float(center[v]) + rng.uniform(-SPREAD, SPREAD, POINTS) for v in variables}
+
+
+def _key_values(key: sp.Expr, at: Mapping[str, Array]) -> Array:
+    """The key (trusted sympy) at the points."""
+    symbols = sorted(key.free_symbols, key=lambda s: s.name)
+    fn = sp.lambdify(symbols, key, modules="numpy")
+    with np.errstate(all="ignore"):
+        return np.broadcast_to(np.asarray(fn(*(at[s.name] for s in symbols)), dtype=float), (POINTS,))
+
+
+def agrees(student: Array, key: Array) -> bool | None:
+    """Whether the student's values match the key's where the key is finite (None: too few such points)."""
+    finite = np.isfinite(key)
+    if finite.sum() < NEEDED:
+        return None
+    s, k = student[finite], key[finite]
+    return bool(np.all(np.isfinite(s)) and np.all(np.abs(s - k) <= ATOL + RTOL * np.maximum(np.abs(k), 1.0)))
+
+
+def _entries(answer: Any, shape: tuple[int, ...]) -> list[Any] | str:
+    """A nested list answer of this shape, flattened; or a message saying what shape was expected."""
+    if not shape:
+        return [answer]
+    if not isinstance(answer, (list, tuple)) or len(answer) != shape[0]:
+        return f"expected a list of {shape[0]} {'lists' if len(shape) > 1 else 'expressions'}"
+    out: list[Any] = []
+    for item in answer:
+        inner = _entries(item, shape[1:])
+        if isinstance(inner, str):
+            return inner
+        out += inner
+    return out
+
+
+def judge(answer: Any, key: Any, names: Sequence[str], at: Mapping[str, Array],
+          mistakes: Mapping[str, Any] | None = None) -> Verdict:
+    """A symbolic answer (an expression, or nested lists of them shaped like `key`, a nested list of sympy
+    expressions) against the key and against each named mistake (same shape), at the points `at`."""
+    shape = np.shape(np.asarray(key, dtype=object))
+    entries = _entries(answer, shape)
+    if isinstance(entries, str):
+        return Verdict("invalid", entries)
+    trees = []
+    for k, text in enumerate(entries):
+        try:
+            trees.append(read(text, names))
+        except ExpressionError as exc:
+            where = f"entry {k + 1}: " if shape else ""
+            return Verdict("invalid", f"{where}{exc} (write products with *, powers with ** or ^, e.g. 4*(2*x + 3*y))")
+    values = [evaluate(t, at) for t in trees]
+
+    def matches(target: Any) -> bool | None:
+        flat = np.ravel(np.asarray(target, dtype=object))
+        results = [agrees(v, _key_values(sp.Integer(e) if isinstance(e, int) else e, at)) for v, e in zip(values, flat)]
+        return None if None in results else all(results)
+    verdict = matches(key)
+    if verdict is None:
+        return Verdict("invalid", "the key is undefined near the point; this answer cannot be checked")
+    if verdict:
+        return Verdict("correct", "equivalent to the key")
+    for name, wrong in (mistakes or {}).items():
+        if np.shape(np.asarray(wrong, dtype=object)) == shape and matches(wrong):
+            return Verdict("wrong", f"not equivalent to the key: {name}", name)
+    return Verdict("wrong", "not equivalent to the key")
+
+
+def _dummy_inner(e: sp.Expr) -> tuple[sp.Expr, sp.Expr] | None:
+    """For e = g(u) with a non-trivial inner u (a power's base, a function's argument): (g(t), u) for a fresh t."""
+    if isinstance(e, sp.Pow) and e.exp.is_number and not e.base.is_Symbol:
+        inner = e.base
+    elif isinstance(e, sp.Function) and len(e.args) == 1 and not e.args[0].is_Symbol:
+        inner = e.args[0]
+    else:
+        return None
+    t = sp.Dummy("t")
+    return e.xreplace({inner: t}), inner
+
+
+def missing_chain_factor(e: sp.Expr, variable: sp.Symbol) -> sp.Expr | None:
+    """d e / d variable with the inner derivative forgotten: g'(u) for e = g(u) (2 (2x + 3y) for (2x + 3y)^2)."""
+    split = _dummy_inner(e)
+    if split is None:
+        return None
+    outer, inner = split
+    t = next(iter(outer.free_symbols - e.free_symbols))
+    return sp.diff(outer, t).xreplace({t: inner}) if inner.has(variable) else None
+
+
+def other_as_function(e: sp.Expr, variable: sp.Symbol, others: Sequence[sp.Symbol]) -> sp.Expr:
+    """d e / d variable with every other variable treated as a function of it whose derivative is 1 (as if y = x)."""
+    funcs = {o: sp.Function(o.name)(variable) for o in others}
+    total = sp.diff(e.xreplace(funcs), variable)
+    return total.subs({sp.Derivative(f, variable): 1 for f in funcs.values()}).xreplace({f: o for o, f in funcs.items()})
+
+
+def keys(calc: Calculus, fn: Function, values: Mapping[str, float]) -> tuple[list[list[sp.Expr]], dict[str, Any]]:
+    """A function's derivative key (rows of sympy expressions in its arguments, parameters put in) and its known
+    mistakes: the chain factor forgotten, the other variable treated as a function, the Jacobian transposed."""
+    exprs = calc.sympy(fn, values)
+    args = [sp.Symbol(a) for a in fn.arguments]
+    key = [[sp.diff(e, a) for a in args] for e in exprs]
+    mistakes: dict[str, Any] = {}
+    chain = [[missing_chain_factor(e, a) for a in args] for e in exprs]
+    if all(c is not None for row in chain for c in row):
+        mistakes["the chain factor (the inner function's derivative) is missing"] = chain
+    if len(args) > 1:
+        mistakes["the other variable was differentiated as if it were a function of this one"] = [
+            [other_as_function(e, a, [o for o in args if o != a]) for a in args] for e in exprs]
+    if fn.vector and len(args) == len(exprs):
+        mistakes["the Jacobian is transposed (one column per component instead of one row)"] = [list(r) for r in
+                                                                                              zip(*key)]
+    return key, mistakes
+
+
+def judge_derivative(answer: Any, calc: Calculus, name: str, trace: Mapping[str, Array]) -> Verdict:
+    """A student's symbolic grad_<f> (list) or J_<F> (rows) for function `name`, parameters from the trace."""
+    fn = calc.function(name)
+    values = {p: float(trace[p]) for p in calc.parameters}
+    key, mistakes = keys(calc, fn, values)
+    center = {a: float(trace[a]) for a in fn.arguments}
+    if not fn.vector:  # a gradient: the one row
+        key, mistakes = key[0], {k: v[0] for k, v in mistakes.items()}
+    return judge(answer, key, fn.arguments, points(fn.arguments, center), mistakes)
+
+
+def chain_keys(calc: Calculus, values: Mapping[str, float]) -> tuple[list[list[sp.Expr]], dict[str, Any]]:
+    """The composition's derivative D(F o G) as rows of expressions of the variables (DF at G times DG) and its
+    known mistakes: the product taken in the wrong order (DG DF, where the shapes allow it), DF put in at x rather
+    than at G(x) (where F has as many arguments as there are variables)."""
+    assert calc.compose
+    outer, inner = (calc.function(n) for n in calc.compose)
+    variables = [sp.Symbol(v) for v in calc.variables]
+    args = [sp.Symbol(a) for a in outer.arguments]
+    f, g = sp.Matrix(calc.sympy(outer, values)), sp.Matrix(calc.sympy(inner, values))
+    jf, jg = f.jacobian(args), g.jacobian(variables)
+    at_g = jf.xreplace(dict(zip(args, g)))
+    mistakes: dict[str, Any] = {}
+    if jg.shape[1] == at_g.shape[0]:
+        mistakes["the chain rule multiplied in the wrong order (DG DF instead of DF(G(x)) DG(x))"] = (jg * at_g).tolist()
+    if len(args) == len(variables):
+        mistakes["DF evaluated at x instead of at G(x)"] = (jf.xreplace(dict(zip(args, variables))) * jg).tolist()
+    return (at_g * jg).tolist(), mistakes
+
+
+def judge_chain(answer: Any, calc: Calculus, trace: Mapping[str, Array]) -> Verdict:
+    """A student's symbolic D_<F>_<G> (rows of expressions of the variables), parameters from the trace."""
+    assert calc.compose
+    key, mistakes = chain_keys(calc, {p: float(trace[p]) for p in calc.parameters})
+    if not calc.function(calc.compose[0]).vector:  # a scalar outer function: D(f o G) is one row
+        key, mistakes = key[0], {k: v[0] for k, v in mistakes.items()}
+    center = {v: float(trace[v]) for v in calc.variables}
+    return judge(answer, key, calc.variables, points(calc.variables, center), mistakes)

@@ -13,6 +13,7 @@ from typing import Any
 
 from . import bank
 from .errors import HwgenError, InputFileError, OverrideError, VariantError
+from .grade.late import POLICY_KEYS, check_policy
 from .numfmt import points_text
 from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
 from .sampling import MAX_DRAWS, sample
@@ -58,6 +59,12 @@ SCHEMA: dict[str, Any] = {
         "duration": {"type": "string", "description": "write how long the exam lasts, e.g. 90 minutes"},
         "problems": {"type": "array", "minItems": 1, "items": _PROBLEM},
         "grading": bank.GRADING_SCHEMA,
+        "late": {"type": "object", "additionalProperties": False,
+                 "description": "write e.g. {grace_minutes: 15, penalty_per_day: 0.1, max_penalty: 0.5}",
+                 "properties": {key: {"type": "number", "description": f"write a number from {low:g} to {high:g}"}
+                                for key, (low, high, _) in POLICY_KEYS.items()}},
+        "extensions": {"type": "string", "minLength": 1,
+                       "description": "write the CSV file (student_id,due) beside the assignment, e.g. extensions.csv"},
     },
 }
 
@@ -109,11 +116,12 @@ class Assignment:
     mode: str = "homework"  # or exam (generate.MODES)
     duration: str = ""  # an exam's, as written
     path: Path = Path("assignment.yaml")
+    late: dict[str, Any] | None = None  # the late policy (grade.late.check_policy), None without `late:`
 
     def to_manifest(self) -> dict[str, Any]:
         """The `assignment` object of manifest.json."""
         return {"title": self.title, "course": self.course, "due": self.due, "seed": self.seed, "name": self.name,
-                "instructions": self.instructions, "grading": self.grading}
+                "instructions": self.instructions, "grading": self.grading, **({"late": self.late} if self.late else {})}
 
     @property
     def due_text(self) -> str:
@@ -217,7 +225,7 @@ def load_assignment(path: str | Path) -> Assignment:
         seed=data["seed"], name=data.get("name") or _safe_name(path.stem),
         instructions=data.get("instructions", "").strip(), problems=problems,
         grading=_plain(data.get("grading", {})), paper=data.get("paper", "letter"), mode=data.get("mode", "homework"),
-        duration=data.get("duration", "").strip(), path=path)
+        duration=data.get("duration", "").strip(), path=path, late=check_policy(data, path))
 
 
 def id_problem(student_id: str) -> str | None:

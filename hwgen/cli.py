@@ -15,7 +15,7 @@ from .errors import HwgenError
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 # Each module has `register(subparsers)`, which adds its sub-commands with `func` set to the handler.
-COMMAND_MODULES = ("bank", "generate", "grade", "insight", "exam", "demo")
+COMMAND_MODULES = ("bank", "generate", "grade", "insight", "exam", "course", "demo")
 
 
 def build_parser() -> argparse.ArgumentParser:

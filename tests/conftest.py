@@ -27,3 +27,10 @@ def cluster():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c:
         yield c.scheduler_address.replace("tcp://", "dask://")
+
+
+@pytest.fixture(scope="session")
+def course(tmp_path_factory):
+    """A graded class with late submissions, an extension and an override (tests/course_support.py)."""
+    from .course_support import build_course
+    return build_course(tmp_path_factory.mktemp("course"))

@@ -38,7 +38,8 @@ def test_json_report_has_the_documented_shape(graded):
     folder, manifest, report = graded
     assert set(report) == {s for s, _ in ROSTER}
     item = report["bob"]["items"][0]
-    assert set(report["bob"]) == {"score", "max", "items", "flags", "flagged"} and report["bob"]["flagged"] == []
+    assert set(report["bob"]) == {"score", "raw_score", "max", "late", "overrides", "items", "flags", "flagged"}
+    assert report["bob"]["flagged"] == [] and report["bob"]["late"] is None and report["bob"]["overrides"] == []
     assert set(item) == {"problem", "quantity", "points", "max_points", "status", "misconception", "message"}
     assert report["bob"]["score"] == pytest.approx(manifest.max_points - points(manifest, "p1_L"))
     assert report["cy"]["flags"][0].startswith("no submission")
@@ -50,7 +51,8 @@ def test_canvas_csv_has_a_points_possible_row_and_one_row_per_student(graded):
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO((folder / "canvas.csv").read_text())))
     assert rows[0][:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
-    assert rows[0][5:] == ["Backprop HW p1", "Backprop HW p2", "Backprop HW total", "Notes", "Copied from"]
+    assert rows[0][5:] == ["Backprop HW p1", "Backprop HW p2", "Backprop HW total", "Late penalty", "Notes",
+                           "Copied from"]
     assert rows[1][0].strip() == "Points Possible" and rows[1][5:8] == ["10", "6", "16"]
     by_id = {r[2]: r for r in rows[2:]}
     assert list(by_id) == [s for s, _ in ROSTER]
@@ -58,7 +60,7 @@ def test_canvas_csv_has_a_points_possible_row_and_one_row_per_student(graded):
     for sid, r in by_id.items():
         assert float(r[7]) == pytest.approx(report[sid]["score"], abs=1e-3)
         assert float(r[5]) + float(r[6]) == pytest.approx(float(r[7]), abs=2e-3)
-    assert by_id["cy"][5:8] == ["0", "0", "0"] and "no submission" in by_id["cy"][8]
+    assert by_id["cy"][5:9] == ["0", "0", "0", ""] and "no submission" in by_id["cy"][9]
 
 
 def test_item_points_are_quarter_points_adding_up_exactly_and_read_plainly(graded):

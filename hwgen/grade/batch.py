@@ -34,6 +34,8 @@ from ..problem import answer_variable
 from .chunks import ClassContext, Graded, Task, close_sandboxes, grade_chunk
 from .copies import CopyIndex
 from .gradebook import GRADEBOOK, Gradebook, Submission
+from .late import Policy
+from .late import record as record_lateness
 from .manifest import ClassManifest, find_id, load_manifest
 from .result import Item
 from .safetext import clean
@@ -212,6 +214,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
             raise InputFileError(manifest.path, None, f"no student {options.student!r} in the manifest or in "
                                  f"{submissions}", "check the student id (as in the roster)")
         students = [found]
+    policy = Policy.of(manifest)
     summary = Summary(students=students, skipped=skipped)
     tqdm.monitor_interval = 0  # no monitor thread: the grading processes are forked from this one
     pending: dict[str, _Pending] = {}
@@ -261,6 +264,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                 item.sub.flags = list(item.sub.flags) + [c["message"] for c in g.copies + g.changed]
                 item.sub.isolation = g.isolation
                 done(item.sub, _finish(manifest, item, g.run, g.items), g.answers, g.copies, g.changed)
+        record_lateness(book, policy, submissions, students)
     summary.isolation = "+".join(sorted(levels))
     summary.seconds = time.monotonic() - start
     return summary

@@ -19,10 +19,12 @@ from ..numfmt import points_text
 from .gradebook import Gradebook
 from .manifest import ClassManifest
 from .safetext import clean, csv_cell
+from .totals import class_totals
 
 DECIMALS = 3
 NOTES_CHARS = 500
 COPIED = "Copied from"  # classmates whose numbers the student handed in (a flag for the instructor, not a grade)
+PENALTY = "Late penalty"  # points the late policy took off the total (already taken off)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Row:
     flags: list[str]
     copied_from: list[str]  # classmates whose numbers this student handed in (grade.copies)
     canvas: dict[str, str] = field(default_factory=dict)  # the roster's Canvas identity columns (ID, Section, ...)
+    penalty: float | None = None  # points the late penalty took off (None: no late policy or no submission)
 
     @property
     def notes(self) -> str:
@@ -54,9 +57,10 @@ MISSING = ("zero", "blank")  # what a student who handed in nothing gets (`--mis
 
 
 def rows(manifest: ClassManifest, book: Gradebook, missing: str = MISSING[0]) -> list[Row]:
-    """Every roster student in roster order, with their points per problem from the gradebook; a student who
+    """Every roster student in roster order, with their points per problem (overrides put in) and their total
+    after the late penalty (grade.totals), the penalty and the overrides also told in the notes; a student who
     handed in nothing has 0 points, or empty cells with `missing="blank"`."""
-    subs, copied = book.submissions(), book.copied_from()
+    subs, copied, totals = book.submissions(), book.copied_from(), class_totals(book)
     out = []
     for sid, record in manifest.students.items():
         name, email = clean(record.get("name") or ""), clean(record.get("email") or "")
@@ -67,12 +71,13 @@ def rows(manifest: ClassManifest, book: Gradebook, missing: str = MISSING[0]) ->
                            sub.status if sub else "not graded", list(sub.flags) if sub else [], copied.get(sid, []),
                            canvas))
             continue
-        points = {spec.key: 0.0 for spec in manifest.problems}
-        for item, _, _ in book.items(sid):
-            if item.problem in points:
-                points[item.problem] += item.points
-        out.append(Row(sid, name, email, {k: round(v, DECIMALS) for k, v in points.items()},
-                       round(sum(points.values()), DECIMALS), sub.status, list(sub.flags), copied.get(sid, []), canvas))
+        t = totals[sid]
+        points: dict[str, float | None] = {spec.key: round(t.problems.get(spec.key, 0.0), DECIMALS)
+                                           for spec in manifest.problems}
+        notes = [t.late.sentence(t.penalty_points)] if t.late and t.penalty_points else []
+        out.append(Row(sid, name, email, points, round(t.score, DECIMALS), sub.status,
+                       notes + [o.note() for o in t.overrides] + list(sub.flags), copied.get(sid, []),
+                       canvas, round(t.penalty_points, DECIMALS) if t.late else None))
     return out
 
 
@@ -85,11 +90,11 @@ def _canvas(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
     head = [f"{manifest.title} {spec.key}" for spec in manifest.problems] + [f"{manifest.title} total"]
     points = [*(spec.points for spec in manifest.problems), manifest.max_points]
     possible = [_num(value) for value in points]
-    out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, "Notes", COPIED],
-           ["    Points Possible", "", "", "", "", *possible, "", ""]]
+    out = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *head, PENALTY, "Notes", COPIED],
+           ["    Points Possible", "", "", "", "", *possible, "", "", ""]]
     for r in table:
         out.append([r.name or r.student, *_identity(r),
-                    *(_num(r.points[spec.key]) for spec in manifest.problems), _num(r.total), r.notes,
+                    *(_num(r.points[spec.key]) for spec in manifest.problems), _num(r.total), _num(r.penalty), r.notes,
                     " ".join(r.copied_from)])
     return out
 
@@ -104,10 +109,10 @@ def _identity(r: Row) -> list[str]:
 def _moodle(manifest: ClassManifest, table: list[Row]) -> list[list[str]]:
     head = [f"{manifest.title} {spec.key} (max {_num(spec.points)})" for spec in manifest.problems]
     out = [["ID number", "Email address", "Full name", *head,
-            f"{manifest.title} total (max {_num(manifest.max_points)})", "Notes", COPIED]]
+            f"{manifest.title} total (max {_num(manifest.max_points)})", PENALTY, "Notes", COPIED]]
     for r in table:
         out.append([r.student, r.email, r.name, *(_num(r.points[spec.key]) for spec in manifest.problems),
-                    _num(r.total), r.notes, " ".join(r.copied_from)])
+                    _num(r.total), _num(r.penalty), r.notes, " ".join(r.copied_from)])
     return out
 
 

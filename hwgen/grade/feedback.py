@@ -20,6 +20,7 @@ from ..render import templates_dir
 from .gradebook import Gradebook, Submission
 from .manifest import ClassManifest
 from .misconceptions import BY_KEY
+from .totals import item_override, student_total
 
 STATUS_TEXT = {"correct": "correct", "correct_ecf": "correct (carried forward)", "partial": "partly correct",
                "wrong": "wrong", "missing": "missing", "invalid": "cannot be graded"}
@@ -60,7 +61,10 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
     show_expected = bool(manifest.grading.get("show_expected", False))
     specs = {spec.key: spec for spec in manifest.problems}
     problems: dict[str, dict[str, Any]] = {}
-    for item, answer, _ in book.items(student):
+    graded = list(book.items(student))
+    t = student_total(book, student, [item for item, _, _ in graded])
+    for item, answer, _ in graded:
+        own = item_override(item, t.overrides)
         spec = specs.get(item.problem)
         digits = spec.template.significant if spec else 4
         expected = record.get("problems", {}).get(item.problem, {}).get("answers", {}).get(item.quantity)
@@ -69,20 +73,24 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
             "items": [], "score": 0.0, "max": 0.0})
         entry["items"].append({
             "variable": spec.variable(item.quantity) if spec else item.quantity,
-            "description": DESCRIPTIONS.get(item.quantity, ""), "points": points_text(item.points),
+            "description": DESCRIPTIONS.get(item.quantity, ""),
+            "points": points_text(own.points if own else item.points), "override": own.note() if own else None,
             "max_points": points_text(item.max_points), "status": item.status,
             "status_text": STATUS_TEXT.get(item.status, item.status), "message": for_students(item.message),
             "misconception": BY_KEY[item.misconception].name if item.misconception in BY_KEY else None,
             "answer": None if answer is None else _shown(answer, max(digits + 2, 6)),
             "expected": _shown(expected, digits) if show_expected and expected is not None else None})
-        entry["score"] += item.points
         entry["max"] += item.max_points
     for entry in problems.values():
-        entry["score"], entry["max"] = points_text(entry["score"]), points_text(entry["max"])
+        entry["score"], entry["max"] = points_text(t.problems.get(entry["key"], 0.0)), points_text(entry["max"])
+        entry["override"] = next((o.note() for o in t.overrides if (o.problem, o.quantity) == (entry["key"], "")), None)
     return environment().get_template("feedback.html.j2").render(
         title=manifest.title, course=str(manifest.assignment.get("course") or ""),
         student={"id": student, "name": str(record.get("name") or "")}, graded_at=sub.graded_at,
-        score=points_text(sub.score), max_score=points_text(sub.max_score), flags=[for_students(f) for f in sub.flags],
+        score=points_text(t.score), max_score=points_text(sub.max_score), flags=[for_students(f) for f in sub.flags],
+        late=t.late.sentence(t.penalty_points) if t.late else None, raw_score=points_text(t.raw),
+        penalty=points_text(t.penalty_points) if t.penalty_points else None,
+        override=next((o.note() for o in t.overrides if not o.problem), None),
         problems=list(problems.values()))
 
 

@@ -2,7 +2,9 @@
 
 Tables: `submissions` (one row per student: the file and its hash, the manifest fingerprint it was
 graded against, status, flags, score, timings, isolation) and `items` (one row per student, problem and
-asked quantity: points, max points, status, misconception, message, the student's value, time).
+asked quantity: points, max points, status, misconception, message, the student's value, time), and
+beside them `copies`, `late` (each submission's lateness and penalty) and `overrides` (manual grades):
+`score` in `submissions` is the checks' sum; grade.totals puts the overrides and the penalty in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any, Callable, Iterator, Sequence, TypeVar
 from ..errors import InputFileError
 from .result import Item
 from .safetext import clean
+from .totals import class_totals
 
 GRADEBOOK = "gradebook.db"
 SCHEMA_VERSION = 1
@@ -67,6 +70,26 @@ CREATE TABLE IF NOT EXISTS problem_flags (  -- other flags of one problem by kin
     kind TEXT NOT NULL,
     detail TEXT NOT NULL,            -- JSON object: the flag as the JSON report shows it
     PRIMARY KEY (student, problem, kind)
+);
+CREATE TABLE IF NOT EXISTS late (    -- when a submission came in and its late penalty (grade.late), a line of its own
+    student TEXT PRIMARY KEY,
+    submitted_at TEXT NOT NULL,      -- ISO 8601, UTC
+    source TEXT NOT NULL,            -- timestamp.txt | file time
+    due TEXT NOT NULL,               -- the student's due, extension included, UTC
+    extended INTEGER NOT NULL,       -- 1 if extensions.csv gave the student another due
+    days INTEGER NOT NULL,           -- started days after the due (0: on time, grace included)
+    penalty REAL NOT NULL,           -- the fraction of the score taken off
+    note TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS overrides (  -- manual grades (grade.overrides); grading never changes them
+    student TEXT NOT NULL,
+    problem TEXT NOT NULL,           -- '' for the whole assignment
+    quantity TEXT NOT NULL,          -- '' for the whole problem
+    points REAL NOT NULL,
+    reason TEXT NOT NULL,
+    author TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (student, problem, quantity)
 );
 """
 
@@ -309,16 +332,19 @@ class Gradebook:
 
     @_guarded
     def report(self, students: Sequence[str] | None = None) -> dict[str, Any]:
-        """The `--json` report: {student: {score, max, items: [...], flags: [...] (text), flagged: [...] (by
-        kind, Gradebook.flagged)}}."""
-        subs = self.submissions()
+        """The `--json` report: {student: {score (after the late penalty), raw_score (before it, overrides put
+        in), max, late, overrides, items: [...], flags: [...] (text), flagged: [...] (by kind, Gradebook.flagged)}}."""
+        subs, totals = self.submissions(), class_totals(self)
         out = {}
         for sid in (students if students is not None else list(subs)):
             if sid not in subs:
                 continue
-            out[sid] = {"score": round(subs[sid].score, 6), "max": round(subs[sid].max_score, 6),
+            t = totals[sid]
+            out[sid] = {"score": round(t.score, 6), "raw_score": round(t.raw, 6), "max": round(subs[sid].max_score, 6),
+                        "late": t.late.to_json(t.penalty_points) if t.late else None,
+                        "overrides": [o.to_json() for o in t.overrides],
                         "items": [item.to_json() for item, _, _ in self.items(sid)], "flags": list(subs[sid].flags),
-                       "flagged": self.flagged(sid)}
+                        "flagged": self.flagged(sid)}
         return out
 
 

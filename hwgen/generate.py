@@ -132,11 +132,13 @@ def fingerprint(variant: Variant) -> int:
 
 
 def build_student(assignment: Assignment, student: Student, salts: Mapping[str, int] | None = None,
-                  writers: Sequence[str] | None = None) -> StudentOutput:
+                  writers: Sequence[str] | None = None, seeds: Mapping[str, int] | None = None) -> StudentOutput:
     """One student's variants, files (from each writer, default: those of the assignment's mode) and manifest
-    record: pure and picklable."""
-    salts, writers = salts or {}, writers or MODES[assignment.mode]
-    variants = {p.key: sample(p.template, problem_seed(assignment, student, p.key, salts.get(p.key, 0)))
+    record: pure and picklable. `seeds` gives problems' seeds outright (hwgen.reroll), else they are derived."""
+    salts, seeds = salts or {}, seeds or {}
+    writers = MODES[assignment.mode] if writers is None else writers
+    variants = {p.key: sample(p.template, seeds[p.key] if p.key in seeds else
+                              problem_seed(assignment, student, p.key, salts.get(p.key, 0)))
                 for p in assignment.problems}
     work = StudentWork(assignment, student, variants)
     files = {rel: WRITERS[name].render(work) for name, rel in zip(writers, paths(assignment, student, writers))}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .. import pdf
-from ..assignment import DELIMITERS, SCHEMA, Assignment, load_assignment, load_roster
+from ..assignment import DELIMITERS, SCHEMA, Assignment, Student, load_assignment, load_roster
 from ..errors import HwgenError
 from ..exam import keys
 from ..generate import MODES, WRITERS, class_executor, generate
@@ -20,6 +20,7 @@ from ..grade.gradebook import GRADEBOOK
 from ..grade.manifest import load_manifest
 from ..numfmt import counted
 from ..outdir import Output, recorded, writing_into
+from ..reroll import reroll
 from . import bounded
 from .grade import MAX_JOBS
 
@@ -56,6 +57,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "(default: `name:` in the assignment file, else its file name made safe: hw 3.yaml -> hw_3)")
     p.add_argument("--force", action="store_true",
                    help="replace an earlier hwgen run in DIR (only the files hwgen wrote there are deleted)")
+    p.add_argument("--reroll", metavar="ID",
+                   help="give only this student new numbers in DIR, generated before from the same assignment: their "
+                        "worksheet, key and notebooks are written again and their manifest entry replaced; every other "
+                        "file stays byte-identical (e.g. after a suspected leak)")
+    p.add_argument("--problem", metavar="P", help="with --reroll: only this problem (p1, p2, ...)")
     p.set_defaults(func=cmd_generate)
 
 
@@ -73,6 +79,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if exam:
         keys.check_ids(students, Path(args.roster))
     out = Path(args.out)
+    if args.reroll is not None or args.problem is not None:
+        return cmd_reroll(args, assignment, students, out)
     jobs = max(1, args.jobs)
     with writing_into(out), class_executor(args.executor, jobs, len(students)) as executor:
         summary = generate(assignment, students, out, force=args.force, progress=sys.stderr.isatty(), executor=executor)
@@ -105,6 +113,18 @@ def replaced_text(out: Path, removed: list[str]) -> str:
         text += (f"\nkept {' and '.join(kept)}: `hwgen grade {out}` grades every student again against the new "
                  "numbers and flags notebooks that hold the old ones (numbers_changed)")
     return text
+
+
+def cmd_reroll(args: argparse.Namespace, assignment: Assignment, students: list[Student], out: Path) -> int:
+    """--reroll ID [--problem P]: one student's new numbers."""
+    if args.reroll is None or args.force or args.pdf:
+        raise HwgenError("--problem goes with --reroll ID, and --reroll with neither --force nor --pdf (a reroll "
+                         "rewrites the student's .tex files and notebooks only)\n  fix: reroll without them; compile "
+                         "the student's worksheets/ID.tex and keys/ID.tex with pdflatex if you hand out PDFs")
+    done = reroll(assignment, students, out, args.reroll, args.problem)
+    print(f"rerolled {done.student}: new numbers for {', '.join(done.problems)}; rewrote {', '.join(done.files)} "
+          f"and their entry in {out / 'manifest.json'}")
+    return 0
 
 
 def write_exam_keys(out: Path, paper: str) -> list[Path]:

@@ -40,6 +40,7 @@ from .manifest import ClassManifest, find_id, load_manifest
 from .result import Item
 from .safetext import clean
 from .sandbox import Limits, Run, default_jobs, describe
+from .stale import stale_flags
 from .submission import Notebook, Unreadable, locate, read_notebook, read_submission
 
 MAX_CELL_FLAGS = 3
@@ -157,7 +158,7 @@ def _prepare(manifest: ClassManifest, submissions: Path, sid: str, book: Gradebo
         reason = str(exc)
         sub.status, sub.flags = "invalid", notes + [reason]
         return sub, _empty_items(manifest, "invalid", f"Your notebook could not be graded: {reason}")
-    sub.flags = notes + notebook.notes
+    sub.flags = notes + notebook.notes + stale_flags(record, notebook.cells)
     return _Pending(sub, notebook, record)
 
 

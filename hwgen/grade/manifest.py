@@ -112,6 +112,10 @@ class Students(Mapping[str, dict]):
     def __contains__(self, student: object) -> bool:
         return student in self._index
 
+    def where(self, student: str) -> tuple[int, int]:
+        """(byte offset, byte length) of the student's entry in the file."""
+        return self._index[student]
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._index)
 

@@ -1,4 +1,4 @@
-"""`hwgen override`: an instructor's manual grade for one student, recorded with who, when and why."""
+"""`hwgen override` (an instructor's manual grade, with who, when and why) and `hwgen report` (the class report)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from .grade import open_class
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `override`."""
+    """Add `override` and `report`."""
     p = sub.add_parser("override", help="set one student's points by hand (an item, a problem or the assignment)",
                        description="Record a manual grade in DIR/gradebook.db with who, when and why: the points of one "
                                    "item (--problem and --quantity), one whole problem (--problem) or the whole "
@@ -31,6 +31,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--by", metavar="NAME", help="who overrides (default: your login name)")
     p.add_argument("--clear", action="store_true", help="remove the override of this scope instead")
     p.set_defaults(func=cmd_override)
+
+    p = sub.add_parser("report", help="the class report: DIR/report.html with charts, or --text",
+                       description="One self-contained HTML page (charts as inline SVG; opens offline and prints): the "
+                                   "score distribution; per problem and item the share correct, correct with error "
+                                   "carried forward, wrong and missing; item discrimination; the most frequent named "
+                                   "misconceptions with their teaching message; a check whether an item's success "
+                                   "depends on the student's numbers; late submissions, overrides and copy flags.")
+    p.add_argument("dir", metavar="DIR", type=Path, help="the class folder (graded with `hwgen grade`)")
+    p.add_argument("--out", metavar="FILE.html", type=Path, help="where to write the page (default DIR/report.html)")
+    p.add_argument("--text", action="store_true", help="print the same tables in the terminal instead")
+    p.set_defaults(func=cmd_report)
 
 
 def cmd_override(args: argparse.Namespace) -> int:
@@ -61,4 +72,21 @@ def cmd_override(args: argparse.Namespace) -> int:
             what = entry.note()
         total = class_totals(book)[args.student]
     print(f"hwgen override: {args.student}: {what}; score now {total.score:.6g} of {manifest.max_points:g}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Write the HTML report, or print its tables."""
+    from ..report import page  # matplotlib is imported only for the report
+    from ..report.stats import class_stats
+
+    manifest, book = open_class(args.dir)
+    with book:
+        stats = class_stats(manifest, book)
+    if args.text:
+        sys.stdout.write(page.text(stats))
+        return 0
+    out = args.out or args.dir / "report.html"
+    out.write_text(page.html(stats), encoding="utf-8")
+    print(f"hwgen report: {len(stats.roster)} students, {len(stats.items)} items -> {out}", file=sys.stderr)
     return 0

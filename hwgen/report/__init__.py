@@ -1,0 +1,1 @@
+"""`hwgen report`: the class at a glance, from the gradebook: statistics (stats), charts (charts), the page (page)."""

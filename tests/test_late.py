@@ -133,10 +133,13 @@ def test_hostile_timestamp_files_fall_back_to_the_file_time(tmp_path, monkeypatc
 
 
 BAD_POLICIES = [
-    ("late: {penalty_per_day: .nan}", "late.penalty_per_day", "from 0 to 1"),
+    ("late: {penalty_per_day: .nan}", "not a finite number", ".nan and .inf are not accepted"),
+    ("late: {penalty_per_day: -0.5}", "late.penalty_per_day", "from 0 to 1"),
     ("late: {penalty_per_day: 1.5}", "late.penalty_per_day", "from 0 to 1"),
     ("late: {max_penalty: -0.1}", "late.max_penalty", "from 0 to 1"),
-    ("late: {grace_minutes: .inf}", "late.grace_minutes", "from 0 to"),
+    ("late: {grace_minutes: .inf}", "not a finite number", ".nan and .inf are not accepted"),
+    ("late: {grace_minutes: 20000}", "late.grace_minutes", "from 0 to 10080"),
+    ("late: {max_penalty: true}", "late.max_penalty", "a number"),
     ("late: {grace: 15}", "unknown key", "remove or rename"),
     ("extensions: ext.csv", "needs a late policy", "late:"),
 ]

@@ -14,11 +14,11 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .assignment import Assignment, Student
 from .errors import HwgenError, InputFileError
-from .generate import MANIFEST, WRITERS, build_student, paths
+from .generate import MANIFEST, build_student, paths
 from .grade.gradebook import now
 from .grade.manifest import ClassManifest, Students, load_manifest
 from .grade.stale import given_hash
@@ -37,12 +37,13 @@ class Rerolled:
     files: list[str]
 
 
-def _given_cells(path: Path, keys: Sequence[str]) -> list[str]:
-    """Hashes of the given-data cells of these problems in a notebook hwgen wrote."""
-    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+def _given_cells(assignment: Assignment, student: Student, seeds: Mapping[str, int], keys: Sequence[str]) -> list[str]:
+    """Hashes of these problems' given-data cells in the student notebook of the variants drawn with `seeds`
+    (rebuilt, so a notebook moved or edited in DIR does not matter)."""
+    text = next(iter(build_student(assignment, student, seeds=seeds, writers=("notebook",)).files.values()))
     ids = {f"{key}_given" for key in keys}
     return [given_hash("".join(c["source"]) if isinstance(c["source"], list) else c["source"])
-            for c in cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in ids]
+            for c in json.loads(text)["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") in ids]
 
 
 def _check_same_class(assignment: Assignment, manifest: ClassManifest) -> None:
@@ -84,9 +85,9 @@ def reroll(assignment: Assignment, roster: Sequence[Student], out: Path, student
                          "  fix: generate the class into this folder first")
     record = manifest.students[student_id]
     taken = {k: {_fingerprint(manifest.students[s]["problems"][k]["given"]) for s in manifest.students} for k in keys}
-    old_given = _given_cells(out / WRITERS["notebook"].path(assignment, student), keys)
     rerolls = list(record.get("rerolls", []))
     seeds = {k: int(record["problems"][k]["seed"]) for k in record["problems"]}
+    old_given = _given_cells(assignment, student, seeds, keys)
     for key in keys:
         for attempt in range(MAX_TRIES):
             seeds[key] = derive_seed(assignment.seed, student_id, f"{key}@reroll{len(rerolls) + 1}#{attempt}")

@@ -7,12 +7,13 @@ import re
 import shutil
 import sqlite3
 import subprocess
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from hwgen.grade.gradebook import GRADEBOOK, Gradebook
-from hwgen.report.stats import class_stats, mann_whitney, point_biserial, variant_check
+from hwgen.report.stats import class_stats, flagged, mann_whitney, point_biserial, variant_check
 
 from .conftest import run_cli
 
@@ -98,10 +99,16 @@ def _u(x, y):
     return sum((a > b) + 0.5 * (a == b) for a in x for b in y)
 
 
-def test_variant_difficulty_is_flagged_when_success_follows_the_numbers(tmp_path):
+def test_variant_difficulty_is_flagged_when_success_follows_the_numbers():
     sensitivities = [0.001 * k for k in range(1, 21)]
-    assert variant_check(sensitivities, [s < 0.0105 for s in sensitivities]).p < 0.001
-    assert variant_check(sensitivities, [k % 2 == 0 for k in range(20)]).p > 0.5
+    follows = variant_check(sensitivities, [s < 0.0105 for s in sensitivities])  # the sensitive half got it wrong
+    mixed = variant_check(sensitivities, [k % 2 == 0 for k in range(20)])
+    few = variant_check(sensitivities[:6], [True, True, False, True, True, True])
+    assert follows.p < 0.001 and mixed.p > 0.5 and few.p is None
+    assert [c.flagged for c in flagged([follows, mixed, few])] == [True, False, False]
+    borderline = replace(follows, p=0.03)  # below 0.05 alone, not once two items are tested (Bonferroni)
+    assert [c.flagged for c in flagged([borderline, mixed])] == [False, False]
+    assert [c.flagged for c in flagged([borderline])] == [True]
 
 
 def _chromium(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

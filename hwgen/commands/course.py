@@ -10,6 +10,7 @@ from ..errors import HwgenError
 from ..grade import overrides
 from ..grade.gradebook import now
 from ..grade.totals import class_totals
+from ..outdir import writing_into
 from .grade import open_class
 
 
@@ -87,6 +88,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         sys.stdout.write(page.text(stats))
         return 0
     out = args.out or args.dir / "report.html"
-    out.write_text(page.html(stats), encoding="utf-8")
+    with writing_into(out):
+        out.write_text(page.html(stats), encoding="utf-8")
     print(f"hwgen report: {len(stats.roster)} students, {len(stats.items)} items -> {out}", file=sys.stderr)
     return 0

@@ -121,7 +121,8 @@ def cmd_reroll(args: argparse.Namespace, assignment: Assignment, students: list[
         raise HwgenError("--problem goes with --reroll ID, and --reroll with neither --force nor --pdf (a reroll "
                          "rewrites the student's .tex files and notebooks only)\n  fix: reroll without them; compile "
                          "the student's worksheets/ID.tex and keys/ID.tex with pdflatex if you hand out PDFs")
-    done = reroll(assignment, students, out, args.reroll, args.problem)
+    with writing_into(out):
+        done = reroll(assignment, students, out, args.reroll, args.problem)
     print(f"rerolled {done.student}: new numbers for {', '.join(done.problems)}; rewrote {', '.join(done.files)} "
           f"and their entry in {out / 'manifest.json'}")
     return 0

@@ -175,6 +175,12 @@ def variant_check(values: Sequence[float], success: Sequence[bool]) -> VariantCh
                         statistics.median(wrong) if wrong else None, mann_whitney(right, wrong))
 
 
+def flagged(checks: Sequence[VariantCheck]) -> list[VariantCheck]:
+    """The checks with `flagged` set where p x (the number tested) < ALPHA (Bonferroni)."""
+    tested = sum(1 for c in checks if c.p is not None)
+    return [replace(c, flagged=c.p is not None and c.p * tested < ALPHA) for c in checks]
+
+
 def _misconceptions(items: Sequence[Item]) -> list[Misconception]:
     """The most frequent named misconceptions among these items, with their teaching messages."""
     found: dict[str, int] = {}
@@ -203,10 +209,8 @@ def class_stats(manifest: ClassManifest, book: Gradebook) -> ClassStats:
                 point_biserial(list(success.values()), [totals[sid].checks - it.points for sid, it in present.items()]),
                 _misconceptions(list(present.values())),
                 variant_check([v for v, _ in known], [ok for _, ok in known])))
-    tested = sum(1 for item in stats.items if item.variant.p is not None)
-    for item in stats.items:
-        if item.variant.p is not None and item.variant.p * tested < ALPHA:
-            item.variant = replace(item.variant, flagged=True)
+    for item, check in zip(stats.items, flagged([item.variant for item in stats.items])):
+        item.variant = check
     stats.copies = [(s, p, o, json.loads(q)) for s, p, o, q in book.db.execute(
         "SELECT student, problem, other, quantities FROM copies ORDER BY student, problem, other")]
     return stats

@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def cmd_override(args: argparse.Namespace) -> int:
     """Record or clear one override and print the student's new score."""
-    manifest, book = open_class(args.dir)
+    manifest, book = open_class(args.dir, readonly=False)
     if args.student not in manifest.students:
         raise HwgenError(f"--student {args.student!r} is not in {manifest.path}\n  fix: check the id (as in the roster)")
     most = overrides.most_points(manifest, args.problem, args.quantity)

@@ -129,12 +129,12 @@ def grade_typed(args: argparse.Namespace) -> list[str]:
     return summary.students
 
 
-def open_class(folder: Path) -> tuple[ClassManifest, Gradebook]:
-    """The class's manifest and its existing gradebook."""
+def open_class(folder: Path, readonly: bool = True) -> tuple[ClassManifest, Gradebook]:
+    """The class's manifest and its existing gradebook (read-only unless `readonly` is False)."""
     manifest = load_manifest(folder)
     if not (folder / GRADEBOOK).exists():
         raise InputFileError(folder / GRADEBOOK, None, "no gradebook yet", f"run `hwgen grade {folder}` first")
-    return manifest, Gradebook(folder / GRADEBOOK, readonly=True)
+    return manifest, Gradebook(folder / GRADEBOOK, readonly=readonly)
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -65,6 +65,9 @@ def _fingerprint(given: Any) -> str:
 def reroll(assignment: Assignment, roster: Sequence[Student], out: Path, student_id: str,
            problem: str | None = None) -> Rerolled:
     """Give one student new numbers for every problem (or `problem`), rewriting only their files and entry."""
+    if assignment.mode != "homework":
+        raise HwgenError("--reroll is for homework; in an exam the class's answer sheet and compact key "
+                         "(keys/answers.csv, keys/compact.tex) list every student\n  fix: generate the exam again")
     manifest = load_manifest(out)
     _check_same_class(assignment, manifest)
     student = next((s for s in roster if s.id == student_id), None)

@@ -175,6 +175,17 @@ def variant_check(values: Sequence[float], success: Sequence[bool]) -> VariantCh
                         statistics.median(wrong) if wrong else None, mann_whitney(right, wrong))
 
 
+def _sensitivities(manifest: ClassManifest, record: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """(problem, quantity) -> the student's rounding sensitivity, for every asked quantity that has one."""
+    out = {}
+    for spec in manifest.problems:
+        for quantity in spec.asked:
+            value = sensitivity(record.get("problems", {}).get(spec.key, {}), quantity)
+            if value is not None:
+                out[(spec.key, quantity)] = value
+    return out
+
+
 def flagged(checks: Sequence[VariantCheck]) -> list[VariantCheck]:
     """The checks with `flagged` set where p x (the number tested) < ALPHA (Bonferroni)."""
     tested = sum(1 for c in checks if c.p is not None)
@@ -197,12 +208,13 @@ def class_stats(manifest: ClassManifest, book: Gradebook) -> ClassStats:
     subs, totals = book.submissions(), class_totals(book)
     stats = ClassStats(manifest, subs, totals, [], [])
     rows = {sid: {(it.problem, it.quantity): it for it, _, _ in book.items(sid)} for sid in stats.graded}
+    sensitivities = {sid: _sensitivities(manifest, manifest.students[sid]) for sid in rows}  # one parse a student
     for spec in manifest.problems:
         for quantity, points in spec.asked.items():
             present = {sid: found[(spec.key, quantity)] for sid, found in rows.items() if (spec.key, quantity) in found}
             success = {sid: it.status in SUCCESS for sid, it in present.items()}
             known = [(v, success[sid]) for sid in present
-                     if (v := sensitivity(manifest.students[sid]["problems"].get(spec.key, {}), quantity)) is not None]
+                     if (v := sensitivities[sid].get((spec.key, quantity))) is not None]
             stats.items.append(ItemStats(
                 spec.key, quantity, float(points),
                 {status: sum(1 for it in present.values() if it.status == status) for status in STATUSES}, len(present),

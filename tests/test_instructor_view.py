@@ -80,7 +80,7 @@ def test_export_missing_blank_or_zero(graded):
         args = ["export", str(folder), "--csv", str(out)] + (["--missing", option] if option == "blank" else [])
         assert run_cli(*args).returncode == 0
         rows = {r[2]: r for r in csv.reader(io.StringIO(out.read_text()))}
-        assert rows["dev"][5:8] == cells and "no submission" in rows["dev"][8]
+        assert rows["dev"][5:9] == [*cells, ""] and "no submission" in rows["dev"][9]  # [8]: Late penalty (none)
         assert rows["ana"][5:8] == ["10", "6", "16"]
 
 

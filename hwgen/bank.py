@@ -6,18 +6,20 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
 from . import bundled
-from .calculus import REFUSED, Calculus, Function, calculus_problem
 from .engine import CONSTANTS, Network, Problem, Step, network_problem
 from .errors import TemplateError
 from .expr import FUNCTIONS, ExpressionError, Op, parse
 from .graph import Graph, graph_problem, unused
 from .notation import Display
 from .tables import ACTIVATIONS, LOSSES
+
+if TYPE_CHECKING:  # calculus imports sympy (~0.35 s, ~50 MB): loaded only for a calculus template
+    from .calculus import Calculus
 from .yamlfile import line_of, parse_yaml, read_text, validate
 
 Array = np.ndarray
@@ -211,6 +213,7 @@ class Template:
         if self.graph:
             return graph_problem(self.graph, graph_shapes(self.graph, self.given, self.samples))
         if self.calculus:
+            from .calculus import calculus_problem
             return calculus_problem(self.calculus)
         assert self.network
         return network_problem(self.network, self.samples)
@@ -412,6 +415,7 @@ def _functions_in(e: Any) -> set[str]:
 
 def _calculus(data: Any, path: Path) -> tuple[Calculus, Problem]:
     """The calculus declaration and its problem; a bad name, composition or expression names its line."""
+    from .calculus import REFUSED, Calculus, Function, calculus_problem
     raw = data["calculus"]
     variables, given = tuple(raw["variables"]), list(data["given"])
     missing = [v for v in variables if v not in given]

@@ -325,7 +325,7 @@ def _check_shapes(t: Template, data: Any) -> None:
             if len(t.shape(name)) != 2:
                 raise _fail(data, where, t.path, "one_hot draws the rows of a matrix", "use it for Y (n x classes)")
             continue
-        values = np.concatenate([a.ravel() for a in arrays]) if arrays else np.asarray(spec.values)
+        values = np.asarray(spec.values) if isinstance(spec, Grid) else np.concatenate([a.ravel() for a in arrays])
         if name != "Y" and not _on_grid(values):
             raise _fail(data, where, t.path, "values must lie on a 0.01 grid or coarser so students can work by hand",
                         "use steps and values that are multiples of 0.01")
@@ -474,10 +474,11 @@ def _build(data: Any, path: Path, text: str) -> Template:
     else:
         net = data["network"]
         fixed_x = data["given"].get("X")
-        samples = data.get("samples") or (len(fixed_x) if isinstance(fixed_x, list) else None)
-        if samples is None:
+        counted = data.get("samples") or (len(fixed_x) if isinstance(fixed_x, list) else None)
+        if counted is None:
             raise _fail(data, ("given", "X"), path, "the number of samples is unknown",
                         "add `samples: N` at the top level, or give X as a fixed array")
+        samples = counted
         network = Network(tuple(net["sizes"]), tuple(net["activations"]), net["loss"], float(net["lr"]),
                           float(net.get("weight_decay", 0)))
         _check_network(network, data, path)

@@ -157,7 +157,7 @@ def _weight_grad(k: int, before: str, decay: bool) -> Step:
 def network_problem(net: Network, samples: int) -> Problem:
     """A network of any depth as a Problem: given X (n, d), Y (n, o), Wk (size_{k-1}, size_k), bk (size_k,)."""
     count = net.layers
-    given = {"X": (samples, net.sizes[0]), "Y": (samples, net.sizes[-1])}
+    given: dict[str, tuple[int, ...]] = {"X": (samples, net.sizes[0]), "Y": (samples, net.sizes[-1])}
     for k in range(1, count + 1):
         given |= {f"W{k}": (net.sizes[k - 1], net.sizes[k]), f"b{k}": (net.sizes[k],)}
     return Problem(given, tuple(build_steps(net)), constants={"lam": net.weight_decay} if net.weight_decay else {})

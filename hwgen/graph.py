@@ -228,7 +228,7 @@ def graph_problem(graph: Graph, given: Mapping[str, tuple[int, ...]]) -> Problem
                        samples=samples if out in shapes.per_sample else None))
     if out in shapes.per_sample:
         shapes.per_sample.add(f"d{out}")
-    by_expr = {e: n for n, e in exprs.items() if isinstance(e, Op)}
+    by_expr: dict[Expr, str] = {e: n for n, e in exprs.items() if isinstance(e, Op)}
     order = [n for n, _ in reversed(graph.nodes) if n != out] + list(given)
     for x in order:
         total: Expr = Num(0.0)

@@ -72,12 +72,12 @@ def tex_array(a: Array | float, sig: int, zeros: bool = False) -> str:
 
 def round_sig_each(values: Sequence[Array | float], sig: int) -> list[Array]:
     """[round_sig(v, sig) for v in values], rounding all of them in one NumPy call (each keeps its shape)."""
-    values = [np.asarray(v, dtype=float) for v in values]
-    if not values:
+    arrays = [np.asarray(v, dtype=float) for v in values]
+    if not arrays:
         return []
-    flat = round_sig(np.concatenate([v.ravel() for v in values]), sig)
-    ends = np.cumsum([v.size for v in values]).tolist()
-    return [flat[end - v.size:end].reshape(v.shape) for v, end in zip(values, ends)]
+    flat = round_sig(np.concatenate([v.ravel() for v in arrays]), sig)
+    ends = np.cumsum([v.size for v in arrays]).tolist()
+    return [flat[end - v.size:end].reshape(v.shape) for v, end in zip(arrays, ends)]
 
 
 def tex_arrays(values: Sequence[Array | float], sig: int, zeros: bool = False) -> list[str]:

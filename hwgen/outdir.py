@@ -52,7 +52,8 @@ def recorded(out: Path) -> list[str]:
 
 def remove_previous(out: Path) -> list[str]:
     """Delete the files an earlier run recorded, and folders that leaves empty; return the files that went."""
-    removed, folders = [], set()
+    removed: list[str] = []
+    folders: set[Path] = set()
     for rel in recorded(out):
         path = _inside(out, rel)
         if path.is_file() or path.is_symlink():

@@ -105,7 +105,9 @@ def _starts(build: Path, name: str) -> list[int]:
 
 def _pages(log: str) -> int:
     """The page count pdflatex reports in its log."""
-    return int(re.search(r"Output written on .*?\((\d+) pages?", log, re.S)[1])
+    found = re.search(r"Output written on .*?\((\d+) pages?", log, re.S)
+    assert found is not None, "a pdflatex run that succeeded says how many pages it wrote"
+    return int(found[1])
 
 
 def _qpdf(*args: str) -> None:

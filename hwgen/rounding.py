@@ -130,9 +130,9 @@ def _tightest(b: Array, e: Array) -> list[Tolerance]:
     search = keep.any(axis=1) & np.isfinite(e).all(axis=1) & np.isfinite(b).all(axis=1)
     out: list[Tolerance] = [(RTOL_FLOOR, floor) for floor in floors]  # nothing to allow, or no bound
     if b.shape[1] == 1:
-        for r in np.flatnonzero(search):
-            out[r] = (max(float(e[r, 0] / b[r, 0]), RTOL_FLOOR), floors[r]) if b[r, 0] > 0 else \
-                (RTOL_FLOOR, float(e[r, 0]))
+        for row in np.flatnonzero(search).tolist():
+            out[row] = (max(float(e[row, 0] / b[row, 0]), RTOL_FLOOR), floors[row]) if b[row, 0] > 0 else \
+                (RTOL_FLOOR, float(e[row, 0]))
         return out
     rows = np.flatnonzero(search)
     if not rows.size:

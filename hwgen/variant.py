@@ -35,9 +35,11 @@ class Variant:
         t = self.template
         if t.calculus:
             model, symbolic = {"calculus": t.calculus.to_json(self.trace)}, t.calculus.symbolic(self.trace)
+        elif t.graph:
+            model, symbolic = {"graph": t.graph.to_json()}, {}
         else:
-            model = {"graph": t.graph.to_json()} if t.graph else {"network": t.network.to_json() | {"lr": self.lr}}
-            symbolic = {}
+            assert t.network is not None  # a template declares a network, a graph or calculus
+            model, symbolic = {"network": t.network.to_json() | {"lr": self.lr}}, {}
         return {
             "template": t.name,
             "seed": self.seed,

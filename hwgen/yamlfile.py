@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 # jsonschema imports rfc3987_syntax for its "iri" format checks when that package is installed (Jupyter
 # brings it), which builds a grammar for about a second at every start; hwgen's schemas use no formats.
-sys.modules.setdefault("rfc3987_syntax", None)
+sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]  # None there is documented: import fails
 
 import jsonschema  # noqa: E402
 import yaml  # noqa: E402

@@ -20,7 +20,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 from tqdm import tqdm
 
@@ -37,7 +37,7 @@ from .gradebook import GRADEBOOK, Gradebook, Submission
 from .late import Policy
 from .late import record as record_lateness
 from .manifest import ClassManifest, find_id, load_manifest
-from .result import Item
+from .result import Item, Status
 from .safetext import clean
 from .sandbox import Limits, Run, default_jobs, describe
 from .stale import stale_flags
@@ -116,7 +116,7 @@ def _surrogates(name: str) -> bool:
     return False
 
 
-def _empty_items(manifest: ClassManifest, status: str, message: str) -> list[Item]:
+def _empty_items(manifest: ClassManifest, status: Status, message: str) -> list[Item]:
     """Every asked quantity with 0 points and the same status and message."""
     return [Item(spec.key, q, 0.0, float(p), status, message) for spec in manifest.problems for q, p in spec.asked.items()]
 
@@ -225,8 +225,8 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
             tqdm(total=len(students), desc="grading", unit="nb", disable=not options.progress,
                  file=sys.stderr, dynamic_ncols=True) as bar:
 
-        def done(sub: Submission | None, items: list[Item] = (), answers: dict | None = None,
-                 copies: list[dict] = (), flags: list[dict] = ()) -> None:
+        def done(sub: Submission | None, items: Sequence[Item] = (), answers: dict | None = None,
+                 copies: Sequence[dict] = (), flags: Sequence[dict] = ()) -> None:
             what = sub.status if sub is not None else "unchanged"
             if sub is not None:
                 sub.score = round(sum(i.points for i in items), 6)

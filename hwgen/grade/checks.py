@@ -106,8 +106,8 @@ class Checker:
             return _item(sheet, q, "missing", f"No answer: {variable} was never assigned; {_expected_form(sheet, q)}.")
         if sheet.correct(q):
             return _item(sheet, q, "correct", f"Correct (to the {digits} significant digits asked).", 1.0)
-        carried, note = self.ecf(q) if q in sheet.fitted else (False, "")
-        if carried:
+        earns_ecf, note = self.ecf(q) if q in sheet.fitted else (False, "")
+        if earns_ecf:
             rests = _names(self.own.rests_on(q))
             return _item(sheet, q, "correct_ecf", f"Correct for your own earlier {rests}, which "
                          f"{'is' if len(self.own.rests_on(q)) == 1 else 'are'} not right: the error is carried "

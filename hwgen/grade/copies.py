@@ -61,7 +61,9 @@ class _Block:
     """Named arrays of numbers for a whole class, filled one student (row) at a time: (rows, size) each."""
 
     def __init__(self, rows: int) -> None:
-        self.rows, self.data, self.shapes = rows, {}, {}
+        self.rows = rows
+        self.data: dict[str, Array] = {}
+        self.shapes: dict[str, tuple[int, ...]] = {}
 
     def put(self, name: str, row: int, value: Any) -> None:
         """Row `row` of `name` is `value` (a number or nested list), flattened."""

@@ -283,9 +283,10 @@ class Gradebook:
         names = [d[0] for d in cur.description]
         out = {}
         for row in cur:
-            sub = Submission(**dict(zip(names, row)))
-            flags = _loads(sub.flags)
-            sub.flags = [str(f) for f in flags] if isinstance(flags, list) else [str(sub.flags)]
+            fields = dict(zip(names, row))
+            flags = _loads(fields["flags"])  # JSON text in the database
+            fields["flags"] = [str(f) for f in flags] if isinstance(flags, list) else [str(fields["flags"])]
+            sub = Submission(**fields)
             out[sub.student] = sub
         return out
 

@@ -131,7 +131,7 @@ AVAILABLE: dict[str, Callable[[], bool]] = {
 }
 
 
-def command(level: str, py: Python, hidden: Sequence[Path], tmp_mb: int) -> list[str]:
+def command(level: str, py: Python, hidden: Sequence[str | Path], tmp_mb: int) -> list[str]:
     """The command line of one worker at `level`, but for its last argument (the worker's JSON config)."""
     where = placed if level == "bwrap" else Path
     return [*WRAPPERS[level](py, [Path(h).resolve() for h in hidden], tmp_mb),

@@ -17,7 +17,7 @@ import re
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
-from json.decoder import JSONDecodeError, scanstring
+from json.decoder import JSONDecodeError, scanstring  # type: ignore[attr-defined]  # there at runtime, not in typeshed
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping
 
@@ -88,7 +88,8 @@ class Students(Mapping[str, dict]):
     which were checked) is held in memory."""
 
     def __init__(self, path: Path, index: dict[str, tuple[int, int]], fd: int, check: EntryCheck | None = None) -> None:
-        self.path, self._index, self._fd, self.check, self._checked = path, index, fd, check, set()
+        self.path, self._index, self._fd, self.check = path, index, fd, check
+        self._checked: set[str] = set()
         weakref.finalize(self, os.close, fd)
 
     def __getitem__(self, student: str) -> dict[str, Any]:
@@ -127,8 +128,8 @@ class Students(Mapping[str, dict]):
         return {"path": self.path, "index": self._index, "check": self.check}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"], state["index"], os.open(state["path"], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)),
-                      state["check"])
+        fd = os.open(state["path"], os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        Students.__init__(self, state["path"], state["index"], fd, state["check"])
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ def find_id(wanted: str, ids: Iterable[str]) -> str | None:
 
 def _skip(text: str, pos: int) -> int:
     """The position of the next non-blank character at or after `pos`."""
-    return _WS.match(text, pos).end()
+    blank = _WS.match(text, pos)
+    assert blank is not None  # the pattern matches the empty string too
+    return blank.end()
 
 
 def _walk(text: str, pos: int, member: Callable[[str, int], int]) -> int:

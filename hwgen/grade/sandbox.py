@@ -241,7 +241,8 @@ class _Starter:
     _lock = threading.Lock()
 
     def __init__(self) -> None:
-        self.pid, self.requests = os.getpid(), queue.SimpleQueue()
+        self.pid = os.getpid()
+        self.requests: queue.SimpleQueue[tuple[Callable[[], Any], queue.SimpleQueue[tuple[bool, Any]]]] = queue.SimpleQueue()
         threading.Thread(target=self._serve, name="hwgen-sandbox-starter", daemon=True).start()
 
     def _serve(self) -> None:
@@ -259,7 +260,7 @@ class _Starter:
             if cls._instance is None or cls._instance.pid != os.getpid():
                 cls._instance = _Starter()
             starter = cls._instance
-        reply: queue.SimpleQueue = queue.SimpleQueue()
+        reply: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
         starter.requests.put((start, reply))
         ok, value = reply.get()
         if not ok:
@@ -276,12 +277,13 @@ def describe(level: str, limits: Limits) -> str:
 class Sandbox:
     """A pool of `jobs` sandboxed workers; `run(cells, names)` is safe to call from several threads."""
 
-    def __init__(self, jobs: int = 0, limits: Limits = Limits(), hidden: Sequence[Path] = (),
+    def __init__(self, jobs: int = 0, limits: Limits = Limits(), hidden: Sequence[str | Path] = (),
                  level: str = "auto") -> None:
         self.jobs = jobs or default_jobs()
         self.limits, self.hidden = limits, list(hidden)
         self.python = Python.current()
-        self.level, self.fallbacks = "", []  # fallbacks: why better levels were not used
+        self.level = ""
+        self.fallbacks: list[str] = []  # why better levels were not used
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()

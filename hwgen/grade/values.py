@@ -61,7 +61,8 @@ def to_array(value: Any) -> Array:
         return value
     if not _is_number(value) and not isinstance(value, (list, tuple)):
         raise BadValue(f"it is {_describe(value)}")
-    level, shape = [value], []
+    level: list[Any] = [value]
+    shape: list[int] = []
     while not all(_is_number(x) for x in level):
         if len(shape) == MAX_DEPTH:
             raise BadValue(f"it is a list nested more than {MAX_DEPTH} levels deep; answers are numbers, "

@@ -33,6 +33,7 @@ import struct
 import sys
 import time
 import types
+from typing import cast
 
 PRELOAD = ("math", "cmath", "random", "statistics", "fractions", "decimal", "itertools", "functools",
            "collections", "copy", "re", "string", "operator", "numpy.linalg", "numpy.random")
@@ -87,8 +88,10 @@ def describe(exc: BaseException, filename: str = "") -> str:
         if tb.tb_frame.f_code.co_filename == filename:
             line = tb.tb_lineno
         tb = tb.tb_next
-    if _isinstance(exc, SyntaxError) and exc.filename == filename:
-        line = exc.lineno
+    if _isinstance(exc, SyntaxError):
+        syntax = cast(SyntaxError, exc)  # mypy narrows only through the name `isinstance`, not its saved copy
+        if syntax.filename == filename:
+            line = syntax.lineno
     try:
         text = f"{_type(exc).__name__}: {_str(exc)}"
     except BaseException:  # a student's exception whose __str__ fails
@@ -334,9 +337,9 @@ def child(req_fd: int, report: int, progress: int, ready: int, config: dict, np_
     sys.stdout = sys.stderr = sink
     sys.stdin = None
     main_module = types.ModuleType("__main__")  # the notebook's own __main__, as in a kernel
-    main_module.display = _display
-    sys.modules["__main__"] = main_module
     ns = main_module.__dict__
+    ns["display"] = _display
+    sys.modules["__main__"] = main_module
     skip = set(req.get("skip", ()))
     cell_errors = []
     for i, source in enumerate(req["cells"]):
@@ -431,7 +434,7 @@ def _clean(config: dict) -> bool:
         return False
 
 
-def supervise(header: dict, fds: list, config: dict, np_array) -> dict:
+def supervise(header: dict, fds: list[int], config: dict, np_array) -> dict:
     """Fork a child for one run with the request, report and progress sockets the grader sent; wait for it within
     the wall-time limit; clean up after it; report how it ended. The worker never reads the request or the report."""
     ready_r, ready_w = os.pipe()
@@ -441,7 +444,8 @@ def supervise(header: dict, fds: list, config: dict, np_array) -> dict:
     if pid == 0:
         try:
             os.close(ready_r)
-            child(*fds, ready_w, config, np_array)
+            request, report, progress = fds
+            child(request, report, progress, ready_w, config, np_array)
         finally:
             _exit(70)
     for fd in (*fds, ready_w):
@@ -475,8 +479,7 @@ def _prepare_filter(program: bytes) -> None:
     """The struct sock_fprog for prctl(PR_SET_SECCOMP), kept alive for the children."""
     ctypes = _NATIVE["ctypes"]
 
-    class Fprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+    Fprog = type("Fprog", (ctypes.Structure,), {"_fields_": [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]})
 
     buffer = ctypes.create_string_buffer(program, len(program))
     _NATIVE.update(buffer=buffer, filter=ctypes.byref(Fprog(len(program) // 8, ctypes.cast(buffer, ctypes.c_char_p))))

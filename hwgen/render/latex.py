@@ -182,6 +182,7 @@ def drawing(variant: Variant) -> Record:
     layer's numbers stand in one column; the units are spaced so that numbers in a column never touch.
     """
     t, g = variant.template, variant.given
+    assert t.network is not None  # drawn for network templates only
     layout = _layout(t.network.sizes, t.network.activations)
     values = [value for w, b in ((g["W1"], g["b1"]), (g["W2"], g["b2"])) for j in range(w.shape[1])
               for value in [b[j]] + [w[i, j] for i in range(w.shape[0])]]
@@ -220,7 +221,7 @@ def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> Record
                 Record(x=_pt(COLUMN_X[1]), y=bottom, text=f"hidden: {act_h}"),
                 Record(x=_pt(COLUMN_X[2]), y=bottom, text=f"output: {act_o}"))
     layout = Record(units=units, links=tuple(links), spots=tuple(spots), captions=captions)
-    parts = environment().get_template("parts.tex.j2").module
+    parts: Any = environment().get_template("parts.tex.j2").module  # attributes: the template's macros
     layout.links_tex, layout.units_tex = Tex(parts.links(layout)), Tex(parts.units(layout))
     return layout
 
@@ -228,6 +229,7 @@ def _layout(sizes: tuple[int, int, int], activations: tuple[str, str]) -> Record
 def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
     """Everything the templates print about one problem of one student."""
     t, show, sig = variant.template, variant.template.display, variant.template.significant
+    assert t.network is not None  # worked for network templates only (the others have their own modules)
     d, h, o = t.network.sizes
     act_h, act_o = (ACTIVATION_WORDS[a] for a in t.network.activations)
     shown_values = {k: show.value(value, k) for k, value in variant.trace.items()}  # what the worked steps write
@@ -304,7 +306,7 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
     widest = max(variant.template.display.value(value, k).shape[-1] for variant in variants.values()
                  for k, value in variant.trace.items() if np.ndim(value))
     problems = [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]
-    parts = environment().get_template("parts.tex.j2").module
+    parts: Any = environment().get_template("parts.tex.j2").module  # attributes: the template's macros
     for p in problems:  # what worksheet and key both print first: made once
         p.intro = Tex(parts.problem_intro(p))
     return {"a": a, "paper": a.paper, "student": student, "matrix_cols": widest, "problems": problems}

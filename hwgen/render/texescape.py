@@ -100,7 +100,7 @@ def _char(c: str) -> str:
         return c
     if c in LETTERS:
         return LETTERS[c]
-    base, *marks = unicodedata.normalize("NFD", c)
+    base, *marks = list(unicodedata.normalize("NFD", c))
     if marks and (" " < base <= "~" or base in LETTERS) and all(m in ACCENTS for m in marks):
         out = LETTERS.get(base, base)
         for mark in sorted(marks, key=lambda m: m in BELOW):  # an accent above a letter, then one below it

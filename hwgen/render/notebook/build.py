@@ -139,6 +139,7 @@ def _test_source(core_shape: tuple[int, ...], row: Mapping[str, Any], numbers: M
 def _statement(index: int, key: str, t: Template, points: float, lr: str, shapes: tuple[tuple[int, ...], ...],
                rows: tuple[Row, ...], given: Mapping[str, str]) -> str:
     """A problem's statement: the network, its formulas, the given arrays (as LaTeX, `given`) and what is asked."""
+    assert t.network is not None  # stated for network templates only (the others have their own statement)
     asked = [dict(items) for _, _, items in rows]
     steps = {s.name: s for s in t.steps}
     updates = [s for s in t.steps if s.phase == "update"]

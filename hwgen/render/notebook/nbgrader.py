@@ -30,8 +30,8 @@ def code_cell(source: str, role: Role, grade_id: str, points: float | None = Non
     meta = {"grade_id": grade_id, **flags, "schema_version": SCHEMA_VERSION}
     if flags["grade"]:
         meta["points"] = points
-    cell = {"cell_type": "code", "id": grade_id, "metadata": {**lock, "nbgrader": meta, **extra}, "source": source,
-            "outputs": [], "execution_count": None}
+    cell: dict[str, Any] = {"cell_type": "code", "id": grade_id, "metadata": {**lock, "nbgrader": meta, **extra},
+                            "source": source, "outputs": [], "execution_count": None}
     meta["checksum"], meta["cell_type"] = checksum(cell), "code"
     return cell
 

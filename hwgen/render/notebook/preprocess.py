@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import re
-from typing import Any, Sequence
+from typing import Any, Sequence, TypeVar
 
 from nbformat import NotebookNode
 
 from .nbgrader import BEGIN_HIDDEN_TESTS, BEGIN_SOLUTION, CODE_STUB, END_HIDDEN_TESTS, END_SOLUTION, checksum, flags
+
+Nb = TypeVar("Nb", bound=dict)  # a notebook: a NotebookNode or the plain dict of one
 
 
 def replace_regions(source: str, begin: str, end: str, stub: str) -> str:
@@ -18,7 +19,7 @@ def replace_regions(source: str, begin: str, end: str, stub: str) -> str:
             if inside:
                 raise ValueError(f"nested {begin!r} in cell:\n{source}")
             inside = True
-            indent = re.match(r"\s*", line).group(0)
+            indent = line[:len(line) - len(line.lstrip())]
             out += [indent + s for s in stub.split("\n")] if stub else []
         elif end in line:
             inside = False
@@ -82,7 +83,7 @@ class ComputeChecksums(Preprocessor):
         meta["checksum"], meta["cell_type"] = checksum(cell), cell["cell_type"]
 
 
-def run(nb: dict, pipeline: Sequence[Preprocessor]) -> dict:
+def run(nb: Nb, pipeline: Sequence[Preprocessor]) -> Nb:
     """The notebook transformed in place: each preprocessor in turn over every cell it applies to."""
     for pre in pipeline:
         for cell in nb["cells"]:

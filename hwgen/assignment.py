@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import bank
+from . import bank, questions
 from .errors import HwgenError, InputFileError, OverrideError, VariantError
 from .grade.late import POLICY_KEYS, check_policy
 from .numfmt import points_text
@@ -21,7 +21,7 @@ from .yamlfile import line_of, load_yaml, read_text, validate
 
 RENDERED_LAYERS = 2  # the depth the worksheet, key and notebook renderers draw (one hidden layer)
 MAX_POINTS = 10**6
-_QUANTITY = {"type": "string", "pattern": "^[A-Za-z][A-Za-z0-9_]*$"}  # the template's own names: apply_overrides
+_QUANTITY = {"type": "string", "pattern": questions.PATTERN}  # the template's own names: apply_overrides
 _PROBLEM = {
     "type": "object", "additionalProperties": False, "required": ["template"],
     "properties": {
@@ -168,9 +168,8 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     """Problem p<index+1>: its template with the assignment's overrides and points."""
     where = ("problems", index)
     base = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
-    if not base.network or base.network.layers != RENDERED_LAYERS:
-        shape = (f"{base.network.layers} weight layers" if base.network else
-                 "a calculus problem" if base.calculus else "a computation graph")
+    if not base.calculus and (not base.network or base.network.layers != RENDERED_LAYERS):
+        shape = f"{base.network.layers} weight layers" if base.network else "a computation graph"
         raise InputFileError(path, line_of(data, (*where, "template")), f"problems.{index} ({raw['template']}): "
                              f"worksheets, keys and notebooks handle networks with one hidden layer so far; this "
                              f"template is {shape}",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Mapping
 
 import numpy as np
 
-from . import bundled
+from . import bundled, questions
 from .engine import CONSTANTS, Network, Problem, Step, network_problem
 from .errors import TemplateError
 from .expr import FUNCTIONS, ExpressionError, Op, parse
@@ -133,7 +133,7 @@ SCHEMA: dict[str, Any] = {
         },
         "given": {"type": "object", "propertyNames": {"pattern": _NAME}, "additionalProperties": _SPEC,
                   "description": "write X, Y and W1, b1, ..., WL, bL (one pair per weight layer), or a graph's givens"},
-        "asked": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
+        "asked": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": questions.PATTERN},
                   "additionalProperties": {"type": "number", "exclusiveMinimum": 0},
                   "description": "map each asked quantity to its points, e.g. dW1: 2"},
         "rounding": {"type": "object", "additionalProperties": False, "required": ["significant"],
@@ -350,7 +350,7 @@ def _check_network(net: Network, data: Any, path: Path) -> None:
 
 
 def _check_names(problem: Problem, data: Any, path: Path) -> None:
-    """`given` names exactly the problem's given arrays; `asked` only quantities the problem computes."""
+    """`given` names exactly the problem's given arrays."""
     missing = [k for k in problem.given if k not in data["given"]]
     if missing:
         raise _fail(data, ("given",), path, f"{missing[0]} is missing",
@@ -359,10 +359,6 @@ def _check_names(problem: Problem, data: Any, path: Path) -> None:
     if extra:
         raise _fail(data, ("given", extra[0]), path, f"{extra[0]} is not a given of this network",
                     f"remove or rename it (given: {', '.join(problem.given)})")
-    unknown = [k for k in data["asked"] if k not in problem.answers]
-    if unknown:
-        raise _fail(data, ("asked", unknown[0]), path, f"{unknown[0]} is not a quantity of this problem",
-                    f"use one of: {', '.join(problem.answers)}")
 
 
 def graph_shapes(graph: Graph, given: Mapping[str, Any], samples: int) -> dict[str, tuple[int, ...]]:
@@ -484,15 +480,25 @@ def _build(data: Any, path: Path, text: str) -> Template:
         _check_network(network, data, path)
         problem = network_problem(network, int(samples))
     _check_names(problem, data, path)
-    order = {name: i for i, name in enumerate(problem.answers)}
     t = Template(
         name=data["name"], title=data.get("title", data["name"]), description=data["description"], path=path,
         network=network, graph=graph, calculus=calculus, samples=int(samples),
         given={k: _spec(data["given"][k], ("given", k), data, path) for k in problem.given},
-        asked={k: float(data["asked"][k]) for k in sorted(data["asked"], key=order.__getitem__)},
+        asked={k: float(v) for k, v in data["asked"].items()},
         significant=int(data["rounding"]["significant"]),
         display=Display(**data.get("display", {})), limits=Limits(**data.get("limits", {})),
         instructions=data.get("instructions", "").strip(), grading=dict(data.get("grading", {})), source=text,
     )
     _check_shapes(t, data)
-    return t
+    return replace(t, asked=_asked(t, data, path))
+
+
+def _asked(t: Template, data: Any, path: Path) -> dict[str, float]:
+    """The asked quantities in working order, each in its one spelling; an unknown one names its line."""
+    asked = {}
+    for q, points in data["asked"].items():
+        try:
+            asked[questions.canonical(t, q)] = float(points)
+        except questions.QuestionError as exc:
+            raise _fail(data, ("asked", q), path, exc.what, exc.fix.replace("use some of", "use one of")) from None
+    return {q: asked[q] for q in questions.ordered(t, asked)}

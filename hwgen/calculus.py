@@ -143,11 +143,10 @@ def _tex(expr: sp.Expr) -> str:
     return sp.latex(expr, mul_symbol="dot", symbol_names=names)
 
 
-def _bracket(rows: list[list[str]], vector: bool) -> str:
-    """A list (gradient) or matrix (one row per component) of LaTeX entries."""
-    if not vector:
-        return r"\left[" + ", ".join(rows[0]) + r"\right]"
-    return r"\left[" + ", ".join(r"\left[" + ", ".join(r) + r"\right]" for r in rows) + r"\right]"
+def bracket(rows: list[list[str]], vector: bool) -> str:
+    """A row (gradient) or matrix (one row per component) of LaTeX entries, as a bmatrix."""
+    return r"\begin{bmatrix} " + r" \\ ".join(" & ".join(r) for r in (rows if vector else rows[:1])) + \
+        r" \end{bmatrix}"
 
 
 def _evaluator(rows: list[list[sp.Expr]], inputs: Sequence[str]) -> Callable[..., Array]:
@@ -176,9 +175,9 @@ def _step(name: str, rows: list[list[sp.Expr]], kind: str, order: Sequence[str])
     if kind == "scalar":
         fn, tex = (lambda *v: run(*v)[..., 0, 0]), tex_rows[0][0]
     elif kind == "list":
-        fn, tex = (lambda *v: run(*v)[..., 0, :]), _bracket(tex_rows, False)
+        fn, tex = (lambda *v: run(*v)[..., 0, :]), bracket(tex_rows, False)
     else:
-        fn, tex = run, _bracket(tex_rows, True)
+        fn, tex = run, bracket(tex_rows, True)
     derivative = name.startswith(("grad_", "J_"))
     return Step(name, inputs, fn, tex, "backward" if derivative else "forward", "derivative" if derivative else "node")
 

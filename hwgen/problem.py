@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping
 
-from . import bank
+from . import bank, questions
 from .bank import Template
 from .errors import HwgenError, OverrideError
 from .numfmt import points_text
@@ -55,7 +55,7 @@ class ProblemSpec:
 
 def answer_variable(problem: str, quantity: str) -> str:
     """The variable (and nbgrader grade_id) of one answer: problem key + quantity, e.g. p1_dW1."""
-    return f"{problem}_{quantity}"
+    return f"{problem}_{questions.variable_suffix(quantity)}"
 
 
 def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Template:
@@ -65,15 +65,6 @@ def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Templat
     if unknown:
         raise HwgenError(f"unknown override(s) {sorted(unknown)}; allowed: {', '.join(OVERRIDES)}")
     changes: dict[str, Any] = {}
-    if "asked" in overrides:
-        asked = overrides["asked"]
-        asked = {q: template.asked.get(q, 1.0) for q in asked} if isinstance(asked, list) else dict(asked)
-        names = template.problem.answers
-        bad = [q for q in asked if q not in names]
-        if bad:
-            raise OverrideError("asked", f"unknown quantity {bad[0]!r} in `asked`; use some of: {', '.join(names)}")
-        order = {q: i for i, q in enumerate(names)}
-        changes["asked"] = {q: float(asked[q]) for q in sorted(asked, key=order.__getitem__)}
     if "lr" in overrides:
         if not template.network:
             raise OverrideError("lr", "a graph has no SGD step: remove `lr`")
@@ -82,7 +73,16 @@ def apply_overrides(template: Template, overrides: Mapping[str, Any]) -> Templat
         changes["significant"] = int(overrides["significant"])
     if "display" in overrides:
         changes["display"] = dataclasses.replace(template.display, **overrides["display"])
-    return dataclasses.replace(template, **changes) if changes else template
+    changed = dataclasses.replace(template, **changes) if changes else template
+    if "asked" not in overrides:
+        return changed
+    asked = overrides["asked"]
+    asked = {q: template.asked.get(q, 1.0) for q in asked} if isinstance(asked, list) else dict(asked)
+    try:  # a shape question is written in the display notation: checked after `display`
+        asked = {questions.canonical(changed, q): float(points) for q, points in asked.items()}
+    except HwgenError as exc:
+        raise OverrideError("asked", f"in `asked`: {exc}") from None
+    return dataclasses.replace(changed, asked={q: asked[q] for q in questions.ordered(changed, asked)})
 
 
 POINT_STEPS = (0.5, 0.25)  # the grid of item points: half points, quarter points when there are too few halves

@@ -10,6 +10,7 @@ from typing import Iterable
 
 import numpy as np
 
+from . import questions
 from .bank import Fixed, GivenSpec, Grid, OneHot, OneOf, Template
 from .engine import solve
 from .errors import VariantError
@@ -51,7 +52,8 @@ def sample(template: Template, seed: int) -> Variant:
         variant = solve_variant(template, given, seed)
         reason = degeneracy(template, variant.trace)
         if reason is None:
-            tolerance = tolerances_of(template.problem, variant.trace, template.significant, template.asked)
+            tolerance = tolerances_of(template.problem, variant.trace, template.significant,
+                                      questions.numeric(template, template.asked))
             reason = ill_conditioned(variant.trace, tolerance)
             if reason is None:
                 return replace(variant, tolerance=tolerance)
@@ -136,7 +138,8 @@ def _comparable_pairs(t: Template) -> tuple[tuple[tuple[str, ...], Array, Array]
     """Pairs of same-shape asked quantities (and each parameter with its update) a student could confuse: per
     shape, the names of that shape and the pairs as index arrays (i, j) into them."""
     shapes = {k: v.shape for k, v in solve(t.problem, {k: np.ones(t.shape(k)) for k in t.problem.given}, 1.0).items()}
-    names = dict.fromkeys(list(t.asked) + [s.inputs[0] for s in t.problem.by_role("update") if s.name in t.asked])
+    names = dict.fromkeys(questions.numeric(t, t.asked) + [s.inputs[0] for s in t.problem.by_role("update")
+                                                            if s.name in t.asked])
     out = []
     for shape in dict.fromkeys(shapes[k] for k in names):
         same = tuple(k for k in names if shapes[k] == shape)

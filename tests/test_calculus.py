@@ -164,13 +164,3 @@ def test_composition_that_does_not_fit(tmp_path):
     path.write_text(text)
     with pytest.raises(TemplateError, match="does not fit"):
         bank.load(path)
-
-
-def test_assignments_refuse_calculus_templates_until_the_renderers_draw_them(tmp_path):
-    path = tmp_path / "hw.yaml"
-    path.write_text("title: T\nseed: 1\nproblems:\n  - template: xor_net\n    points: 5\n"
-                    "  - template: chain_rule\n    points: 5\n")
-    result = run_cli("generate", str(path), "--roster", str(tmp_path / "none.csv"), "--out", str(tmp_path / "out"))
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert "line 6" in result.stderr or ":6" in result.stderr
-    assert "this template is a calculus problem" in result.stderr and "hwgen solve" in result.stderr

@@ -48,9 +48,9 @@ def test_judged_exactly_with_mistakes_named():
     known = shapes(bank.load("relu_sigmoid"))
     assert judge_shape("3 by 4", known["dW1"], "dW1", known).status == "correct"
     transposed = judge_shape((4, 3), known["dW1"], "dW1", known)
-    assert transposed.status == "wrong" and transposed.misconception == "transposed shape"
+    assert transposed.status == "wrong" and transposed.misconception == "transposed_shape"
     other = judge_shape("1 by 3", known["dW1"], "dW1", known)
-    assert other.status == "wrong" and other.misconception == "other layer's shape" and "dW2" in other.message
+    assert other.status == "wrong" and other.misconception == "other_layer_shape" and "dW2" in other.message
     assert judge_shape("5 by 5", known["dW1"], "dW1", known).misconception is None
     assert judge_shape("five", known["dW1"], "dW1", known).status == "invalid"
 

@@ -12,7 +12,7 @@ import sympy
 
 from hwgen import bank, expr
 from hwgen.grade import symbolic
-from hwgen.grade.symbolic import judge_chain, judge_derivative, normalize
+from hwgen.grade.symbolic import MISTAKES, judge_chain, judge_derivative, normalize
 from hwgen.variant import solve_variant
 
 
@@ -38,8 +38,8 @@ def test_equivalent_gradients_in_other_forms_are_correct(answer):
 
 
 @pytest.mark.parametrize("answer, misconception", [
-    (["2*(2*x + 3*y)", "2*(2*x + 3*y)"], "chain factor"),
-    (["10*(2*x + 3*y)", "10*(2*x + 3*y)"], "other variable"),
+    (["2*(2*x + 3*y)", "2*(2*x + 3*y)"], "missing_chain_factor"),
+    (["10*(2*x + 3*y)", "10*(2*x + 3*y)"], "other_variable_as_function"),
     (["4*(2*x + 3*y)", "6*(2*x + 3*y) + 1"], None),
     (["4*x", "6*y"], None),
 ])
@@ -47,14 +47,15 @@ def test_wrong_gradients_are_wrong_with_the_mistake_named(answer, misconception)
     calc, trace = _variant("gradient_quadratic", **QUAD)
     v = judge_derivative(answer, calc, "f", trace)
     assert v.status == "wrong"
-    assert (v.misconception is None) if misconception is None else (misconception in v.misconception)
+    assert v.misconception == misconception
+    assert misconception is None or MISTAKES[misconception] in v.message
 
 
 def test_jacobian_right_and_transposed():
     calc, trace = _variant("jacobian_2x2", **JAC)
     assert judge_derivative([["2x", "2"], ["3", "8y"]], calc, "F", trace).status == "correct"
     v = judge_derivative([["2x", "3"], ["2", "8y"]], calc, "F", trace)
-    assert v.status == "wrong" and "transposed" in v.misconception
+    assert v.status == "wrong" and v.misconception == "transposed_jacobian" and "transposed" in v.message
     assert judge_derivative([["2x", "2"]], calc, "F", trace).status == "invalid"
 
 
@@ -100,9 +101,10 @@ def test_chain_rule_in_the_wrong_order_and_at_the_wrong_point(tmp_path):
     assert np.allclose(np.asarray(right.subs({x: 1, y: 2}), dtype=float), trace["D_F_G"])
     assert judge_chain(text(right), t.calculus, trace).status == "correct"
     order = judge_chain(text(wrong), t.calculus, trace)
-    assert order.status == "wrong" and "wrong order" in order.misconception
+    assert order.status == "wrong" and order.misconception == "chain_rule_order" and "wrong order" in order.message
     point = judge_chain(text(at_x), t.calculus, trace)
-    assert point.status == "wrong" and "at x instead of at G(x)" in point.misconception
+    assert point.status == "wrong" and point.misconception == "outer_derivative_at_x"
+    assert "at x instead of at G(x)" in point.message
 
 
 @pytest.mark.parametrize("answer, says", [

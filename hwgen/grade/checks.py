@@ -16,12 +16,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import questions
 from ..notation import DESCRIPTIONS
 from ..problem import ProblemSpec
 from ..render.text import tex_to_text
 from ..rounding import close
 from .diagnose import Diagnosis
 from .ecf import OwnWork
+from .questions import grade_question, named_number, own_number
 from .result import Item, Status
 from .sheet import Sheet, read_sheet
 from .values import describe_shape
@@ -66,9 +68,11 @@ def _names(names: list[str]) -> str:
 class Checker:
     """Grades the asked quantities of one Sheet (one student, one problem)."""
 
-    def __init__(self, sheet: Sheet) -> None:
+    def __init__(self, sheet: Sheet, spec: ProblemSpec | None = None, values: Mapping[str, Any] | None = None) -> None:
         self.sheet = sheet
         self.ecf_credit = float(sheet.grading.get("ecf_credit", 1.0))
+        self.spec = spec or sheet.spec  # with the asked quantities that are not numbers (symbolic forms, shapes)
+        self.values = values or {}  # the student's values, those included
 
     @cached_property
     def own(self) -> OwnWork:
@@ -107,12 +111,20 @@ class Checker:
         if sheet.correct(q):
             return _item(sheet, q, "correct", f"Correct (to the {digits} significant digits asked).", 1.0)
         earns_ecf, note = self.ecf(q) if q in sheet.fitted else (False, "")
+        if q in sheet.fitted and own_number(self.spec, sheet.trace, q, sheet.fitted[q], self.values):
+            return _item(sheet, q, "correct_ecf", f"Correct for your own {q}_expr, which is not right: the numbers "
+                         f"are put in right, and this answer earns {self.ecf_credit:.0%} of its points.", self.ecf_credit)
         if earns_ecf:
             rests = _names(self.own.rests_on(q))
             return _item(sheet, q, "correct_ecf", f"Correct for your own earlier {rests}, which "
                          f"{'is' if len(self.own.rests_on(q)) == 1 else 'are'} not right: the error is carried "
                          f"forward and this answer earns {self.ecf_credit:.0%} of its points.", self.ecf_credit)
-        found = self.diagnosis.match(q) if sheet.grading.get("misconceptions", True) else None
+        diagnose = sheet.grading.get("misconceptions", True)
+        named = named_number(self.spec, sheet.trace, q, sheet.fitted[q], sheet.tolerance[q]) \
+            if diagnose and q in sheet.fitted else None  # a calculus derivative's mistakes (None for the others)
+        if named:
+            return named
+        found = self.diagnosis.match(q) if diagnose and not sheet.spec.template.calculus else None
         if found:
             m, wrong = found
             where = "" if wrong.name == q else f" (in {wrong.name}, carried into {q})"
@@ -147,12 +159,15 @@ def grade_problem(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[
     """Items (result.Item) for every asked quantity of one problem of one student, in the template's order.
     `copied`: the problem is flagged as copied work (CopyIndex.flags), so no error is carried forward: a
     classmate's answers are consistent with each other, not a slip in the student's own work."""
-    sheet = read_sheet(spec, record, values, errors, spec.grading(grading), copied)
-    checker = Checker(sheet)
+    numeric = questions.numeric(spec.template, spec.asked)
+    steps = spec if len(numeric) == len(spec.asked) else replace(spec, asked={q: spec.asked[q] for q in numeric})
+    sheet = read_sheet(steps, record, values, errors, spec.grading(grading), copied)
+    checker = Checker(sheet, spec, values)
     items = []
     for q in spec.asked:
         try:
-            items.append(checker.grade(q))
+            items.append(checker.grade(q) if q in numeric else
+                         grade_question(spec, sheet.trace, q, values, errors.get(q), checker.ecf_credit))
         except Exception:  # a bug here must not stop the batch; the item says so and the log has the trace
             log.exception("checking %s %s failed", spec.key, q)
             items.append(_item(sheet, q, "invalid", f"{spec.variable(q)} could not be checked because of an "

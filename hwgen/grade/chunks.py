@@ -107,7 +107,7 @@ def check_student(context: ClassContext, student: str, record: Mapping[str, Any]
 
 def givens(spec: ProblemSpec) -> tuple[str, ...]:
     """The numbers a notebook's given cell defines for a problem (pK_X, ..., pK_lr, without the pK_)."""
-    return (*spec.template.problem.given, "lr")
+    return (*spec.template.problem.given, *(("lr",) if spec.template.network else ()))
 
 
 def changed_givens(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any] | None:
@@ -115,7 +115,8 @@ def changed_givens(spec: ProblemSpec, record: Mapping[str, Any], values: Mapping
     are not the student's in the manifest: a notebook from before `hwgen generate --force` drew new numbers, or
     numbers edited by hand. A given variable the notebook does not define is no evidence; either orientation of an
     array counts as the same numbers."""
-    mine = {k: record["given"][k] for k in spec.template.problem.given} | {"lr": record["network"]["lr"]}
+    mine = {k: record["given"][k] for k in spec.template.problem.given} | (
+        {"lr": record["network"]["lr"]} if spec.template.network else {})
     changed = [spec.variable(k) for k in givens(spec)
                if spec.variable(k) in values and not _same(values[spec.variable(k)], mine[k])]
     if not changed:

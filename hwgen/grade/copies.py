@@ -18,6 +18,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import questions
 from ..problem import ProblemSpec
 from ..rounding import Tolerance, close, unit_roundoff
 from .tolerance import tolerances
@@ -83,7 +84,7 @@ class CopyIndex:
 
     def __init__(self, manifest: Mapping[str, Any]) -> None:
         self.problems = list(manifest["problems"])
-        asked = {key: list(spec.asked) for key, spec in self.specs.items()}
+        asked = {key: questions.numeric(spec.template, spec.asked) for key, spec in self.specs.items()}
         size = len(manifest["students"])
         rows: dict[str, dict[str, int]] = {key: {} for key in asked}
         lrs: dict[str, list[float | None]] = {key: [] for key in asked}
@@ -161,14 +162,15 @@ class CopyIndex:
                     not isinstance(answers, Mapping):
                 continue
             near: dict[str, list[tuple[str, Array]]] = {}
-            for q in spec.asked:
+            asked = questions.numeric(spec.template, spec.asked)
+            for q in asked:
                 try:
                     answer = to_array(answers[q]) if q in answers else None
                 except BadValue:
                     continue
                 for other, fitted in self._near(student, key, q, answer) if answer is not None else []:
                     near.setdefault(other, []).append((q, fitted))
-            need = min(max(MIN_MATCHES, math.ceil(MIN_SHARE * len(spec.asked))), len(spec.asked))
+            need = min(max(MIN_MATCHES, math.ceil(MIN_SHARE * len(asked))), len(asked))
             for other, screened in sorted(near.items(), key=lambda kv: -len(kv[1])):
                 if len(screened) < need:
                     break  # only classmates close in enough quantities are confirmed (and cost a tolerance)
@@ -176,6 +178,6 @@ class CopyIndex:
                       if self._confirmed(other, key, q, fitted) and not self._confirmed(student, key, q, fitted)]
                 if len(qs) >= need:
                     out.append({"kind": "copied_work", "problem": key, "other": other, "quantities": qs,
-                                "message": f"{len(qs)} of the {len(spec.asked)} answers to {key} match the "
+                                "message": f"{len(qs)} of the {len(asked)} answers to {key} match the "
                                            f"numbers of {other}'s variant, not this student's own"})
         return out

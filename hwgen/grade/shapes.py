@@ -29,10 +29,13 @@ class ShapeError(HwgenError):
 
 
 def read_shape(answer: Any) -> Shape:
-    """A student's shape: a list or tuple of sizes, or text like "4 by 2", "(4, 2)", "n x 2"."""
+    """A student's shape: a list, tuple or array of sizes (whole numbers, also as floats from a notebook, or "n"),
+    or text like "4 by 2", "(4, 2)", "n x 2"."""
+    if isinstance(answer, np.ndarray) and answer.dtype.kind == "f" and answer.ndim == 1:
+        answer = answer.tolist()
     if isinstance(answer, (list, tuple)) and 1 <= len(answer) <= 2 and all(
-            (isinstance(d, int) and not isinstance(d, bool) and 0 < d < 10_000) or d == "n" for d in answer):
-        return tuple(answer)
+            (type(d) in (int, float) and d == int(d) and 0 < d < 10_000) or d == "n" for d in answer):
+        return tuple(d if d == "n" else int(d) for d in answer)
     if isinstance(answer, str) and len(answer) <= MAX_TEXT:
         m = _WRITTEN.match(answer)
         if m:
@@ -83,21 +86,27 @@ def product_shape(text: str, known: dict[str, Shape]) -> Shape:
     return result
 
 
-def judge_shape(answer: Any, expected: Shape, name: str, known: dict[str, Shape]) -> Verdict:
+def judge_shape(answer: Any, expected: Shape, name: str, known: dict[str, Shape], samples: int | None = None) -> Verdict:
     """A student's shape of quantity `name` against the expected one; the transposed shape and the shape of the same
-    quantity of the other layer (dW1 for dW2) are named."""
+    quantity of the other layer (dW1 for dW2) are named; with `samples`, a size n written as this problem's number
+    of samples (or the other way round) is said to be so."""
     try:
         got = read_shape(answer)
     except ShapeError as exc:
         return Verdict("invalid", str(exc))
     if got == expected:
         return Verdict("correct", f"{name} is {_written(expected)}")
+    if samples is not None and len(got) == len(expected) and got != expected and all(
+            g == e or {g, e} == {"n", samples} for g, e in zip(got, expected)):
+        why = ("the question asks for any number of samples n" if "n" in expected else
+               f"this problem has n = {samples} samples")
+        return Verdict("wrong", f"{_written(got)}: {why}, so {name} is {_written(expected)}")
     if len(expected) == 2 and got == expected[::-1]:
         return Verdict("wrong", f"{_written(got)} is the transposed shape; {name} is {_written(expected)}",
-                       "transposed shape")
+                       "transposed_shape")
     others = [o for o in known if o != name and _LAYER.sub("#", o) == _LAYER.sub("#", name) and known[o] == got]
     if others:
-        return Verdict("wrong", f"{_written(got)} is the shape of {others[0]}, the other layer's", "other layer's shape")
+        return Verdict("wrong", f"{_written(got)} is the shape of {others[0]}, the other layer's", "other_layer_shape")
     return Verdict("wrong", f"{name} is not {_written(got)}")
 
 

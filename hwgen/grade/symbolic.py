@@ -28,6 +28,13 @@ POINTS = 8  # random points an answer is compared at
 NEEDED = 4  # points where the key is finite, at least
 SPREAD = 1.5  # the points lie within this distance of the problem's point, per variable
 RTOL, ATOL = 1e-6, 1e-9
+MISTAKES = {  # misconception key -> what the student did
+    "missing_chain_factor": "the chain factor (the inner function's derivative) is missing",
+    "other_variable_as_function": "the other variable was differentiated as if it were a function of this one",
+    "transposed_jacobian": "the Jacobian is transposed (one column per component instead of one row)",
+    "chain_rule_order": "the chain rule multiplied in the wrong order (DG DF instead of DF(G(x)) DG(x))",
+    "outer_derivative_at_x": "DF evaluated at x instead of at G(x)",
+}
 
 _POWER = re.compile(r"\^")
 # a number (not part of a name) or a closing parenthesis, then a name, a number or an opening parenthesis
@@ -131,7 +138,7 @@ def judge(answer: Any, key: Any, names: Sequence[str], at: Mapping[str, Array],
         return Verdict("correct", "equivalent to the key")
     for name, wrong in (mistakes or {}).items():
         if np.shape(np.asarray(wrong, dtype=object)) == shape and matches(wrong):
-            return Verdict("wrong", f"not equivalent to the key: {name}", name)
+            return Verdict("wrong", f"not equivalent to the key: {MISTAKES[name]}", name)
     return Verdict("wrong", "not equivalent to the key")
 
 
@@ -173,13 +180,12 @@ def keys(calc: Calculus, fn: Function, values: Mapping[str, float]) -> tuple[lis
     mistakes: dict[str, Any] = {}
     chain = [[missing_chain_factor(e, a) for a in args] for e in exprs]
     if all(c is not None for row in chain for c in row):
-        mistakes["the chain factor (the inner function's derivative) is missing"] = chain
+        mistakes["missing_chain_factor"] = chain
     if len(args) > 1:
-        mistakes["the other variable was differentiated as if it were a function of this one"] = [
+        mistakes["other_variable_as_function"] = [
             [other_as_function(e, a, [o for o in args if o != a]) for a in args] for e in exprs]
     if fn.vector and len(args) == len(exprs):
-        mistakes["the Jacobian is transposed (one column per component instead of one row)"] = [list(r) for r in
-                                                                                              zip(*key)]
+        mistakes["transposed_jacobian"] = [list(r) for r in zip(*key)]
     return key, mistakes
 
 
@@ -207,9 +213,9 @@ def chain_keys(calc: Calculus, values: Mapping[str, float]) -> tuple[list[list[s
     at_g = jf.xreplace(dict(zip(args, g)))
     mistakes: dict[str, Any] = {}
     if jg.shape[1] == at_g.shape[0]:
-        mistakes["the chain rule multiplied in the wrong order (DG DF instead of DF(G(x)) DG(x))"] = (jg * at_g).tolist()
+        mistakes["chain_rule_order"] = (jg * at_g).tolist()
     if len(args) == len(variables):
-        mistakes["DF evaluated at x instead of at G(x)"] = (jf.xreplace(dict(zip(args, variables))) * jg).tolist()
+        mistakes["outer_derivative_at_x"] = (jf.xreplace(dict(zip(args, variables))) * jg).tolist()
     return (at_g * jg).tolist(), mistakes
 
 
@@ -221,3 +227,74 @@ def judge_chain(answer: Any, calc: Calculus, trace: Mapping[str, Array]) -> Verd
         key, mistakes = key[0], {k: v[0] for k, v in mistakes.items()}
     center = {v: float(trace[v]) for v in calc.variables}
     return judge(answer, key, calc.variables, points(calc.variables, center), mistakes)
+
+
+def _trees(answer: Any, shape: tuple[int, ...], names: Sequence[str]) -> list[Expr] | None:
+    """A student's nested expressions of this shape as trees over `names` (None if any cannot be read)."""
+    entries = _entries(answer, shape)
+    if isinstance(entries, str):
+        return None
+    try:
+        return [read(text, names) for text in entries]
+    except ExpressionError:
+        return None
+
+
+def _at(trees: list[Expr], values: Mapping[str, Array], shape: tuple[int, ...]) -> Array:
+    """The trees' values at the points, shaped (points, *shape)."""
+    return np.stack([evaluate(t, values) for t in trees], axis=-1).reshape(-1, *shape)
+
+
+def value_at(answer: Any, calc: Calculus, step: str, trace: Mapping[str, Array]) -> Array | None:
+    """A student's symbolic form of step grad_<f>, J_<F> or D_<F>_<G> put in at the problem's point (for the
+    outer function of a composition, at G(x)); None if it cannot be read."""
+    shape = np.shape(trace[step])
+    names = calc.variables if step.startswith("D_") else calc.function(step.split("_", 1)[1]).arguments
+    trees = _trees(answer, shape, names)
+    if trees is None:
+        return None
+    return _at(trees, {n: np.array([float(trace[n])]) for n in names}, shape)[0]
+
+
+def own_chain(answer: Any, outer: Any, inner: Any, calc: Calculus, trace: Mapping[str, Array]) -> bool:
+    """Whether a student's symbolic D(F o G) equals their own DF (at the true G(x)) times their own DG at several
+    random points (error carried forward)."""
+    assert calc.compose
+    f, g = (calc.function(n) for n in calc.compose)
+    d_shape = (len(f.texts), len(calc.variables)) if f.vector else (len(calc.variables),)
+    f_shape = (len(f.texts), len(f.arguments)) if f.vector else (len(f.arguments),)
+    g_shape = (len(g.texts), len(calc.variables))
+    trees = [_trees(a, s, n) for a, s, n in ((answer, d_shape, calc.variables), (outer, f_shape, f.arguments),
+                                             (inner, g_shape, calc.variables))]
+    if any(t is None for t in trees):
+        return False
+    d, jf, jg = trees
+    at = points(calc.variables, {v: float(trace[v]) for v in calc.variables})
+    values = {p: float(trace[p]) for p in calc.parameters}
+    inner_at = {a: _key_values(e, at) for a, e in zip(f.arguments, calc.sympy(g, values))}
+    own = np.einsum("...ij,...jk->...ik" if f.vector else "...i,...ij->...j",
+                    _at(jf, inner_at, f_shape), _at(jg, at, g_shape))  # type: ignore[arg-type]
+    got = _at(d, at, d_shape)  # type: ignore[arg-type]
+    results = [agrees(got[(slice(None), *i)], own[(slice(None), *i)]) for i in np.ndindex(*d_shape)]
+    return all(r is True for r in results)
+
+
+def number_mistakes(calc: Calculus, step: str, trace: Mapping[str, Array]) -> dict[str, Array]:
+    """The named mistakes of a numeric grad_<f>, J_<F> or D_<F>_<G>, put in at the problem's point (G(x) for the
+    outer function of a composition): misconception key -> the value it gives."""
+    values = {p: float(trace[p]) for p in calc.parameters}
+    if step.startswith("D_"):
+        key, mistakes = chain_keys(calc, values)
+        names: Sequence[str] = calc.variables
+    else:
+        fn = calc.function(step.split("_", 1)[1])
+        key, mistakes = keys(calc, fn, values)
+        names = fn.arguments
+    subs = {sp.Symbol(n): sp.Rational(repr(float(trace[n]))) for n in names}
+    shape = np.shape(trace[step])
+    out = {}
+    for name, rows in mistakes.items():
+        value = np.asarray(sp.Matrix(rows).xreplace(subs).evalf().tolist(), dtype=float)
+        if value.size == int(np.prod(shape)) and value.shape[0] == (shape[0] if len(shape) == 2 else 1):
+            out[name] = value.reshape(shape)
+    return out

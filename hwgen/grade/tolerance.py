@@ -6,6 +6,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from .. import questions
 from ..engine import solve
 from ..problem import ProblemSpec
 from ..rounding import Tolerance, tolerances_of
@@ -34,6 +35,7 @@ def tolerances(spec: ProblemSpec, record: Mapping[str, Any],
     digits = grading_digits(spec, grading)
     stored = record.get("tolerance") or {}
     quantities = stored.get("quantities", {})
-    if stored.get("digits") == digits and all(q in quantities for q in spec.asked):
-        return {q: (float(quantities[q][0]), float(quantities[q][1])) for q in spec.asked}
-    return tolerances_of(spec.template.problem, trace_of(spec, record), digits, spec.asked)
+    asked = questions.numeric(spec.template, spec.asked)
+    if stored.get("digits") == digits and all(q in quantities for q in asked):
+        return {q: (float(quantities[q][0]), float(quantities[q][1])) for q in asked}
+    return tolerances_of(spec.template.problem, trace_of(spec, record), digits, asked)

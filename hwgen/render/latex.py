@@ -18,6 +18,7 @@ from typing import Any, Mapping
 import jinja2
 import numpy as np
 
+from .. import questions
 from ..notation import DESCRIPTIONS, GIVEN_ROWS, SYMBOLS
 from ..numfmt import counted, tex_array, tex_arrays, tex_scalar
 from ..problem import ProblemSpec
@@ -271,9 +272,37 @@ def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
         note=prose(show.note(tex=True)), instructions=prose(t.instructions), drawing=drawing(variant), given=given,
         questions=[Record(symbol=Tex(_symbol(q)), description=prose(DESCRIPTIONS[q]), points=points_text(pts),
                           shape=_shape_text(shown_values[q]), room=round(1.6 + 0.55 * _rows(shown_values[q]), 2))
-                   for q, pts in spec.asked.items()],
-        phases=[Record(title=title, steps=[s for s in steps if s.phase == phase]) for phase, title in PHASES.items()],
+                   for q, pts in spec.asked.items() if q in shown_values] + shape_questions(spec),
+        phases=[Record(title=title, steps=[s for s in steps if s.phase == phase]) for phase, title in PHASES.items()]
+        + shape_phase(spec, letters),
     )
+
+
+def _problem_of(number: int, spec: ProblemSpec, variant: Variant) -> Record:
+    """One problem's record by its builder, with `intro`, what worksheet and key both print first (made once)."""
+    if variant.template.calculus:
+        from .calculus import problem  # sympy, only for a calculus problem
+        return problem(number, spec, variant)
+    p = _problem(number, spec, variant)
+    parts: Any = environment().get_template("parts.tex.j2").module  # attributes: the template's macros
+    p.intro = Tex(parts.problem_intro(p))
+    return p
+
+
+def shape_questions(spec: ProblemSpec) -> list[Record]:
+    """The problem's shape questions (hwgen/render/shapes.py), if it asks any."""
+    if not any(questions.shape_question(q) for q in spec.asked):
+        return []
+    from .shapes import latex_questions
+    return latex_questions(spec)
+
+
+def shape_phase(spec: ProblemSpec, letters: dict[str, str]) -> list[Record]:
+    """The key's part with the shape answers, if the problem asks any."""
+    if not any(questions.shape_question(q) for q in spec.asked):
+        return []
+    from .shapes import latex_steps
+    return [Record(title="Shapes", steps=latex_steps(spec, letters))]
 
 
 def _rows(value: Array) -> int:
@@ -305,10 +334,7 @@ def context(assignment: Any, student: Any, variants: Mapping[str, Variant]) -> d
                rounding=_rounding(specs), paper=assignment.paper)
     widest = max(variant.template.display.value(value, k).shape[-1] for variant in variants.values()
                  for k, value in variant.trace.items() if np.ndim(value))
-    problems = [_problem(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]
-    parts: Any = environment().get_template("parts.tex.j2").module  # attributes: the template's macros
-    for p in problems:  # what worksheet and key both print first: made once
-        p.intro = Tex(parts.problem_intro(p))
+    problems = [_problem_of(i + 1, spec, variants[spec.key]) for i, spec in enumerate(specs)]
     return {"a": a, "paper": a.paper, "student": student, "matrix_cols": widest, "problems": problems}
 
 

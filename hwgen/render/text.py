@@ -12,6 +12,7 @@ _TEXT = [
     (r"\textstyle\sum_{i}", "Σ_i"), (r"\sum", "Σ"), (r"\odot", "⊙"), (r"\oslash", "⊘"), (r"\sigma", "σ"),
     (r"^{\top}", "ᵀ"), (r"^{2}", "²"), (r"\left", ""), (r"\right", ""), (r"\log", "log"), (r"\tanh", "tanh"),
     (r"\max", "max"), (r"\cdot", "·"), (r"\,", ""),
+    (r"\begin{bmatrix} ", "["), (r" \end{bmatrix}", "]"), (r" \\ ", "; "), (" & ", ", "),  # a calculus key's matrix
 ]
 _FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
 

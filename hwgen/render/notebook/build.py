@@ -198,6 +198,9 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grad
     `trace` is the record's solved trace when the caller has it (else it is solved again)."""
     t, key, show = spec.template, spec.key, spec.template.display
     trace = trace_of(spec, record) if trace is None else trace
+    if t.calculus:
+        from .calculus import problem_cells as calculus_cells  # sympy, only for a calculus problem
+        return calculus_cells(index, spec, record, grading, trace)
     asked = [q for q in ANSWER_NAMES if q in spec.asked]
     tol = tolerances(spec, record, spec.grading(grading))
     shown = {q: show.shape(np.shape(trace[q]), q) for q in asked}  # every array as the problem lays it out
@@ -219,6 +222,9 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grad
         source = _fill(same.test, numbers) if same.test is not None else _test_source(core_shape, dict(items), numbers)
         test = code_cell(source, "test", f"test_{spec.variable(q)}", points=spec.asked[q])
         cells += [same.prompt, same.answer, (cell(test), same.student_test) if same.student_test else _pair(test)]
+    if len(asked) < len(spec.asked):  # shape questions
+        from .shapes import shape_cells
+        cells += shape_cells(index, spec, len(asked) + 1)
     return cells
 
 

@@ -2,6 +2,8 @@
 
 A quantity shown as an r x c matrix has cells `<problem>.<quantity>[i,j]` (1-based, as displayed); a vector is
 one row (or, in the `columns` layout, one column) of cells; a number is the single cell `<problem>.<quantity>`.
+A shape question is one text cell ("4 by 2"), a derivative asked as expressions a grid of text cells (one per
+entry, a gradient one row).
 These names head the columns of DIR/keys/answers.csv and of the TAs' entry sheet; a typed grid goes to the grader
 as displayed, as a notebook's answer does (the grader converts it, notation.Display.canonical).
 """
@@ -13,6 +15,7 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from .. import questions
 from ..notation import Display
 from ..problem import ProblemSpec
 
@@ -26,6 +29,7 @@ class Box:
     problem: str
     quantity: str
     grid: tuple[int, int] | None
+    text: tuple[int, ...] | None = None  # cells of text, nested to this shape as the grader reads them; None: numbers
 
     @property
     def names(self) -> list[str]:
@@ -49,9 +53,24 @@ def boxes(spec: ProblemSpec, answers: Mapping[str, Any]) -> list[Box]:
     the manifest record's answers)."""
     out = []
     for q in spec.asked:
-        a = shown(spec.template.display, np.asarray(answers[q], dtype=float), q)
-        out.append(Box(spec.key, q, None if a.ndim == 0 else (a.shape[0], a.shape[1])))
+        kind = questions.kind(spec.template, q)
+        if kind == "number":
+            a = shown(spec.template.display, np.asarray(answers[q], dtype=float), q)
+            out.append(Box(spec.key, q, None if a.ndim == 0 else (a.shape[0], a.shape[1])))
+        else:
+            shape = np.shape(answers[q[:-len(questions.EXPR)]]) if kind == "expression" else ()  # its step's
+            grid = None if not shape else (1, shape[0]) if len(shape) == 1 else (shape[0], shape[1])
+            out.append(Box(spec.key, q, grid, shape))
     return out
+
+
+def text_answer(spec: ProblemSpec, q: str, answers: Mapping[str, Any]) -> list[str]:
+    """A text box's exact entries, row by row: a shape as words ("4 by 2"), expressions as the key writes them."""
+    shape = questions.shape_question(q)
+    if shape:
+        from ..grade.shapes import product_shape, shapes
+        return [" by ".join(map(str, product_shape(shape.product, shapes(spec.template, shape.symbolic_n))))]
+    return [str(e) for e in np.ravel(np.asarray(answers[q], dtype=object))]
 
 
 def columns(specs: Sequence[ProblemSpec], answers: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -59,10 +78,14 @@ def columns(specs: Sequence[ProblemSpec], answers: Mapping[str, Mapping[str, Any
     return [name for spec in specs for box in boxes(spec, answers[spec.key]) for name in box.names]
 
 
-def entries(spec: ProblemSpec, answers: Mapping[str, Any]) -> dict[str, float]:
-    """Cell name -> exact value of one student's problem (`answers`: quantity -> canonical value)."""
-    out: dict[str, float] = {}
+def entries(spec: ProblemSpec, answers: Mapping[str, Any]) -> dict[str, float | str]:
+    """Cell name -> exact value of one student's problem (`answers`: quantity -> canonical value), text for a text
+    box."""
+    out: dict[str, float | str] = {}
     for box in boxes(spec, answers):
+        if box.text is not None:
+            out.update(zip(box.names, text_answer(spec, box.quantity, answers)))
+            continue
         values = shown(spec.template.display, np.asarray(answers[box.quantity], dtype=float), box.quantity).ravel()
         out.update(zip(box.names, map(float, values)))
     return out

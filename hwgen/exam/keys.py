@@ -10,6 +10,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from .. import questions
 from ..assignment import Student
 from ..errors import InputFileError
 from ..grade.manifest import ClassManifest
@@ -18,7 +19,8 @@ from ..numfmt import tex_array
 from ..outdir import Output
 from ..render import latex
 from ..render.latex import Record, Tex
-from .cells import columns, entries, shown
+from ..render.texescape import tex_text
+from .cells import columns, entries, shown, text_answer
 
 ANSWERS = "keys/answers.csv"
 COMPACT = "keys/compact.tex"
@@ -45,7 +47,8 @@ def sheet_text(manifest: ClassManifest, exact: bool) -> str:
         row = {"student_id": sid, "name": record.get("name", "")}
         if exact:
             for spec in manifest.problems:
-                row |= {k: repr(v) for k, v in entries(spec, record["problems"][spec.key]["answers"]).items()}
+                row |= {k: v if isinstance(v, str) else repr(v)
+                        for k, v in entries(spec, record["problems"][spec.key]["answers"]).items()}
         writer.writerow([row.get(name, "") for name in names])
     return buffer.getvalue()
 
@@ -57,10 +60,19 @@ def _blocks(manifest: ClassManifest) -> Iterator[Record]:
         for spec in manifest.problems:
             given = record["problems"][spec.key]["answers"]
             for q in spec.asked:
-                value = shown(spec.template.display, np.asarray(given[q], dtype=float), q)
-                answers.append(Record(problem=spec.key, symbol=Tex(SYMBOLS.get(q, q)),
-                                      value=Tex(tex_array(value, spec.template.significant))))
+                symbol = SYMBOLS[q] if q in SYMBOLS else _typewriter(q)
+                if questions.kind(spec.template, q) != "number":
+                    text = _typewriter("; ".join(text_answer(spec, q, given)))
+                else:
+                    text = tex_array(shown(spec.template.display, np.asarray(given[q], dtype=float), q),
+                                     spec.template.significant)
+                answers.append(Record(problem=spec.key, symbol=Tex(symbol), value=Tex(text)))
         yield Record(id=sid, name=record.get("name", ""), answers=answers)
+
+
+def _typewriter(text: str) -> str:
+    """Text in math mode, as typed: a calculus name, a shape question, an expression."""
+    return r"\text{\texttt{" + tex_text(text) + "}}"
 
 
 def compact_text(manifest: ClassManifest, paper: str) -> str:

@@ -36,6 +36,7 @@ from .cells import boxes
 from .keys import ID_COLUMNS
 
 MAX_CELL = 40  # characters in one typed number
+MAX_TEXT = 200  # characters in one typed text cell (a shape, an expression), as a notebook's string is cut
 MAX_ROWS = 20_000
 SOURCE = "typed"  # the isolation column of a typed grade: no code ran
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
@@ -137,6 +138,9 @@ def _quantity(path: Path, row: Row, spec: Any, box: Any, cells: list[str], colum
               problems: list[str]) -> None:
     """One quantity of one row: its value as displayed in row.values, or (a cell blank or unreadable among filled
     ones: the quantity counts as not answered) which cells in row.unread."""
+    if box.text is not None:
+        _text_quantity(row, spec, box, cells, column)
+        return
     read: list[float | None] = []
     bad: list[str] = []
     for name in box.names:
@@ -158,6 +162,23 @@ def _quantity(path: Path, row: Row, spec: Any, box: Any, cells: list[str], colum
                                 f"{'were' if len(bad + blank) > 1 else 'was'} left blank or could not be read")
         return
     row.values[variable] = np.array(read, dtype=float).reshape(box.grid).tolist() if box.grid else read[0]
+
+
+def _text_quantity(row: Row, spec: Any, box: Any, cells: list[str], column: dict[str, int]) -> None:
+    """A text box (a shape, expressions) of one row: its cells as typed, nested as the grader reads them (never
+    evaluated here or there), or which cells were left blank or are too long."""
+    typed = [cells[i].strip() if (i := column.get(name)) is not None and i < len(cells) else "" for name in box.names]
+    if not any(typed):
+        return
+    unread = [name for name, text in zip(box.names, typed) if not text or len(text) > MAX_TEXT]
+    if unread:
+        row.unread[spec.variable(box.quantity)] = (f"the entr{'ies' if len(unread) > 1 else 'y'} "
+                                                   f"{', '.join(unread[:4])}{' ...' if len(unread) > 4 else ''} "
+                                                   f"{'were' if len(unread) > 1 else 'was'} left blank or longer "
+                                                   f"than {MAX_TEXT} characters")
+        return
+    row.values[spec.variable(box.quantity)] = typed[0] if not box.text else \
+        np.array(typed, dtype=object).reshape(box.text).tolist()
 
 
 def _letter(index: int | None) -> str:

@@ -53,7 +53,8 @@ def description(question: questions.ShapeQuestion) -> str:
 def latex_questions(spec: ProblemSpec) -> list[Record]:
     """The worksheet's shape questions."""
     return [Record(symbol=Tex(tex_symbol(s)), description=prose(description(s)), points=points_text(spec.asked[q]),
-                   shape='write "rows by columns", e.g. "4 by 2"', room=1.0) for q, s in asked(spec)]
+                   shape=f'write "rows by columns", e.g. "{"n" if s.symbolic_n else "4"} by 2"', room=1.0)
+            for q, s in asked(spec)]
 
 
 def latex_steps(spec: ProblemSpec, letters: dict[str, str]) -> list[Record]:

@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -279,3 +280,23 @@ def test_worksheet_and_key_compile(graded, tmp_path):
         done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", f"{kind}.tex"],
                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout[-2000:]
+
+
+def test_grading_a_network_class_with_shape_questions_never_imports_sympy():
+    """sympy (~0.35 s, ~50 MB per grading process) is for calculus problems only."""
+    code = """
+import sys
+from hwgen import bank
+from hwgen.grade.checks import grade_problem
+from hwgen.problem import ProblemSpec, apply_overrides
+from hwgen.sampling import sample
+import hwgen.grade.chunks, hwgen.render.latex, hwgen.render.notebook.build, hwgen.exam.typed, hwgen.exam.keys
+t = apply_overrides(bank.load("xor_net"), {"asked": ["L", "shape(dW2)"], "display": {"layout": "rows"}})
+spec = ProblemSpec("p1", t, {"L": 1.0, "shape(dW2)": 1.0})
+items = grade_problem(spec, sample(t, 1).record("p1"), {"shape(dW2)": [2.0, 1.0]}, {}, {})
+assert [i.status for i in items] == ["missing", "correct"], items
+print("sympy" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "False"

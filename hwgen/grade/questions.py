@@ -17,7 +17,7 @@ from .. import questions
 from ..problem import ProblemSpec
 from .result import Item, Status
 from .shapes import judge_shape, product_shape, shapes
-from .symbolic import Verdict
+from .verdict import Verdict
 
 Array = np.ndarray
 

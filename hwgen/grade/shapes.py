@@ -12,7 +12,7 @@ import numpy as np
 from ..bank import Template
 from ..engine import network_problem, solve
 from ..errors import HwgenError
-from .symbolic import Verdict
+from .verdict import Verdict
 
 Dim = int | str  # a size, or "n" (the number of samples, whatever it is)
 Shape = tuple[Dim, ...]

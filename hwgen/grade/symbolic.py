@@ -12,7 +12,6 @@ Known mistakes are keys too: the same test against each names the misconception.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -21,6 +20,7 @@ import sympy as sp
 from ..calculus import REFUSED, Calculus, Function
 from ..expr import FUNCTIONS, Expr, ExpressionError, Name, Num, parse
 from ..graph import OPS
+from .verdict import Verdict
 
 Array = np.ndarray
 STUDENT_FUNCTIONS = tuple(f for f in FUNCTIONS if f not in REFUSED)  # what a student may call
@@ -39,15 +39,6 @@ MISTAKES = {  # misconception key -> what the student did
 _POWER = re.compile(r"\^")
 # a number (not part of a name) or a closing parenthesis, then a name, a number or an opening parenthesis
 _IMPLICIT = re.compile(r"((?<![A-Za-z_0-9.])\d+(?:\.\d*)?|\))\s*(?![eE][+-]?\d)(?=[A-Za-z_(]|(?<=\))\s*\d)")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """How one symbolic answer fared: correct, wrong or invalid, a message, and the misconception it matches."""
-
-    status: str
-    message: str
-    misconception: str | None = None
 
 
 def normalize(text: str) -> str:

@@ -42,6 +42,7 @@ MAX_DEPTH = 8
 MAX_ENTRIES = 100_000
 MAX_COUNT = 10**15  # the largest count of printed characters a report may claim
 TEXT_KEPT = 300  # characters kept of a reason or an error message from a report
+PROGRESS_PAUSE = 0.005  # seconds between reads of a run's progress: a wake-up per few ms, not one per cell
 PROGRESS = re.compile(rb"(cell) ([0-9]{1,9})|(var) ([A-Za-z_][A-Za-z0-9_]{0,99})")
 
 
@@ -165,12 +166,15 @@ class _Worker:
         out: memoryview | None = memoryview(data)
         got, tail, reply_line = bytearray(), b"", None
         readers = {report: True, progress: True, self.channel: True}
-        overflow = False
+        overflow, paused = False, 0.0  # paused: progress is next read at this time (until the worker has replied)
         while any(readers.values()):
-            left = deadline - time.monotonic()
+            now = time.monotonic()
+            resting = readers[self.channel] and now < paused
             writing = [request] if out is not None else []
-            ready, writable, _ = select.select([s for s, on in readers.items() if on], writing, [], max(left, 0))
-            if not ready and not writable:
+            listening = [s for s, on in readers.items() if on and not (resting and s is progress)]
+            wake = min(deadline, paused) if resting else deadline
+            ready, writable, _ = select.select(listening, writing, [], max(wake - now, 0))
+            if not ready and not writable and (time.monotonic() >= deadline or not resting):
                 break
             if writable and out is not None:
                 try:
@@ -193,7 +197,7 @@ class _Worker:
                         overflow, readers[end] = True, False
                         end.shutdown(socket.SHUT_RD)
                 else:
-                    tail = (tail + chunk)[-256:]
+                    tail, paused = (tail + chunk)[-256:], time.monotonic() + PROGRESS_PAUSE
         reply = None
         if reply_line is not None and not self.buffer:  # anything after the reply: the worker is out of step
             try:

@@ -180,3 +180,18 @@ def test_a_lost_worker_costs_only_the_cell_it_was_running(monkeypatch):
         assert worker not in box._all and box.run(["a = 5"], ["a"]).values == {"a": 5.0}
     assert run.values == {"x": 1.0, "y": 2.0} and set(run.cell_errors) == {1} and run.attempts == 2
     assert "stopped the grading process" in run.cell_errors[1] and sandbox.MAX_ATTEMPTS > 2
+
+
+TRUSTED = "a = 1\nb = [1 / k for k in (1, 0)]\n"  # raises in a comprehension (its own code object) on line 2
+
+
+def test_the_instructors_cells_are_compiled_once_by_the_worker_and_behave_as_the_childs_own():
+    """A cell exactly as the grader handed it to the worker runs from the worker's code object, wherever it sits in
+    the notebook: its errors name that cell and line; a cell that differs by one character is compiled as usual."""
+    peek = "import sys\nknown = sorted(sys._getframe(1).f_globals['_TRUSTED'])"  # the worker's globals, seen from a cell
+    with Sandbox(1, FAST, level="auto", trusted=[TRUSTED, "def (:"]) as box:
+        run = box.run([TRUSTED, peek, "x = 2", TRUSTED, TRUSTED.replace("0)", "2)")], ["known", "a", "b"])
+    assert run.values["known"] == [TRUSTED]  # the one that compiles
+    assert run.cell_errors == {0: "line 2: ZeroDivisionError: division by zero",
+                               3: "line 2: ZeroDivisionError: division by zero"}
+    assert run.values["b"] == [1.0, 0.5] and run.values["a"] == 1.0

@@ -42,6 +42,7 @@ from .safetext import clean
 from .sandbox import Limits, Run, default_jobs, describe
 from .stale import stale_flags
 from .submission import Notebook, Unreadable, locate, read_notebook, read_submission
+from .trusted import shared_cells
 
 MAX_CELL_FLAGS = 3
 
@@ -255,7 +256,8 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                 yield chunk
 
         context = ClassContext(manifest.grading, CopyIndex(manifest.data), options.limits,
-                               options.isolation, (str(Path(folder).resolve()), str(submissions.resolve())))
+                               options.isolation, (str(Path(folder).resolve()), str(submissions.resolve())),
+                               shared_cells(manifest))
         for graded in _graded(executor, context, chunks()):
             for g in graded:
                 if g.isolation not in levels:

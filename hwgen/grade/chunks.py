@@ -41,6 +41,7 @@ class ClassContext:
     limits: Limits
     isolation: str  # auto, bwrap, unshare or none
     hidden: tuple[str, ...] = ()  # folders the sandbox must not show (the class folder, the submissions)
+    trusted: tuple[str, ...] = ()  # the instructor's cells every notebook holds, for the workers (grade/trusted.py)
 
     @cached_property
     def specs(self) -> list[ProblemSpec]:
@@ -176,7 +177,7 @@ def process_sandbox(context: ClassContext) -> tuple[Sandbox, ThreadPoolExecutor]
     with _LOCK:
         if key not in _SANDBOXES:
             threads = _threads()
-            _SANDBOXES[key] = (Sandbox(threads, context.limits, context.hidden, context.isolation),
+            _SANDBOXES[key] = (Sandbox(threads, context.limits, context.hidden, context.isolation, context.trusted),
                                ThreadPoolExecutor(threads, thread_name_prefix="hwgen-runs"))
         return _SANDBOXES[key]
 

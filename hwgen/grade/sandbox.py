@@ -108,8 +108,9 @@ class _Worker:
         self.buffer = b""
         self.info: dict[str, Any] = {}
 
-    def wait_ready(self, timeout: float) -> None:
-        """Wait for the worker's hello; raise OSError with the worker's own error output if none comes."""
+    def wait_ready(self, timeout: float, trusted: Sequence[str] = ()) -> None:
+        """Wait for the worker's hello, then hand it the instructor's cells to compile once (`trusted`:
+        hwgen/grade/trusted.py); raise OSError with the worker's own error output if it does not say hello."""
         line = self.readline(time.monotonic() + timeout, 1 << 16)
         try:
             self.info = json.loads(line)["ready"] if line else {}
@@ -118,12 +119,26 @@ class _Worker:
         if self.info and seccomp.program() is not None and self.info.get("seccomp") is not True:
             self.info = {}
             print("a child could not install the seccomp filter", file=self.log, flush=True)  # type: ignore[arg-type]
+        if self.info and trusted and not self._trust(trusted, time.monotonic() + timeout):
+            self.info = {}
+            print("the worker did not take the instructor's cells", file=self.log, flush=True)  # type: ignore[arg-type]
         if not self.info:
             self._stop()
             self.log.seek(0)
             err = self.log.read().decode("utf-8", "replace").strip().splitlines()
             self.kill()
             raise OSError(err[-1] if err else f"the worker exited with status {self.proc.returncode}")
+
+    def _trust(self, trusted: Sequence[str], deadline: float) -> bool:
+        """Hand the worker the instructor's cells; whether it says it has them (before any run, so that no request
+        shares a read with them)."""
+        try:
+            self.channel.settimeout(max(deadline - time.monotonic(), 0.001))
+            self.channel.sendall(json.dumps({"trusted": list(trusted)}).encode() + b"\n")
+            self.channel.settimeout(None)
+        except OSError:
+            return False
+        return self.readline(deadline, 1 << 10) == b'{"trusted": true}'
 
     def readline(self, deadline: float, cap: int) -> bytes | None:
         """One line from the worker by `deadline`, at most `cap` bytes; None on timeout, EOF or overflow."""
@@ -279,12 +294,13 @@ def describe(level: str, limits: Limits) -> str:
 
 
 class Sandbox:
-    """A pool of `jobs` sandboxed workers; `run(cells, names)` is safe to call from several threads."""
+    """A pool of `jobs` sandboxed workers; `run(cells, names)` is safe to call from several threads. `trusted`: the
+    instructor's cells every notebook holds (hwgen/grade/trusted.py), which each worker compiles once."""
 
     def __init__(self, jobs: int = 0, limits: Limits = Limits(), hidden: Sequence[str | Path] = (),
-                 level: str = "auto") -> None:
+                 level: str = "auto", trusted: Sequence[str] = ()) -> None:
         self.jobs = jobs or default_jobs()
-        self.limits, self.hidden = limits, list(hidden)
+        self.limits, self.hidden, self.trusted = limits, list(hidden), tuple(trusted)
         self.python = Python.current()
         self.level = ""
         self.fallbacks: list[str] = []  # why better levels were not used
@@ -318,7 +334,7 @@ class Sandbox:
             failed = []
             for worker in workers:
                 try:
-                    worker.wait_ready(START_TIMEOUT)
+                    worker.wait_ready(START_TIMEOUT, self.trusted)
                 except OSError as exc:
                     failed.append(str(exc))
             if len(failed) == len(workers):
@@ -377,7 +393,7 @@ class Sandbox:
                 self._all.remove(worker)
         fresh = self._spawn(self.level)
         try:
-            fresh.wait_ready(START_TIMEOUT)
+            fresh.wait_ready(START_TIMEOUT, self.trusted)
         except OSError as exc:
             raise SandboxError(f"a sandbox worker could not be restarted: {exc}") from None
         self._idle.put(fresh)

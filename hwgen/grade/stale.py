@@ -13,6 +13,8 @@ def given_hash(source: str) -> str:
 
 def stale_flags(record: Mapping[str, Any], cells: Sequence[str]) -> list[str]:
     """A flag for each of the student's rerolls whose old given-data cell is among the submitted code cells."""
+    if not record.get("rerolls"):
+        return []  # most students: no cell to hash
     hashes = {given_hash(cell) for cell in cells}
     return [f"this notebook has the numbers of {', '.join(r['problems'])} from before the student's new variant of "
             f"{r['at']} (hwgen generate --reroll): it was graded against the new numbers"

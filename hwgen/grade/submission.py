@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 MAX_BYTES = 50 * 2**20  # larger notebooks are almost always full of saved output; they are refused
+MAGIC = re.compile(r"^\s*[%!]", re.MULTILINE)  # a line that may start with % or ! (blanks, even line ends, first)
 CHECK = re.compile(r"# Check p\d+_\w+ \(")  # the first line of a notebook's check cell (templates/notebook/test.py.j2)
 FIX = "open it in Jupyter, save it (File > Save and Checkpoint), and submit the saved .ipynb file again"
 
@@ -145,6 +146,8 @@ def _source(cell: dict) -> str | None:
 
 def strip_magics(source: str) -> str:
     """IPython-only syntax made harmless: a %%cell magic skips the cell, %line magics and !shell lines become `pass`."""
+    if not MAGIC.search(source):
+        return source  # most cells: no line starts with % or !
     if source.lstrip().startswith("%%"):
         return ""
     lines = source.split("\n")

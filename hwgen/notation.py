@@ -14,36 +14,172 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal, NamedTuple
+from typing import Literal, Mapping, NamedTuple
 
 import numpy as np
 
-from .engine import Step
+from .engine import Problem, Step, solve
 
 Array = np.ndarray
 
-SYMBOLS: dict[str, str] = {
-    "X": "X", "Y": "Y", "W1": "W^{(1)}", "b1": "b^{(1)}", "W2": "W^{(2)}", "b2": "b^{(2)}",
-    "lr": r"\eta", "n": "n",
-    "Z1": "Z^{(1)}", "A1": "A^{(1)}", "Z2": "Z^{(2)}", "Yhat": r"\hat{Y}", "L": "L",
-    "dYhat": r"\frac{\partial L}{\partial \hat{Y}}", "dZ2": r"\delta^{(2)}",
-    "dW2": r"\frac{\partial L}{\partial W^{(2)}}", "db2": r"\frac{\partial L}{\partial b^{(2)}}",
-    "dA1": r"\frac{\partial L}{\partial A^{(1)}}", "dZ1": r"\delta^{(1)}",
-    "dW1": r"\frac{\partial L}{\partial W^{(1)}}", "db1": r"\frac{\partial L}{\partial b^{(1)}}",
-    "W1_new": r"W^{(1)}_{\mathrm{new}}", "b1_new": r"b^{(1)}_{\mathrm{new}}",
-    "W2_new": r"W^{(2)}_{\mathrm{new}}", "b2_new": r"b^{(2)}_{\mathrm{new}}",
-}
+CONSTANT_SYMBOLS = {"lr": r"\eta", "n": "n", "lam": r"\lambda"}  # trace entries every problem may read
+GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta kappa lambda mu nu xi rho sigma tau phi chi psi "
+                  "omega".split())
+_SUBSCRIPTED = re.compile(r"([A-Za-z]+?)(\d+)")  # w12 -> w_{12}
+ROW_WIDTH = 5  # at most this many given quantities on one line of a graph problem's statement
 
-DESCRIPTIONS: dict[str, str] = {
-    "Z1": "hidden pre-activations", "A1": "hidden activations", "Z2": "output pre-activations",
-    "Yhat": "network outputs", "L": "loss", "dYhat": "gradient of the loss w.r.t. the outputs",
-    "dZ2": "output error (gradient w.r.t. Z2)", "dW2": "gradient w.r.t. the output weights",
-    "db2": "gradient w.r.t. the output bias", "dA1": "error back-propagated to the hidden activations",
-    "dZ1": "hidden error (gradient w.r.t. Z1)", "dW1": "gradient w.r.t. the hidden weights",
-    "db1": "gradient w.r.t. the hidden biases", "W1_new": "hidden weights after one SGD step",
-    "b1_new": "hidden biases after one SGD step", "W2_new": "output weights after one SGD step",
-    "b2_new": "output bias after one SGD step",
-}
+
+def layers(problem: Problem) -> int:
+    """The weight layers L of a network problem (its affine steps); 0 for any other problem."""
+    return len(problem.by_role("affine"))
+
+
+def _base_tex(base: str) -> str:
+    """A name without subscript in TeX: x, \\hat{y} for yhat, \\eta for eta, \\mathrm{sigy} for a longer one."""
+    if base.endswith("hat") and len(base) > 3:
+        return rf"\hat{{{_base_tex(base[:-3])}}}"
+    if base in GREEK:
+        return "\\" + base
+    return base if len(base) == 1 else rf"\mathrm{{{base}}}"
+
+
+def name_tex(name: str) -> str:
+    """A graph quantity's symbol from its name: x, w_{12} (trailing digits), a_{j} (after _), \\hat{y} (yhat)."""
+    base, sub = name.split("_", 1) if "_" in name else (name, "")
+    match = _SUBSCRIPTED.fullmatch(base) if not sub else None
+    if match:
+        base, sub = match.groups()
+    if not sub:
+        return _base_tex(base)
+    sub = sub.replace("_", r"\_") if len(sub) == 1 or not sub.isalpha() else rf"\mathrm{{{sub}}}"
+    return f"{_base_tex(base)}_{{{sub}}}"
+
+
+def _where(k: int, count: int) -> str:
+    """Layer k of `count` weight layers in words: output, hidden (the only hidden layer), hidden layer k's."""
+    return "output" if k == count else "hidden" if count == 2 else f"hidden layer {k}'s"
+
+
+def _the(k: int, count: int) -> str:
+    """Layer k's owner with an article where English wants one: the output, the hidden, hidden layer 1's."""
+    where = _where(k, count)
+    return where if where.endswith("'s") else f"the {where}"
+
+
+@dataclass(frozen=True)
+class Names:
+    """How a problem names its quantities: TeX symbol and description per name, the given arrays' lines in a
+    statement, folded weights (weight -> (its bias, the tilde symbol)) and what each given array holds per layout
+    (`rows`, `folded`, `columns`)."""
+
+    symbols: dict[str, str]
+    descriptions: dict[str, str]
+    given_rows: tuple[tuple[str, ...], ...]
+    folded: dict[str, tuple[str, str]]
+    given_notes: dict[str, dict[str, str]]
+
+
+def _network_names(count: int) -> Names:
+    """Names of a network of `count` weight layers: W^{(k)}, \\delta^{(k)}, 'hidden layer k's weights', ..."""
+    sym = {"X": "X", "Y": "Y", **CONSTANT_SYMBOLS, "Yhat": r"\hat{Y}", "L": "L",
+           "dYhat": r"\frac{\partial L}{\partial \hat{Y}}"}
+    desc = {"Yhat": "network outputs", "L": "loss", "dYhat": "gradient of the loss w.r.t. the outputs"}
+    notes: dict[str, dict[str, str]] = {
+        "rows": {"X": "inputs, one row per sample", "Y": "targets, one row per sample"}, "folded": {},
+        "columns": {"X": "inputs, one column per sample", "Y": "targets, one column per sample"}}
+    folded = {}
+    for k in range(1, count + 1):
+        where, the = _where(k, count), _the(k, count)
+        unit = "output unit" if k == count else "hidden unit" if count == 2 else f"unit of hidden layer {k}"
+        biases = "bias" if k == count else "biases"
+        into = "inputs" if k == 1 else "hidden" if count == 2 else f"hidden layer {k - 1}"
+        out = "outputs" if k == count else "hidden" if count == 2 else f"hidden layer {k}"
+        sym |= {f"W{k}": f"W^{{({k})}}", f"b{k}": f"b^{{({k})}}", f"Z{k}": f"Z^{{({k})}}", f"dZ{k}": rf"\delta^{{({k})}}",
+                f"dW{k}": rf"\frac{{\partial L}}{{\partial W^{{({k})}}}}",
+                f"db{k}": rf"\frac{{\partial L}}{{\partial b^{{({k})}}}}",
+                f"W{k}_new": rf"W^{{({k})}}_{{\mathrm{{new}}}}", f"b{k}_new": rf"b^{{({k})}}_{{\mathrm{{new}}}}"}
+        desc |= {f"Z{k}": f"{where} pre-activations", f"dZ{k}": f"{where} error (gradient w.r.t. Z{k})",
+                 f"dW{k}": f"gradient w.r.t. {the} weights", f"db{k}": f"gradient w.r.t. {the} {biases}",
+                 f"W{k}_new": f"{where} weights after one SGD step", f"b{k}_new": f"{where} {biases} after one SGD step"}
+        if k < count:
+            sym |= {f"A{k}": f"A^{{({k})}}", f"dA{k}": rf"\frac{{\partial L}}{{\partial A^{{({k})}}}}"}
+            desc |= {f"A{k}": f"{where} activations", f"dA{k}": f"error back-propagated to {the} activations"}
+        folded[f"W{k}"] = (f"b{k}", rf"\tilde{{W}}^{{({k})}}")
+        notes["rows"] |= {f"W{k}": f"{where} weights ({into} x {out})", f"b{k}": f"{where} biases"}
+        notes["folded"][f"W{k}"] = f"{where} weights, one row per {unit} (the tilde-W without its bias column)"
+        notes["columns"] |= {f"W{k}": f"{where} weights ({out} x {into})", f"b{k}": f"{where} biases, a column"}
+    rows = (("X", "Y"), *((f"W{k}", f"b{k}") for k in range(1, count + 1)))
+    return Names(sym, desc, rows, folded, notes)
+def _graph_names(problem: Problem) -> Names:
+    """Names of a graph (or any other problem): each name's own TeX, d<x> as the output's partial derivative."""
+    grads = {s.name: s.name[1:] for s in problem.by_role("node_grad")}
+    out = next(iter(grads.values()), "")  # the first gradient is d<output> = 1
+    shape = _shapes(problem)
+    sym, desc = dict(CONSTANT_SYMBOLS), {}
+    for name in (*problem.given, *problem.answers):
+        if name in grads:
+            x = grads[name]
+            sym[name] = rf"\frac{{\partial {name_tex(out)}}}{{\partial {name_tex(x)}}}"
+            each = ", per sample" if shape[name] else ", summed over the samples" if any(shape.values()) else ""
+            desc[name] = f"gradient of {out} w.r.t. {x}{each}"
+        else:
+            sym[name] = name_tex(name)
+            what = "given" if name in problem.given else "value of node"
+            desc[name] = f"{what} {name}" + (", per sample" if shape[name] else "")
+    notes = {name: "one number per sample" if shape[name] else "a number" for name in problem.given}
+    return Names(sym, desc, _lines(problem.given), {}, {"rows": notes, "folded": {}, "columns": notes})
+
+
+def _shapes(problem: Problem) -> dict[str, tuple[int, ...]]:
+    """Every quantity's canonical shape, by solving the problem on ones (the values do not matter)."""
+    ones = {k: np.ones(shape) for k, shape in problem.given.items()}
+    return {k: np.shape(v) for k, v in solve(problem, ones, 0.1).items()}
+
+
+def _lines(given: Mapping[str, tuple[int, ...]]) -> tuple[tuple[str, ...], ...]:
+    """A graph's given quantities in lines of a statement: names differing only in their last digit (w10, w11,
+    w12) and of one shape share a line, and neighbouring lines join while they hold at most ROW_WIDTH."""
+    groups: list[list[str]] = []
+    for name in given:
+        last = groups[-1] if groups else None
+        if last and re.sub(r"\d$", "", last[0]) == re.sub(r"\d$", "", name) and given[last[0]] == given[name]:
+            last.append(name)
+        else:
+            groups.append([name])
+    lines: list[list[str]] = []
+    for group in groups:
+        if lines and len(lines[-1]) + len(group) <= ROW_WIDTH and given[lines[-1][0]] == given[group[0]]:
+            lines[-1] += group
+        else:
+            lines.append(list(group))
+    return tuple(tuple(line) for line in lines)
+
+
+_MADE: dict[tuple, Names] = {}  # names per kind of problem (given names and shapes, answers), made once
+
+
+def names(problem: Problem) -> Names:
+    """How `problem` names its quantities (a network by its layers, any other problem by its own names)."""
+    key = (tuple(problem.given.items()), problem.answers)
+    if key not in _MADE:
+        count = layers(problem)
+        _MADE[key] = _network_names(count) if count else _graph_names(problem)
+    return _MADE[key]
+
+
+ONE_HIDDEN = _network_names(2)  # the first bank's names, for the users not moved to names(problem) yet
+SYMBOLS, DESCRIPTIONS, GIVEN_ROWS = ONE_HIDDEN.symbols, ONE_HIDDEN.descriptions, ONE_HIDDEN.given_rows
+
+
+def symbol(problem: Problem, name: str) -> str:
+    """The TeX symbol of quantity `name` of `problem` (its name's own TeX if the problem has no such quantity)."""
+    return names(problem).symbols.get(name) or name_tex(name)
+
+
+def description(problem: Problem, name: str) -> str:
+    """What quantity `name` of `problem` is, in words (the name itself if the problem has no such quantity)."""
+    return names(problem).descriptions.get(name, name)
+
 
 # The steps whose spelling depends on the layout, by kind (role, and for a transposed product whether it gives a
 # weight's gradient or the error sent back): (LaTeX, NumPy) with {slots} for their inputs, samples as columns with
@@ -62,8 +198,6 @@ UNIT_ROW_FORMS: dict[str, tuple[str, str]] = {
 COLUMN_CODE = (("len($Y)", "$Y.shape[1]"), ("axis=1, keepdims=True", "axis=0, keepdims=True"))  # n; a sample's axis
 WEIGHT_SHAPED = re.compile(r"d?W\d+(_new)?")  # canonically (in, out): W1, dW2, W1_new
 
-GIVEN_ROWS = (("X", "Y"), ("W1", "b1"), ("W2", "b2"))  # the given arrays as a problem statement lays them out
-FOLDED = {"W1": ("b1", r"\tilde{W}^{(1)}"), "W2": ("b2", r"\tilde{W}^{(2)}")}
 
 # How to read a display notation: (plain text, prose with $...$ math for the worksheets).
 NOTES: dict[str, tuple[str, str]] = {
@@ -94,20 +228,6 @@ def conform(arr: Array, shape: tuple[int, ...]) -> Array | None:
     if tuple(s for s in arr.shape if s != 1) != tuple(s for s in shape if s != 1):
         return None
     return arr.reshape(shape)
-
-
-# What each given array holds, as the notebook's given cell comments it: samples as rows, with weights one row
-# per unit (biases folded), and samples as columns.
-GIVEN_NOTES: dict[str, dict[str, str]] = {
-    "rows": {"X": "inputs, one row per sample", "Y": "targets, one row per sample",
-             "W1": "hidden weights (inputs x hidden)", "b1": "hidden biases", "W2": "output weights (hidden x outputs)",
-             "b2": "output biases"},
-    "folded": {"W1": "hidden weights, one row per hidden unit (the tilde-W without its bias column)",
-               "W2": "output weights, one row per output unit (the tilde-W without its bias column)"},
-    "columns": {"X": "inputs, one column per sample", "Y": "targets, one column per sample",
-                "W1": "hidden weights (hidden x inputs)", "b1": "hidden biases, a column",
-                "W2": "output weights (outputs x hidden)", "b2": "output biases, a column"},
-}
 
 
 def _kind(step: Step) -> str:
@@ -193,25 +313,30 @@ class Display:
             tex, code = tex + rf" + ${slots['lam']} \, ${slots['w']}", code + f" + ${slots['lam']} * ${slots['w']}"
         return tex, code
 
-    def given(self, given: dict[str, Array]) -> list[Shown]:
-        """The given arrays as shown; folded biases join their weights as column 0 of a unit-per-row matrix."""
+    def given(self, given: Mapping[str, Array], problem: Problem | None = None) -> list[Shown]:
+        """The given arrays of `problem` (default: a one-hidden-layer network) as shown; folded biases join their
+        weights as column 0 of a unit-per-row matrix."""
+        known = names(problem) if problem else ONE_HIDDEN
+        folded = known.folded if self.bias == "folded" else {}
+        biases = {bias for bias, _ in folded.values()}
         shown = []
         for name in given:
-            if self.bias == "folded" and name in FOLDED:
-                bias, symbol = FOLDED[name]
+            if name in folded:
+                bias, symbol = folded[name]
                 w = np.asarray(given[name], dtype=float)
-                folded = np.column_stack([np.asarray(given[bias], dtype=float), w.T])
-                shown.append(Shown(name, symbol, f"[{bias} | {name}]", folded))
-            elif not (self.bias == "folded" and name in ("b1", "b2")):
-                shown.append(Shown(name, SYMBOLS.get(name, name), name, self.value(given[name], name)))
+                joined = np.column_stack([np.asarray(given[bias], dtype=float), w.T])
+                shown.append(Shown(name, symbol, f"[{bias} | {name}]", joined))
+            elif name not in biases:
+                shown.append(Shown(name, known.symbols.get(name, name), name, self.value(given[name], name)))
         return shown
 
-    def given_note(self, name: str) -> str:
-        """What the given array `name` holds, in words that fit this display."""
+    def given_note(self, name: str, problem: Problem | None = None) -> str:
+        """What the given array `name` of `problem` (default: a one-hidden-layer network) holds, in words that fit
+        this display."""
+        notes = (names(problem) if problem else ONE_HIDDEN).given_notes
         if self.layout == "columns":
-            return GIVEN_NOTES["columns"][name]
-        return GIVEN_NOTES["folded"].get(name, GIVEN_NOTES["rows"][name]) if self.bias == "folded" \
-            else GIVEN_NOTES["rows"][name]
+            return notes["columns"][name]
+        return notes["folded"].get(name, notes["rows"][name]) if self.bias == "folded" else notes["rows"][name]
 
     def note(self, tex: bool = False) -> str:
         """What a reader needs to read the displayed numbers: plain text, or prose with $...$ math."""

@@ -212,3 +212,69 @@ def test_the_instructors_solution_code_works_in_the_problems_layout(display):
             exec("\n".join(solution_lines("p1", problem.steps, q, known, display)), namespace)
             np.testing.assert_allclose(np.reshape(namespace[f"p1_{q}"], display.shape(np.shape(trace[q]), q)),
                                        display.value(trace[q], q), rtol=1e-12, atol=1e-12, err_msg=f"{net}: {q}")
+
+
+# --- names of any problem (notation.names): every quantity of every depth and of graphs has a symbol and words
+
+
+@pytest.mark.parametrize("sizes", [(2, 3, 1), (2, 3, 2, 1), (3, 2, 2, 2, 2)])
+def test_every_network_quantity_is_named_by_its_layer(sizes):
+    from hwgen import notation
+
+    count = len(sizes) - 1
+    problem = network_problem(Network(sizes, ("tanh",) * count, "mse", 0.1), 3)
+    for name in problem.answers:
+        assert notation.symbol(problem, name) != name and notation.description(problem, name) != name
+    for k in range(1, count + 1):
+        assert notation.symbol(problem, f"dZ{k}") == rf"\delta^{{({k})}}"
+        assert notation.symbol(problem, f"W{k}_new") == rf"W^{{({k})}}_{{\mathrm{{new}}}}"
+        owner = "the output" if k == count else "the hidden" if count == 2 else f"hidden layer {k}'s"
+        assert notation.description(problem, f"Z{k}") == f"{owner.removeprefix('the ')} pre-activations"
+        assert notation.description(problem, f"dW{k}") == f"gradient w.r.t. {owner} weights"
+    rows = notation.names(problem).given_rows
+    assert rows == (("X", "Y"), *((f"W{k}", f"b{k}") for k in range(1, count + 1)))
+    given = {k: np.arange(np.prod(s), dtype=float).reshape(s) for k, s in problem.given.items()}
+    shown = Display("rows", "folded").given(given, problem)
+    assert [s.name for s in shown] == ["X", "Y", *(f"W{k}" for k in range(1, count + 1))]  # every bias folded
+    for s in shown[2:]:
+        k = s.name[1:]
+        assert s.tex == rf"\tilde{{W}}^{{({k})}}"
+        assert np.array_equal(s.value, np.column_stack([given[f"b{k}"], given[s.name].T]))
+        assert "one row per" in Display("rows", "folded").given_note(s.name, problem)
+    assert "a column" in Display("columns").given_note(f"b{count}", problem)
+
+
+def test_one_hidden_layer_names_are_the_first_banks():
+    from hwgen import notation
+
+    problem = network_problem(Network((2, 3, 1), ("sigmoid", "linear"), "sse", 0.1), 3)
+    assert notation.names(problem).symbols == notation.SYMBOLS
+    assert notation.description(problem, "db2") == "gradient w.r.t. the output bias"
+    assert notation.description(problem, "dA1") == "error back-propagated to the hidden activations"
+    assert Display().given_note("W2", problem) == "output weights (hidden x outputs)"
+
+
+@pytest.mark.parametrize("name,tex", [("x", "x"), ("w12", "w_{12}"), ("a_j", "a_{j}"), ("yhat", r"\hat{y}"),
+                                      ("sigy", r"\mathrm{sigy}"), ("eta", r"\eta"), ("x_in", r"x_{\mathrm{in}}"),
+                                      ("L", "L")])
+def test_graph_names_are_typeset_from_their_spelling(name, tex):
+    from hwgen.notation import name_tex
+
+    assert name_tex(name) == tex
+
+
+def test_graph_gradients_are_partials_of_the_output_and_say_how_they_add_up():
+    from hwgen import bank, notation
+
+    problem = bank.load(bank.bank_dir() / "regression_graph_002.yaml").problem
+    assert notation.symbol(problem, "dw11") == r"\frac{\partial L}{\partial w_{11}}"
+    assert notation.description(problem, "dw11") == "gradient of L w.r.t. w11, summed over the samples"
+    assert notation.description(problem, "dh1") == "gradient of L w.r.t. h1, per sample"
+    assert notation.description(problem, "b1") == "value of node b1, per sample"  # a node, not a bias
+    assert notation.symbol(problem, "b1") == "b_{1}"
+    assert Display().given_note("x1", problem) == "one number per sample"
+    assert notation.names(problem).given_rows[0] == ("x1", "x2", "y")
+    neuron = bank.load(bank.bank_dir() / "sigmoid_neuron_graph.yaml").problem
+    assert notation.symbol(neuron, "dd") == r"\frac{\partial f}{\partial d}"  # node d's gradient
+    assert notation.symbol(neuron, "d") == "d"
+    assert notation.description(neuron, "dw0") == "gradient of f w.r.t. w0"

@@ -175,7 +175,7 @@ def test_test_cells_are_rendered_in_full_where_the_template_does_more_than_print
     tests = [mine.data for mine, _ in build.problem_cells(1, spec, rec, {}) if mine.data["id"].startswith("test_")]
     assert [c["source"] for c in tests] == [
         f"p1_{q}: {len(repr(np.ravel(rec['answers'][q]).tolist()))} {tol[q][0]!r} {tol[q][1]!r}"
-        for q in build.ANSWER_NAMES if q in spec.asked]
+        for q in spec.template.problem.answers if q in spec.asked]
 
 
 def test_a_test_cells_student_version_is_made_per_student_where_numbers_stay_in_it(notebook_templates):
@@ -200,8 +200,8 @@ def test_statement_and_given_cells_are_rendered_in_full_where_the_template_does_
     for seed in (1, 2):
         rec = record(spec, seed)
         cells = {mine.data["id"]: mine.data["source"] for mine, _ in build.problem_cells(1, spec, rec, {})}
-        given = {k: spec.template.display.value(rec["given"][k], k) for k in build.GIVEN_NAMES}  # as shown
+        given = {k: spec.template.display.value(rec["given"][k], k) for k in spec.template.problem.given}  # as shown
         assert cells["p1"] == "".join(f"{len(tex_array(given[k], build.EXACT_DIGITS))} "
-                                      for row in build.GIVEN_ROWS for k in row)
+                                      for row in (('X', 'Y'), ('W1', 'b1'), ('W2', 'b2')) for k in row)
         lr = np.asarray(rec["network"]["lr"])
         assert cells["p1_given"] == "".join(f"p1_{k}={len(build._literal(v))};" for k, v in [*given.items(), ("lr", lr)])

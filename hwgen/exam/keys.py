@@ -14,7 +14,7 @@ from .. import questions
 from ..assignment import Student
 from ..errors import InputFileError
 from ..grade.manifest import ClassManifest
-from ..notation import SYMBOLS
+from ..notation import names
 from ..numfmt import tex_array
 from ..outdir import Output
 from ..render import latex
@@ -60,7 +60,7 @@ def _blocks(manifest: ClassManifest) -> Iterator[Record]:
         for spec in manifest.problems:
             given = record["problems"][spec.key]["answers"]
             for q in spec.asked:
-                symbol = SYMBOLS[q] if q in SYMBOLS else _typewriter(q)
+                symbol = names(spec.template.problem).symbols.get(q) or _typewriter(q)
                 if questions.kind(spec.template, q) != "number":
                     text = _typewriter("; ".join(text_answer(spec, q, given)))
                 else:

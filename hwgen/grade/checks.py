@@ -17,7 +17,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from .. import questions
-from ..notation import DESCRIPTIONS
+from ..notation import description, layers
 from ..problem import ProblemSpec
 from ..render.text import tex_to_text
 from ..rounding import close
@@ -34,10 +34,10 @@ log = logging.getLogger(__name__)
 def _expected_form(sheet: Sheet, q: str) -> str:
     """What the answer should look like, as the problem shows it: 'expected a 4 x 2 array (one row per sample,
     ...), the ...'."""
-    show, shape = sheet.spec.template.display, sheet.trace[q].shape
-    if len(shape) == 2:
-        return f"expected {describe_shape(q, show.shape(shape, q), show.flipped(q))}, the {DESCRIPTIONS.get(q, q)}"
-    return f"expected {describe_shape(q, shape)}, the {DESCRIPTIONS.get(q, q)}"
+    show, shape, problem = sheet.spec.template.display, sheet.trace[q].shape, sheet.spec.template.problem
+    matrix = len(shape) == 2  # a vector is described as itself, whatever the layout
+    form = describe_shape(q, show.shape(shape, q) if matrix else shape, matrix and show.flipped(q), layers(problem))
+    return f"expected {form}, the {description(problem, q)}"
 
 
 def _orientation_note(sheet: Sheet, q: str) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from ..notation import DESCRIPTIONS
+from ..notation import description
 from ..numfmt import points_text, text_array
 from ..render import templates_dir
 from .gradebook import Gradebook, Submission
@@ -73,7 +73,7 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
             "items": [], "score": 0.0, "max": 0.0})
         entry["items"].append({
             "variable": spec.variable(item.quantity) if spec else item.quantity,
-            "description": DESCRIPTIONS.get(item.quantity, ""),
+            "description": description(spec.template.problem, item.quantity) if spec else "",
             "points": points_text(own.points if own else item.points), "override": own.note() if own else None,
             "max_points": points_text(item.max_points), "status": item.status,
             "status_text": STATUS_TEXT.get(item.status, item.status), "message": for_students(item.message),

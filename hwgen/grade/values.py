@@ -22,6 +22,7 @@ Array = np.ndarray
 MAX_DEPTH = 4  # answers are at most 2-D; two more levels allow size-1 axes such as [[[L]]]
 MAX_ENTRIES = 100_000
 
+SAMPLES = 7  # the number of samples dimension_names solves with (unlike every layer's size)
 _WORDS = {"n": ("sample", "samples"), "d": ("input", "inputs"), "h": ("hidden unit", "hidden units"),
           "o": ("output", "outputs")}
 
@@ -91,29 +92,42 @@ def to_array(value: Any) -> Array:
     return np.asarray(flat, dtype=float).reshape(shape)
 
 
-@lru_cache(maxsize=1)
-def dimension_names() -> dict[str, tuple[str, ...]]:
-    """The canonical shape of every quantity in letters: Z1 -> ('n', 'h'), dW1 -> ('d', 'h'), L -> ()."""
-    sizes = {"n": 7, "d": 2, "h": 3, "o": 5}
-    problem = network_problem(Network((sizes["d"], sizes["h"], sizes["o"]), ("linear", "linear"), "sse", 0.1), sizes["n"])
+def _words(letter: str) -> tuple[str, str]:
+    """A dimension's letter in words (one, many): n samples, d inputs, h hidden units, hk units of hidden layer k."""
+    if letter in _WORDS:
+        return _WORDS[letter]
+    return f"unit of hidden layer {letter[1:]}", f"units of hidden layer {letter[1:]}"
+
+
+@lru_cache(maxsize=8)
+def dimension_names(layers: int = 2) -> dict[str, tuple[str, ...]]:
+    """The canonical shape of every quantity of a network of `layers` weight layers in letters: Z1 -> ('n', 'h'),
+    dW1 -> ('d', 'h'), L -> () (hidden layers h1, h2, ... when there are several); {} for any other problem."""
+    if not layers:
+        return {}
+    hidden = ["h"] if layers == 2 else [f"h{k}" for k in range(1, layers)]
+    letters = ["d", *hidden, "o"]
+    sizes = {letter: 11 + k for k, letter in enumerate(letters)}  # all different, and unlike n
+    problem = network_problem(Network(tuple(sizes.values()), ("linear",) * layers, "sse", 0.1), SAMPLES)
     given = {k: np.ones(shape) for k, shape in problem.given.items()}
-    letter = {v: k for k, v in sizes.items()}
+    letter = {v: k for k, v in sizes.items()} | {SAMPLES: "n"}
     return {name: tuple(letter[s] for s in value.shape) for name, value in solve(problem, given, 0.1).items()}
 
 
-def describe_shape(quantity: str, shape: tuple[int, ...], flipped: bool = False) -> str:
+def describe_shape(quantity: str, shape: tuple[int, ...], flipped: bool = False, layers: int = 2) -> str:
     """An expected shape in words: 'a 4 x 2 array (one row per sample, one column per hidden unit)'; `flipped`:
-    the quantity is shown transposed (notation.Display.flipped), so are its dimensions."""
-    dims = dimension_names().get(quantity, ())
+    the quantity is shown transposed (notation.Display.flipped), so are its dimensions; `layers`: the network's
+    weight layers (0: a graph, whose vectors hold one number per sample)."""
+    dims = dimension_names(layers).get(quantity, ("n",) * (len(shape) == 1 and not layers))
     dims = dims[::-1] if flipped else dims
     if len(shape) == 0:
         return "a single number"
     if len(shape) == 1:
-        what = f" (one per {_WORDS[dims[0]][0]})" if len(dims) == 1 else ""
+        what = f" (one per {_words(dims[0])[0]})" if len(dims) == 1 else ""
         return f"a vector of {shape[0]}{what}"
     size = " x ".join(map(str, shape))
     if len(dims) == 2:
-        return f"a {size} array (one row per {_WORDS[dims[0]][0]}, one column per {_WORDS[dims[1]][0]})"
+        return f"a {size} array (one row per {_words(dims[0])[0]}, one column per {_words(dims[1])[0]})"
     return f"a {size} array"
 
 

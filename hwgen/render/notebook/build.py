@@ -16,9 +16,9 @@ from nbformat import NotebookNode
 
 from ...assignment import Assignment, Student
 from ...bank import Template
-from ...engine import ANSWER_NAMES, GIVEN_NAMES, Step
+from ...engine import Problem, Step
 from ...grade.tolerance import tolerances, trace_of
-from ...notation import DESCRIPTIONS, GIVEN_ROWS, SYMBOLS
+from ...notation import description, names, symbol
 from ...numfmt import counted, tex_arrays
 from ...problem import ProblemSpec, answer_variable
 from ...variant import Variant
@@ -35,7 +35,6 @@ NOTEBOOK = {  # every notebook's top level besides its cells
                  "language_info": {"name": "python"}},
     "nbformat": nbformat.v4.nbformat, "nbformat_minor": nbformat.v4.nbformat_minor,
 }
-BRACED = {k: "{" + v + "}" for k, v in SYMBOLS.items()}  # a symbol that ^{\top} may follow
 EXACT_DIGITS = 12  # given numbers are shown exactly (they lie on a coarse grid)
 
 
@@ -45,6 +44,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(templates_dir() / "notebook"), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, autoescape=False, auto_reload=False)
     env.filters["points"] = lambda p: counted(p, "point")
+    env.filters["listed"] = lambda items: " and ".join(filter(None, [", ".join(map(str, items[:-1])), str(items[-1])]))
     env.filters["md"] = lambda text: re.sub(r"([\\`*_\[\]<>#|$])", r"\\\1", str(text))
     return env
 
@@ -126,9 +126,15 @@ def _shared(index: int, key: str, t: Template, points: float, lr: str, shapes: t
         asked.append(_Fixed(_pair(markdown_cell(_render("prompt.md.j2", prefix=index, number=number, **row),
                                                 f"{variable}_prompt")),
                             _pair(answer), test, student_test))
-    return _Shared(_holed(lambda given: _statement(index, key, t, points, lr, shapes, rows, given), GIVEN_NAMES),
-                   _holed(lambda arrays: _given_source(index, key, t, shapes, arrays), (*GIVEN_NAMES, "lr")),
+    given = tuple(t.problem.given)
+    return _Shared(_holed(lambda values: _statement(index, key, t, points, lr, shapes, rows, values), given),
+                   _holed(lambda arrays: _given_source(index, key, t, shapes, arrays), (*given, *_lr(t))),
                    tuple(asked))
+
+
+def _lr(t: Template) -> tuple[str, ...]:
+    """("lr",) for a problem with an SGD step (a network), else ()."""
+    return ("lr",) if t.network else ()
 
 
 def _test_source(core_shape: tuple[int, ...], row: Mapping[str, Any], numbers: Mapping[str, str]) -> str:
@@ -138,20 +144,23 @@ def _test_source(core_shape: tuple[int, ...], row: Mapping[str, Any], numbers: M
 
 def _statement(index: int, key: str, t: Template, points: float, lr: str, shapes: tuple[tuple[int, ...], ...],
                rows: tuple[Row, ...], given: Mapping[str, str]) -> str:
-    """A problem's statement: the network, its formulas, the given arrays (as LaTeX, `given`) and what is asked."""
-    assert t.network is not None  # stated for network templates only (the others have their own statement)
-    asked = [dict(items) for _, _, items in rows]
+    """A problem's statement: the network or graph, its formulas, the given arrays (as LaTeX, `given`) and what is
+    asked."""
+    problem, asked = t.problem, [dict(items) for _, _, items in rows]
     steps = {s.name: s for s in t.steps}
     updates = [s for s in t.steps if s.phase == "update"]
+    per_sample = [shape[0] for shape in shapes if shape]
+    net = t.network
     return _render(
-        "problem.md.j2", index=index, title=t.title, points=points, sizes=t.network.sizes,
-        activations=t.network.activations, n=shapes[0][0], prefix=key, significant=t.significant,
-        instructions=t.instructions.strip(), lr=lr, asked=asked,
-        note=t.display.note(tex=True),
-        forward=[(SYMBOLS[s.name], _symbols(t, s)) for s in t.steps if s.phase in ("forward", "loss")],
-        update=f"{SYMBOLS[updates[0].name]} = {_symbols(t, updates[0])}" if any(steps[q].phase == "update" for q, _, _
-                                                                               in rows) else "",
-        given=[[(SYMBOLS[k], given[k]) for k in row] for row in GIVEN_ROWS])
+        "problem.md.j2", index=index, title=t.title, points=points, sizes=net.sizes if net else (),
+        activations=net.activations if net else (), n=per_sample[0] if per_sample else 0, prefix=key,
+        significant=t.significant, instructions=t.instructions.strip(), lr=lr, asked=asked,
+        note=t.display.note(tex=True) if net else "", first=list(problem.given)[:2],
+        output=symbol(problem, problem.by_role("node_grad")[0].name[1:]) if not net else "",
+        forward=[(symbol(problem, s.name), _symbols(t, s)) for s in t.steps if s.phase in ("forward", "loss")],
+        update=f"{symbol(problem, updates[0].name)} = {_symbols(t, updates[0])}" if any(
+            steps[q].phase == "update" for q, _, _ in rows) else "",
+        given=[[(symbol(problem, k), given[k]) for k in row] for row in names(problem).given_rows])
 
 
 def _given_source(index: int, key: str, t: Template, shapes: tuple[tuple[int, ...], ...],
@@ -159,10 +168,10 @@ def _given_source(index: int, key: str, t: Template, shapes: tuple[tuple[int, ..
     """The read-only cell defining the given arrays (and lr) from their Python literals, `arrays`, laid out as
     the problem shows them (canonical `shapes`)."""
     show = t.display
-    comments = [f"{show.shape(shape, k)} {show.given_note(k)}" for k, shape in zip(GIVEN_NAMES, shapes)]
-    return _render("given.py.j2", index=index, layout=show.note(),
+    comments = [f"{show.shape(shape, k)} {show.given_note(k, t.problem)}" for k, shape in zip(t.problem.given, shapes)]
+    return _render("given.py.j2", index=index, layout=show.note() if t.network else "",
                    arrays=[(answer_variable(key, k), arrays[k], comment)
-                           for k, comment in zip((*GIVEN_NAMES, "lr"), [*comments, "learning rate"])])
+                           for k, comment in zip((*t.problem.given, *_lr(t)), [*comments, "learning rate"])])
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -177,7 +186,12 @@ def _literal(value: Array) -> str:
 
 def _symbols(t: Template, step: Step) -> str:
     """A step's formula, as the problem writes it, with the LaTeX symbols put in."""
-    return Slots(t.display.formula(step)).substitute(BRACED)
+    return Slots(t.display.formula(step)).substitute(_braced(t.problem))
+
+
+def _braced(problem: Problem) -> dict[str, str]:
+    """Each quantity's symbol braced, so that ^{\\top} may follow it."""
+    return {k: "{" + v + "}" for k, v in names(problem).symbols.items()}
 
 
 def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], student: str) -> dict:
@@ -201,17 +215,19 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grad
     if t.calculus:
         from .calculus import problem_cells as calculus_cells  # sympy, only for a calculus problem
         return calculus_cells(index, spec, record, grading, trace)
-    asked = [q for q in ANSWER_NAMES if q in spec.asked]
+    problem = t.problem
+    asked = [q for q in problem.answers if q in spec.asked]
     tol = tolerances(spec, record, spec.grading(grading))
     shown = {q: show.shape(np.shape(trace[q]), q) for q in asked}  # every array as the problem lays it out
     rows = tuple((q, tuple(k for k in shown[q] if k != 1),
-                  (("variable", spec.variable(q)), ("symbol", SYMBOLS[q]), ("description", DESCRIPTIONS[q]),
+                  (("variable", spec.variable(q)), ("symbol", symbol(problem, q)),
+                   ("description", description(problem, q)),
                    ("shape", shape_text(shown[q])), ("points", spec.asked[q]))) for q in asked)
-    lr, shapes = f"{float(trace['lr']):g}", tuple(np.shape(trace[k]) for k in GIVEN_NAMES)
+    lr, shapes = f"{float(trace['lr']):g}", tuple(np.shape(trace[k]) for k in problem.given)
     shared = _shared(index, key, t, spec.points, lr, shapes, rows)
-    values = {k: show.value(trace[k], k) for k in GIVEN_NAMES}
-    given = dict(zip(GIVEN_NAMES, tex_arrays([values[k] for k in GIVEN_NAMES], EXACT_DIGITS)))
-    arrays = {k: _literal(values[k]) for k in GIVEN_NAMES} | {"lr": _literal(np.asarray(trace["lr"]))}
+    values = {k: show.value(trace[k], k) for k in problem.given}
+    given = dict(zip(problem.given, tex_arrays(list(values.values()), EXACT_DIGITS)))
+    arrays = {k: _literal(values[k]) for k in problem.given} | {k: _literal(np.asarray(trace[k])) for k in _lr(t)}
     cells = [_pair(markdown_cell(_fill(shared.statement, given) if shared.statement is not None else
                                  _statement(index, key, t, spec.points, lr, shapes, rows, given), key)),
              _pair(code_cell(_fill(shared.given, arrays) if shared.given is not None else

@@ -199,6 +199,7 @@ def _step(name: str, e: Expr, phase: str, shapes: _Shapes, role: str = "node", o
         def fn(*values: Array) -> Array:
             r = run(*values)
             return np.broadcast_to(r[..., None], (*r.shape, samples)).copy()
+        code = f"np.full({samples}, {code})"
     return Step(name, inputs, fn, tex, phase, role, code, op)  # type: ignore[arg-type]
 
 

@@ -23,6 +23,7 @@ from .engine import Problem, Step, solve
 Array = np.ndarray
 
 CONSTANT_SYMBOLS = {"lr": r"\eta", "n": "n", "lam": r"\lambda"}  # trace entries every problem may read
+CONSTANT_NOTES = {"lr": "learning rate", "lam": "weight decay"}  # as a notebook's given cell comments them
 GREEK = frozenset("alpha beta gamma delta epsilon zeta eta theta kappa lambda mu nu xi rho sigma tau phi chi psi "
                   "omega".split())
 _SUBSCRIPTED = re.compile(r"([A-Za-z]+?)(\d+)")  # w12 -> w_{12}

@@ -194,3 +194,38 @@ def test_the_instructor_notebook_runs_and_the_student_notebook_asks_every_answer
     digits = {spec.variable(q): spec.template.significant for spec, _ in problems for q in spec.asked}
     typed = {k: round_sig(v, digits[k]) for k, v in key_values(problems).items()}
     assert failures(execute(fill(stud, typed))) == {}
+
+
+PER_SAMPLE_OUTPUT = """\
+name: per_sample_output
+title: "A per-sample output"
+description: "u = x w + c per sample, s = sum(u), out = u + s: d out / d out and d out / d s are the same for every sample"
+samples: 3
+graph:
+  per_sample: [x]
+  nodes:
+    u: x * w + c
+    s: sum(u)
+    out: u * s
+  output: out
+given:
+  x: {min: 1, max: 3, step: 1}
+  w: {min: -2, max: 2, step: 0.5, nonzero: true}
+  c: {min: -2, max: 2, step: 0.5, nonzero: true}
+asked: {u: 1, s: 1, out: 1, dout: 1, ds: 1, du: 1, dw: 1, dc: 1}
+rounding:
+  significant: 4
+"""
+
+
+def test_a_gradient_that_is_the_same_for_every_sample_is_written_once_per_sample(tmp_path):
+    """d out / d out = 1 for a per-sample output: the solution code gives one 1 per sample, as the check wants."""
+    (tmp_path / "per_sample_output.yaml").write_text(PER_SAMPLE_OUTPUT, encoding="utf-8")
+    problems = student_problems([(str(tmp_path / "per_sample_output.yaml"), {})], "k-009")
+    inst = instructor_notebook(problems, ASSIGNMENT, student="k-009")
+    namespace: dict = {}
+    for cell in inst.cells:
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("grade"):
+            exec(cell.source, namespace)
+    assert np.shape(namespace["p1_dout"]) == (3,) and np.shape(namespace["p1_du"]) == (3,)
+    assert set(run_test_cells(inst, namespace).values()) == {None}

@@ -18,7 +18,7 @@ from ...assignment import Assignment, Student
 from ...bank import Template
 from ...engine import Problem, Step
 from ...grade.tolerance import tolerances, trace_of
-from ...notation import description, names, symbol
+from ...notation import CONSTANT_NOTES, description, names, symbol
 from ...numfmt import counted, tex_arrays
 from ...problem import ProblemSpec, answer_variable
 from ...variant import Variant
@@ -128,13 +128,14 @@ def _shared(index: int, key: str, t: Template, points: float, lr: str, shapes: t
                             _pair(answer), test, student_test))
     given = tuple(t.problem.given)
     return _Shared(_holed(lambda values: _statement(index, key, t, points, lr, shapes, rows, values), given),
-                   _holed(lambda arrays: _given_source(index, key, t, shapes, arrays), (*given, *_lr(t))),
+                   _holed(lambda arrays: _given_source(index, key, t, shapes, arrays), (*given, *_numbers(t))),
                    tuple(asked))
 
 
-def _lr(t: Template) -> tuple[str, ...]:
-    """("lr",) for a problem with an SGD step (a network), else ()."""
-    return ("lr",) if t.network else ()
+def _numbers(t: Template) -> tuple[str, ...]:
+    """The numbers a given cell defines besides the given arrays: lr for a problem with an SGD step (a network),
+    and the problem's constants (the weight decay lam)."""
+    return (*(("lr",) if t.network else ()), *t.problem.constants)
 
 
 def _test_source(core_shape: tuple[int, ...], row: Mapping[str, Any], numbers: Mapping[str, str]) -> str:
@@ -158,6 +159,7 @@ def _statement(index: int, key: str, t: Template, points: float, lr: str, shapes
         note=t.display.note(tex=True) if net else "", first=list(problem.given)[:2],
         output=symbol(problem, problem.by_role("node_grad")[0].name[1:]) if not net else "",
         forward=[(symbol(problem, s.name), _symbols(t, s)) for s in t.steps if s.phase in ("forward", "loss")],
+        constants=[(symbol(problem, k), f"{v:g}", CONSTANT_NOTES[k]) for k, v in problem.constants.items()],
         update=f"{symbol(problem, updates[0].name)} = {_symbols(t, updates[0])}" if any(
             steps[q].phase == "update" for q, _, _ in rows) else "",
         given=[[(symbol(problem, k), given[k]) for k in row] for row in names(problem).given_rows])
@@ -171,7 +173,8 @@ def _given_source(index: int, key: str, t: Template, shapes: tuple[tuple[int, ..
     comments = [f"{show.shape(shape, k)} {show.given_note(k, t.problem)}" for k, shape in zip(t.problem.given, shapes)]
     return _render("given.py.j2", index=index, layout=show.note() if t.network else "",
                    arrays=[(answer_variable(key, k), arrays[k], comment)
-                           for k, comment in zip((*t.problem.given, *_lr(t)), [*comments, "learning rate"])])
+                           for k, comment in zip((*t.problem.given, *_numbers(t)),
+                                                 [*comments, *(CONSTANT_NOTES[k] for k in _numbers(t))])])
 
 
 def shape_text(shape: tuple[int, ...]) -> str:
@@ -227,7 +230,7 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grad
     shared = _shared(index, key, t, spec.points, lr, shapes, rows)
     values = {k: show.value(trace[k], k) for k in problem.given}
     given = dict(zip(problem.given, tex_arrays(list(values.values()), EXACT_DIGITS)))
-    arrays = {k: _literal(values[k]) for k in problem.given} | {k: _literal(np.asarray(trace[k])) for k in _lr(t)}
+    arrays = {k: _literal(values[k]) for k in problem.given} | {k: _literal(np.asarray(trace[k])) for k in _numbers(t)}
     cells = [_pair(markdown_cell(_fill(shared.statement, given) if shared.statement is not None else
                                  _statement(index, key, t, spec.points, lr, shapes, rows, given), key)),
              _pair(code_cell(_fill(shared.given, arrays) if shared.given is not None else

@@ -278,3 +278,18 @@ def test_graph_gradients_are_partials_of_the_output_and_say_how_they_add_up():
     assert notation.symbol(neuron, "dd") == r"\frac{\partial f}{\partial d}"  # node d's gradient
     assert notation.symbol(neuron, "d") == "d"
     assert notation.description(neuron, "dw0") == "gradient of f w.r.t. w0"
+
+
+def test_shape_questions_and_the_worked_text_use_the_problems_own_symbols():
+    from hwgen import bank
+    from hwgen.questions import shape_question
+    from hwgen.render.shapes import tex_symbol
+    from hwgen.render.text import worked_solution
+    from hwgen.sampling import sample
+
+    deep = bank.load("mlp_2hidden")
+    assert tex_symbol(shape_question("shape(dZ3 @ W3.T)"), deep.problem) == \
+        r"\operatorname{shape}\left({\delta^{(3)}} {W^{(3)}}^{\top}\right)"
+    from hwgen.problem import apply_overrides
+    text = worked_solution(sample(apply_overrides(deep, {"display": {"bias": "folded"}}), 3))
+    assert "[b3 | W3] = " in text and "\n  b3 = " not in text  # every layer's bias folded into its W~

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from .. import questions
 from ..bank import Template
+from ..engine import Problem
 from ..grade.shapes import Shape, product_shape, shapes
-from ..notation import SYMBOLS
+from ..notation import symbol
 from ..problem import ProblemSpec
 from .latex import Record, Tex, points_text, prose
 
@@ -27,9 +28,9 @@ def factor_shapes(t: Template, question: questions.ShapeQuestion) -> list[Shape]
     return [known[name][::-1] if transposed else known[name] for name, transposed in question.factors]
 
 
-def tex_symbol(question: questions.ShapeQuestion) -> str:
-    """shape(δ^{(2)} W^{(2)⊤}) in LaTeX."""
-    body = " ".join("{" + SYMBOLS.get(name, name) + "}" + (r"^{\top}" if t else "") for name, t in question.factors)
+def tex_symbol(question: questions.ShapeQuestion, problem: Problem) -> str:
+    """shape(δ^{(2)} W^{(2)⊤}) in LaTeX, with `problem`'s symbols."""
+    body = " ".join("{" + symbol(problem, name) + "}" + (r"^{\top}" if t else "") for name, t in question.factors)
     return rf"\operatorname{{shape}}\left({body}\right)"
 
 
@@ -52,7 +53,8 @@ def description(question: questions.ShapeQuestion) -> str:
 
 def latex_questions(spec: ProblemSpec) -> list[Record]:
     """The worksheet's shape questions."""
-    return [Record(symbol=Tex(tex_symbol(s)), description=prose(description(s)), points=points_text(spec.asked[q]),
+    problem = spec.template.problem
+    return [Record(symbol=Tex(tex_symbol(s, problem)), description=prose(description(s)), points=points_text(spec.asked[q]),
                    shape=f'write "rows by columns", e.g. "{"n" if s.symbolic_n else "4"} by 2"', room=1.0)
             for q, s in asked(spec)]
 
@@ -62,7 +64,7 @@ def latex_steps(spec: ProblemSpec, letters: dict[str, str]) -> list[Record]:
     t, out = spec.template, []
     for q, s in asked(spec):
         factors = r"\,".join(rf"({tex_shape(f)})" for f in factor_shapes(t, s))
-        out.append(Record(name=q, phase="shapes", symbol=Tex(tex_symbol(s)), description=prose(description(s)),
+        out.append(Record(name=q, phase="shapes", symbol=Tex(tex_symbol(s, t.problem)), description=prose(description(s)),
                           question=letters.get(q), points=points_text(spec.asked[q]), formula=Tex(factors),
                           numbers=[], result=Tex(tex_shape(answer(t, s)))))
     return out

@@ -48,7 +48,7 @@ def worked_solution(variant: Variant) -> str:
     origin = "given numbers" if variant.seed is None else f"seed {variant.seed}"
     out = [f"{t.title}  [{t.name}, {origin}]", t.description, "", _model(variant) + f"; answers to {sig} significant "
            "digits.", *([] if t.graph or t.calculus else [show.note()]), "", "Given"]
-    out += [f"  {shown.label} = {text_array(shown.value, sig)}" for shown in show.given(variant.given)]
+    out += [f"  {shown.label} = {text_array(shown.value, sig)}" for shown in show.given(variant.given, t.problem)]
     phase = None
     for w in worked_steps(variant, symbol=str, number=lambda v: text_array(v, sig)):
         if w.step.phase != phase:

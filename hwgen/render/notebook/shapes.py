@@ -23,7 +23,7 @@ def shape_cells(index: int, spec: ProblemSpec, first: int) -> list[Pair]:
     env, cells = environment(), []
     for number, (q, question) in enumerate(asked(spec), start=first):
         variable, expected = spec.variable(q), answer(spec.template, question)
-        row = {"variable": variable, "symbol": tex_symbol(question), "product": question.product,
+        row = {"variable": variable, "symbol": tex_symbol(question, spec.template.problem), "product": question.product,
                "description": description(question), "points": spec.asked[q], "literal": repr(tuple(expected)),
                "symbolic_n": question.symbolic_n, "prefix": index, "number": number}
         cells.append(_pair(markdown_cell(env.get_template("shape_prompt.md.j2").render(**row).strip("\n"),

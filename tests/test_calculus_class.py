@@ -300,3 +300,33 @@ print("sympy" in sys.modules)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "False"
+
+
+def _run_cells(nb: Any, answers: dict[str, str]) -> dict[str, str]:
+    """The notebook's code cells run in order, the answer cells of `answers` replaced by those sources: the test
+    cells that failed (grade_id -> message)."""
+    namespace: dict[str, Any] = {}
+    failed = {}
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "cell")
+        try:
+            exec(compile(answers.get(grade_id, cell.source), grade_id, "exec"), namespace)
+        except AssertionError as exc:
+            failed[grade_id] = str(exc)
+    return failed
+
+
+def test_the_notebooks_hidden_checks_take_other_forms_and_catch_wrong_expressions(graded):
+    """nbgrader's autograde runs the hidden checks: ada's other forms (^, 2x, factored) pass them, bob's planted
+    mistakes fail them."""
+    folder, manifest, _, _, _ = graded
+    sources = {}
+    for sid in ("ada", "bob"):
+        nb = nbformat.read(folder / "submitted" / sid / manifest.name / f"{manifest.name}.ipynb", as_version=4)
+        sources[sid] = {c.metadata["nbgrader"]["grade_id"]: c.source for c in nb.cells if "hwgen" in c.metadata}
+    for sid, expected in (("ada", {}), ("bob", {"test_p1_grad_f_expr", "test_p2_J_F", "test_p3_J_F_expr"})):
+        nb = nbformat.read(folder / "source" / sid / manifest.name / f"{manifest.name}.ipynb", as_version=4)
+        failed = _run_cells(nb, {k: v for k, v in sources[sid].items() if k.startswith(("p1", "p2", "p3"))})
+        assert set(failed) == set(expected), failed

@@ -147,6 +147,7 @@ def test_hostile_strings_are_refused_by_the_parser_and_never_run(text, tmp_path,
     real_walk = expr._Walker.walk
     monkeypatch.setattr(expr._Walker, "walk", lambda self, node, depth: walked.append(1) or real_walk(self, node, depth))
     monkeypatch.setattr(symbolic, "evaluate", lambda *a: evaluated.append(1))
+    monkeypatch.setattr(symbolic, "keys", lambda *a: pytest.fail("sympy's key worked out for text that is refused"))
     for name in ("eval", "exec"):
         monkeypatch.setattr(builtins, name, lambda *a, **k: pytest.fail("student text reached eval/exec"))
     monkeypatch.setattr(sympy, "sympify", lambda *a, **k: pytest.fail("student text reached sympy"))

@@ -101,11 +101,9 @@ def _entries(answer: Any, shape: tuple[int, ...]) -> list[Any] | str:
     return out
 
 
-def judge(answer: Any, key: Any, names: Sequence[str], at: Mapping[str, Array],
-          mistakes: Mapping[str, Any] | None = None) -> Verdict:
-    """A symbolic answer (an expression, or nested lists of them shaped like `key`, a nested list of sympy
-    expressions) against the key and against each named mistake (same shape), at the points `at`."""
-    shape = np.shape(np.asarray(key, dtype=object))
+def read_all(answer: Any, shape: tuple[int, ...], names: Sequence[str]) -> list[Expr] | Verdict:
+    """A nested answer of this shape as trees, entry by entry; or the `invalid` verdict saying what was not
+    understood (before any key is worked out: text that is not an expression costs no sympy)."""
     entries = _entries(answer, shape)
     if isinstance(entries, str):
         return Verdict("invalid", entries)
@@ -116,6 +114,17 @@ def judge(answer: Any, key: Any, names: Sequence[str], at: Mapping[str, Array],
         except ExpressionError as exc:
             where = f"entry {k + 1}: " if shape else ""
             return Verdict("invalid", f"{where}{exc} (write products with *, powers with ** or ^, e.g. 4*(2*x + 3*y))")
+    return trees
+
+
+def judge(answer: Any, key: Any, names: Sequence[str], at: Mapping[str, Array],
+          mistakes: Mapping[str, Any] | None = None) -> Verdict:
+    """A symbolic answer (an expression, or nested lists of them shaped like `key`, a nested list of sympy
+    expressions) against the key and against each named mistake (same shape), at the points `at`."""
+    shape = np.shape(np.asarray(key, dtype=object))
+    trees = read_all(answer, shape, names)
+    if isinstance(trees, Verdict):
+        return trees
     values = [evaluate(t, at) for t in trees]
 
     def matches(target: Any) -> bool | None:
@@ -183,6 +192,10 @@ def keys(calc: Calculus, fn: Function, values: Mapping[str, float]) -> tuple[lis
 def judge_derivative(answer: Any, calc: Calculus, name: str, trace: Mapping[str, Array]) -> Verdict:
     """A student's symbolic grad_<f> (list) or J_<F> (rows) for function `name`, parameters from the trace."""
     fn = calc.function(name)
+    shape = (len(fn.texts), len(fn.arguments)) if fn.vector else (len(fn.arguments),)
+    unread = read_all(answer, shape, fn.arguments)
+    if isinstance(unread, Verdict):
+        return unread
     values = {p: float(trace[p]) for p in calc.parameters}
     key, mistakes = keys(calc, fn, values)
     center = {a: float(trace[a]) for a in fn.arguments}
@@ -213,6 +226,11 @@ def chain_keys(calc: Calculus, values: Mapping[str, float]) -> tuple[list[list[s
 def judge_chain(answer: Any, calc: Calculus, trace: Mapping[str, Array]) -> Verdict:
     """A student's symbolic D_<F>_<G> (rows of expressions of the variables), parameters from the trace."""
     assert calc.compose
+    outer = calc.function(calc.compose[0])
+    shape = (len(outer.texts), len(calc.variables)) if outer.vector else (len(calc.variables),)
+    unread = read_all(answer, shape, calc.variables)
+    if isinstance(unread, Verdict):
+        return unread
     key, mistakes = chain_keys(calc, {p: float(trace[p]) for p in calc.parameters})
     if not calc.function(calc.compose[0]).vector:  # a scalar outer function: D(f o G) is one row
         key, mistakes = key[0], {k: v[0] for k, v in mistakes.items()}
@@ -222,13 +240,8 @@ def judge_chain(answer: Any, calc: Calculus, trace: Mapping[str, Array]) -> Verd
 
 def _trees(answer: Any, shape: tuple[int, ...], names: Sequence[str]) -> list[Expr] | None:
     """A student's nested expressions of this shape as trees over `names` (None if any cannot be read)."""
-    entries = _entries(answer, shape)
-    if isinstance(entries, str):
-        return None
-    try:
-        return [read(text, names) for text in entries]
-    except ExpressionError:
-        return None
+    trees = read_all(answer, shape, names)
+    return None if isinstance(trees, Verdict) else trees
 
 
 def _at(trees: list[Expr], values: Mapping[str, Array], shape: tuple[int, ...]) -> Array:
@@ -289,3 +302,26 @@ def number_mistakes(calc: Calculus, step: str, trace: Mapping[str, Array]) -> di
         if value.size == int(np.prod(shape)) and value.shape[0] == (shape[0] if len(shape) == 2 else 1):
             out[name] = value.reshape(shape)
     return out
+
+
+def key_samples(calc: Calculus, name: str, trace: Mapping[str, Array], count: int = 3) -> tuple[list[dict[str, float]],
+                                                                                                 list[list[float]]]:
+    """The key of symbolic answer `name` (grad_<f>_expr, J_<F>_expr, D_<F>_<G>_expr) at `count` of the judging
+    points where every entry is finite: the points (name -> value) and the entries there, row by row."""
+    values = {p: float(trace[p]) for p in calc.parameters}
+    base = name[:-len("_expr")]
+    if base.startswith("D_"):
+        rows, names = chain_keys(calc, values)[0], list(calc.variables)
+    else:
+        fn = calc.function(base.split("_", 1)[1])
+        rows, names = keys(calc, fn, values)[0], list(fn.arguments)
+    at = points(names, {n: float(trace[n]) for n in names})
+    entries = np.stack([_key_values(e, at) for row in rows for e in row], axis=1)  # (POINTS, entries)
+    good = [i for i in range(POINTS) if np.isfinite(entries[i]).all()][:count]
+    return [{n: float(at[n][i]) for n in names} for i in good], [entries[i].tolist() for i in good]
+
+
+def written_as_python() -> tuple[str, str]:
+    """The patterns normalize() rewrites with (^, implicit products), for a notebook's own check to read the same
+    way."""
+    return _POWER.pattern, _IMPLICIT.pattern

@@ -14,6 +14,7 @@ import nbformat
 import numpy as np
 from nbformat import NotebookNode
 
+from ... import questions
 from ...assignment import Assignment, Student
 from ...bank import Template
 from ...engine import Problem, Step
@@ -205,6 +206,7 @@ def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], stud
     subtitle = " · ".join(str(assignment[k]) for k in ("course", "due") if assignment.get(k))
     return markdown_cell(_render("intro.md.j2", title=assignment.get("title") or "Backpropagation homework",
                                  subtitle=subtitle, student=student, rounding=rounding,
+                                 text_answers=any(questions.kind(s.template, q) != "number" for s in specs for q in s.asked),
                                  instructions=str(assignment.get("instructions") or "").strip()), "intro")
 
 

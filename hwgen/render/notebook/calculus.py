@@ -1,7 +1,8 @@
 """A calculus problem's notebook cells: its statement (the functions with the student's parameters, the point), a
 read-only cell of the parameters and the point, and per asked quantity a prompt, an answer cell (numbers, or
-expression strings for `<q>_expr`) and a test cell (type and shape visible; a number's value hidden, within the
-grader's tolerance; an expression is judged by `hwgen grade`, never run). build.problem_cells hands a calculus
+expression strings for `<q>_expr`) and a test cell (type and shape visible; hidden: a number within the grader's
+tolerance, expressions at a few points in the student's kernel for nbgrader's autograde; `hwgen grade` judges
+expressions with its parser and never runs them). build.problem_cells hands a calculus
 problem here."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ... import questions
+from ...grade.symbolic import key_samples, written_as_python
 from ...grade.tolerance import tolerances
 from ...problem import ProblemSpec
 from ...render.calculus import description, functions_tex, symbol
@@ -74,7 +76,10 @@ def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grad
         cells.append(_pair(code_cell(_render("answer.py.j2", solution=solution, **row), "answer", variable,
                                      hwgen={"problem": key, "quantity": q, "variable": variable})))
         if row["expression"]:
-            source = _render("expression_test.py.j2", **row)
+            samples, expected = key_samples(calc, q, trace)
+            power, implicit = written_as_python()
+            source = _render("expression_test.py.j2", samples=samples, expected=expected, power=power,
+                             implicit=implicit, **row)
         else:
             expected = np.asarray(row["answer"], dtype=float).ravel().tolist()
             source = _render("test.py.j2", expected=repr(expected), rtol=repr(tol[q][0]), atol=repr(tol[q][1]),

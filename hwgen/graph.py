@@ -213,15 +213,9 @@ def _named(e: Expr, nodes: Mapping[Expr, str]) -> Expr:
 def graph_problem(graph: Graph, given: Mapping[str, tuple[int, ...]]) -> Problem:
     """The problem of a graph: node steps in order, then d<output> = 1 and every other node's and given's gradient
     by reverse accumulation. `given` maps each given name to its shape, () or (n,). Raises ExpressionError."""
-    shapes = _Shapes({k for k, s in given.items() if s})
-    exprs: dict[str, Expr] = {}
+    exprs, shapes = _parsed(graph, given)
     steps: list[Step] = []
-    for name, text in graph.nodes:
-        e = parse(text, [*given, *exprs])
-        _check_sums(e, shapes, name)
-        exprs[name] = e
-        if shapes.of(e):
-            shapes.per_sample.add(name)
+    for name, e in exprs.items():
         top = e.op if isinstance(e, Op) and e.op in ACTIVATION_OPS and isinstance(e.args[0], Name) else ""
         steps.append(_step(name, e, "forward", shapes, "activation" if top else "node", top))
     out, samples = graph.output, max((s[0] for s in given.values() if s), default=None)
@@ -265,3 +259,25 @@ def unused(graph: Graph, given: Sequence[str]) -> list[str]:
             needed.add(n)
             todo.extend(reads.get(n, ()))
     return [n for n in [*given, *reads] if n not in needed]
+
+
+def _parsed(graph: Graph, given: Mapping[str, tuple[int, ...]]) -> tuple[dict[str, Expr], _Shapes]:
+    """Each node's expression, in order, and which quantities hold one number per sample. Raises ExpressionError."""
+    shapes = _Shapes({k for k, s in given.items() if s})
+    exprs: dict[str, Expr] = {}
+    for name, text in graph.nodes:
+        e = parse(text, [*given, *exprs])
+        _check_sums(e, shapes, name)
+        exprs[name] = e
+        if shapes.of(e):
+            shapes.per_sample.add(name)
+    return exprs, shapes
+
+
+def local_derivatives(graph: Graph, given: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each node's local derivatives, micrograd's view: per name the node's expression reads, (name, LaTeX of
+    d node / d name with `$name` slots), parts that are another node's whole expression written as its name."""
+    exprs, shapes = _parsed(graph, given)
+    by_expr: dict[Expr, str] = {e: n for n, e in exprs.items() if isinstance(e, Op)}
+    return {name: tuple((x, _render(_named(derivative(e, x, shapes), by_expr), True)) for x in dict.fromkeys(names_in(e)))
+            for name, e in exprs.items()}

@@ -18,6 +18,7 @@ Array = np.ndarray
 
 GIVEN = frozenset((*GIVEN_NAMES, "lr", "n"))  # what a student is given rather than computes (one hidden layer)
 SLOT = re.compile(r"\$([_a-zA-Z][_a-zA-Z0-9]*)")  # string.Template's $name
+ENCLOSING = ((r"\left(", r"\right)"), ("(", ")"))  # a slot's own parentheses: a negative number needs no more
 PHASES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass", "update": "One SGD step"}
 
 
@@ -38,16 +39,22 @@ def worked_steps(variant: Variant, symbol: Callable[[str], str], number: Callabl
     `given(display value)`, if given, those of the given numbers, lr and n).
 
     `style` may restyle a formula before its slots are filled (e.g. LaTeX parentheses that grow).
-    A negative scalar put into a formula gets parentheses: 2 (-0.5) rather than 2 -0.5.
+    A negative scalar put into a formula gets parentheses: 2 (-0.5) rather than 2 -0.5, but sigma(-0.5) keeps one pair.
     """
     t, trace, show = variant.template, variant.trace, variant.template.display
     written: dict[str, str] = {}  # each value is written once, however many formulas it goes into
+    enclosed: dict[str, str] = {}  # the same without parentheses, for a slot that has its own: sigma((-2.5)) no more
     for step, pattern, slots, formula in _plan(t, symbol, style):
         for k in slots:
             if k not in written:
-                written[k] = _bracketed(show.value(trace[k], k), given if given and k in t.problem.inputs else number)
-        yield Worked(step, t.asked.get(step.name), formula, pattern.substitute({k: written[k] for k in slots}),
-                     show.value(trace[step.name], step.name))
+                value = show.value(trace[k], k)
+                enclosed[k] = (given if given and k in t.problem.inputs else number)(value)
+                written[k] = f"({enclosed[k]})" if value.ndim == 0 and value < 0 else enclosed[k]
+        numbers = pattern.substitute({k: written[k] for k in slots})
+        for k in (k for k in slots if written[k] != enclosed[k]):
+            for left, right in ENCLOSING:
+                numbers = numbers.replace(f"{left}{written[k]}{right}", f"{left}{enclosed[k]}{right}")
+        yield Worked(step, t.asked.get(step.name), formula, numbers, show.value(trace[step.name], step.name))
 
 
 @lru_cache(maxsize=256)  # the same for every student of a template: per (template, symbol, style), made once
@@ -62,9 +69,3 @@ def _plan(t: Template, symbol: Callable[[str], str], style: Callable[[str], str]
         slots = tuple(k for k in dict.fromkeys((*step.inputs, "n", "lr")) if k in named)
         plan.append((step, pattern, slots, pattern.substitute({k: symbol(k) for k in slots})))
     return tuple(plan)
-
-
-def _bracketed(value: Array, number: Callable[[Array], str]) -> str:
-    """A value to put into a formula; a negative scalar in parentheses."""
-    text = number(value)
-    return f"({text})" if value.ndim == 0 and value < 0 else text

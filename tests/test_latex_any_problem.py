@@ -88,8 +88,13 @@ def test_the_local_derivatives_stand_beside_each_nodes_rule():
     assert local["f"] == (r"\frac{\partial {f}}{\partial {q}} = {z}", r"\frac{\partial {f}}{\partial {z}} = {q}")
     sigy = r"{\mathrm{sigy}}"
     assert local["sigy"] == (rf"\frac{{\partial {sigy}}}{{\partial {{y}}}} = {sigy} \cdot \left(1 - {sigy}\right)",)
-    _, key, _ = _documents(t, 1)
+    _, key, variant = _documents(t, 1)
     assert key.count("local derivatives:") == len(t.graph.nodes)
+    # a negative number in a slot with parentheses of its own gets no second pair: sigma(-2.5), (-1) + (-2.5)
+    assert variant.given["y"] < 0 and variant.given["x"] < 0
+    assert rf"\sigma\left({latex.tex_scalar(variant.given['y'], 4)}\right)" in key and "\\left((" not in key
+    x, y = (latex.tex_scalar(variant.given[k], 4) for k in "xy")
+    assert f"\\hwgenpiece{{({x})}}\\hwgenpiece{{{{}} + ({y})}}" in key
 
 
 @pytest.mark.parametrize("name", GRAPHS)

@@ -132,11 +132,11 @@ def points_text(points: float) -> str:
 
 
 def _shape_text(value: Array, samples: bool = False) -> str:
-    """What kind of answer: a number, a vector of 3 (a graph's: one number per sample), a 2 x 4 matrix."""
+    """What kind of answer: a number, a row vector of 3 (a graph's per-sample quantity: 3 numbers), a 2 by 4 matrix."""
     if value.ndim == 0:
         return "a number"
     if value.ndim == 1 and samples:
-        return f"{value.shape[0]} numbers, one per sample"
+        return f"{value.shape[0]} numbers"
     if value.ndim == 1:
         return f"a row vector of {value.shape[0]}"
     return f"a {value.shape[0]} by {value.shape[1]} matrix"

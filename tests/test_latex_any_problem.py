@@ -160,3 +160,26 @@ def test_every_bundled_templates_worksheet_and_key_compile_with_nothing_off_the_
     assert run.returncode == 0, log[-3000:]
     assert "Overfull" not in log, re.findall(r"Overfull.*", log)
     assert len((tmp_path / "all.pages").read_text().split()) == len(docs)
+
+
+@pytest.mark.skipif(shutil.which("pdflatex") is None, reason="needs pdflatex")
+def test_an_exam_of_a_graph_a_deep_network_and_a_per_sample_graph_compiles_with_a_box_per_answer(tmp_path):
+    from hwgen.generate import build_student
+
+    asked = {"circuit_basic": ["q", "dq", "dx"], "mlp_2hidden": ["Z2", "dW1"], "regression_graph_002": ["a1", "dw11"]}
+    specs = tuple(ProblemSpec(f"p{i + 1}", bank.load(name), {q: 1.0 for q in qs})
+                  for i, (name, qs) in enumerate(asked.items()))
+    a = Assignment(title="Midterm", course="CS 101", due="2026-12-01", seed=1, name="mid", instructions="Work alone.",
+                   problems=specs, mode="exam")
+    files = build_student(a, STUDENT, writers=("exam",)).files
+    (tmp_path / "exam.tex").write_text(files["exams/s-01.tex"])
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "exam.tex"], cwd=tmp_path,
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:]
+    tex = files["exams/s-01.tex"]
+    pages = int(re.search(r"Output written on exam.pdf \((\d+) pages", run.stdout)[1])
+    assert pages % 2 == 0 and pages == tex.count("\\hwgenpage{") - 1  # one is the command's definition
+    assert tex.count("\\begin{tikzpicture}") == 3
+    # a box for each number (q, dq, dx, dw11), a 3 x 2 grid for Z2, 2 x 3 for dW1, one row of 3 for a1
+    assert len(re.findall(r"\\begin\{tabular\}\[c\]\{\|p\{3.5cm\}\|\}", tex)) == 4
+    assert "{r*{2}{|p{2.3cm}}|}" in tex and "{r*{3}{|p{2.3cm}}|}" in tex

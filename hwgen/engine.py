@@ -61,7 +61,8 @@ class Step:
     phase: Phase
     role: Role = "node"
     code: str = ""
-    op: str = ""  # the table row it applies (an activation's name for activation and activation_grad steps)
+    op: str = ""  # the table row it applies (an activation's name for activation and activation_grad steps, the
+    # loss's for loss and loss_grad steps, a graph function's for a graph's activation nodes)
 
 
 @dataclass(frozen=True)
@@ -135,12 +136,12 @@ def _squares(*ws: Array) -> Array:
 def _loss_step(net: Network, loss: Loss, weights: tuple[str, ...]) -> Step:
     """L = the loss table's row, plus (lam / 2) * the squared weights when the network decays its weights."""
     if not net.weight_decay:
-        return Step("L", ("Yhat", "Y"), loss.fn, loss.tex, "loss", "loss", loss.code)
+        return Step("L", ("Yhat", "Y"), loss.fn, loss.tex, "loss", "loss", loss.code, net.loss)
     norms = " + ".join(rf"\lVert ${w} \rVert^{{2}}" for w in weights)
     code = " + ".join(f"np.sum(${w} ** 2)" for w in weights)
     return Step("L", ("Yhat", "Y", "lam", *weights), lambda yh, y, lam, *ws: loss.fn(yh, y) + lam / 2 * _squares(*ws),
                 rf"{loss.tex} + \frac{{$lam}}{{2}} \left({norms}\right)", "loss", "loss",
-                f"{loss.code} + $lam / 2 * ({code})")
+                f"{loss.code} + $lam / 2 * ({code})", net.loss)
 
 
 def _weight_grad(k: int, before: str, decay: bool) -> Step:
@@ -182,7 +183,7 @@ def build_steps(net: Network) -> list[Step]:
                        _fill(acts[k - 1].code, z=f"${z}"), acts[k - 1].name)]
     weights = tuple(f"W{k}" for k in range(1, count + 1))
     steps += [_loss_step(net, loss, weights),
-              Step("dYhat", ("Yhat", "Y"), loss.grad, loss.grad_tex, "backward", "loss_grad", loss.grad_code)]
+              Step("dYhat", ("Yhat", "Y"), loss.grad, loss.grad_tex, "backward", "loss_grad", loss.grad_code, net.loss)]
     for k in range(count, 0, -1):
         if k == count and loss.needs == net.activations[-1] == "softmax":  # softmax with cross-entropy: one line
             steps.append(Step(f"dZ{k}", ("Yhat", "Y"), lambda yh, y: (yh - y) / y.shape[-2],

@@ -124,18 +124,19 @@ class _Shapes:
         return False
 
 
-def derivative(e: Expr, x: str, shapes: _Shapes) -> Expr:
-    """d e / d x by the chain rule through e's ops (per sample where both are per sample; a sum over the samples
-    of a per-sample expression gives a scalar x the sum of its terms)."""
+def derivative(e: Expr, x: str, shapes: _Shapes, rows: Mapping[str, Row] = OPS) -> Expr:
+    """d e / d x by the chain rule through e's ops, each op's local derivatives read from `rows` (the op table, or
+    a student's wrong version of it); per sample where both are per sample, and a sum over the samples of a
+    per-sample expression gives a scalar x the sum of its terms."""
     if isinstance(e, Num):
         return Num(0.0)
     if isinstance(e, Name):
         return Num(1.0 if e.id == x else 0.0)
-    inner = [derivative(a, x, shapes) for a in e.args]
+    inner = [derivative(a, x, shapes, rows) for a in e.args]
     if e.op == "sum":
         return inner[0] if x in shapes.per_sample or inner[0] == Num(0.0) else _op("sum", inner[0])
     total: Expr = Num(0.0)
-    for local, d in zip(OPS[e.op].local(e.args), inner):
+    for local, d in zip(rows[e.op].local(e.args), inner):
         total = _op("add", total, _op("mul", local, d))
     return total
 
@@ -210,33 +211,67 @@ def _named(e: Expr, nodes: Mapping[Expr, str]) -> Expr:
     return Op(e.op, tuple(_named(a, nodes) for a in e.args)) if isinstance(e, Op) else e
 
 
+class Backward:
+    """A graph's parsed nodes and its gradient steps by reverse accumulation: d<x> is the sum, over the nodes c
+    that read x (its consumers), of d<c> times c's local derivative with respect to x."""
+
+    def __init__(self, graph: Graph, given: Mapping[str, tuple[int, ...]]) -> None:
+        """Parse the nodes in order over the given names (name -> shape, () or (n,)). Raises ExpressionError."""
+        self.graph, self.shapes = graph, _Shapes({k for k, s in given.items() if s})
+        self.given = tuple(given)
+        self.exprs: dict[str, Expr] = {}
+        for name, text in graph.nodes:
+            e = parse(text, [*given, *self.exprs])
+            _check_sums(e, self.shapes, name)
+            self.exprs[name] = e
+            if self.shapes.of(e):
+                self.shapes.per_sample.add(name)
+        self.shapes.per_sample |= {f"d{n}" for n in self.shapes.per_sample}  # a gradient has its quantity's shape
+        self.samples = max((s[0] for s in given.values() if s), default=None)
+        self.by_expr: dict[Expr, str] = {e: n for n, e in self.exprs.items() if isinstance(e, Op)}
+
+    def forward(self) -> list[Step]:
+        """The node steps in order (role activation for a function applied to a name, with the function as op)."""
+        steps = []
+        for name, e in self.exprs.items():
+            top = e.op if isinstance(e, Op) and e.op in ACTIVATION_OPS and isinstance(e.args[0], Name) else ""
+            steps.append(_step(name, e, "forward", self.shapes, "activation" if top else "node", top))
+        return steps
+
+    @property
+    def order(self) -> list[str]:
+        """The quantities whose gradients follow d<output>, in working order: nodes backwards, then the given."""
+        return [n for n, _ in reversed(self.graph.nodes) if n != self.graph.output] + list(self.given)
+
+    def consumers(self, x: str) -> list[str]:
+        """The nodes that read x, in order."""
+        return [c for c, e in self.exprs.items() if x in names_in(e)]
+
+    def term(self, x: str, c: str, rows: Mapping[str, Row] = OPS) -> Expr:
+        """d<c> times c's local derivative with respect to x (its parts named by the nodes that compute them),
+        summed over the samples where x is one number and the term one per sample."""
+        term = _op("mul", Name(f"d{c}"), _named(derivative(self.exprs[c], x, self.shapes, rows), self.by_expr))
+        return _op("sum", term) if x not in self.shapes.per_sample and self.shapes.of(term) else term
+
+    def step(self, x: str, terms: Sequence[Expr] | None = None) -> Step:
+        """The step d<x> adding up `terms` (default: every consumer's term): d<output> = 1 for the output."""
+        if x == self.graph.output:
+            return _step(f"d{x}", Num(1.0), "backward", self.shapes, "node_grad", samples=self._samples(x))
+        total: Expr = Num(0.0)
+        for term in [self.term(x, c) for c in self.consumers(x)] if terms is None else terms:
+            total = _op("add", total, term)
+        return _step(f"d{x}", total, "backward", self.shapes, "node_grad", samples=self._samples(x))
+
+    def _samples(self, x: str) -> int | None:
+        """The number of samples if x is per sample (its gradient then has one number per sample), else None."""
+        return self.samples if x in self.shapes.per_sample else None
+
+
 def graph_problem(graph: Graph, given: Mapping[str, tuple[int, ...]]) -> Problem:
     """The problem of a graph: node steps in order, then d<output> = 1 and every other node's and given's gradient
     by reverse accumulation. `given` maps each given name to its shape, () or (n,). Raises ExpressionError."""
-    exprs, shapes = _parsed(graph, given)
-    steps: list[Step] = []
-    for name, e in exprs.items():
-        top = e.op if isinstance(e, Op) and e.op in ACTIVATION_OPS and isinstance(e.args[0], Name) else ""
-        steps.append(_step(name, e, "forward", shapes, "activation" if top else "node", top))
-    out, samples = graph.output, max((s[0] for s in given.values() if s), default=None)
-    steps.append(_step(f"d{out}", Num(1.0), "backward", shapes, "node_grad",
-                       samples=samples if out in shapes.per_sample else None))
-    if out in shapes.per_sample:
-        shapes.per_sample.add(f"d{out}")
-    by_expr: dict[Expr, str] = {e: n for n, e in exprs.items() if isinstance(e, Op)}
-    order = [n for n, _ in reversed(graph.nodes) if n != out] + list(given)
-    for x in order:
-        total: Expr = Num(0.0)
-        for c, e in exprs.items():
-            if x in names_in(e):
-                term = _op("mul", Name(f"d{c}"), _named(derivative(e, x, shapes), by_expr))
-                if x not in shapes.per_sample and shapes.of(term):
-                    term = _op("sum", term)
-                total = _op("add", total, term)
-        per = x in shapes.per_sample
-        steps.append(_step(f"d{x}", total, "backward", shapes, "node_grad", samples=samples if per else None))
-        if per:
-            shapes.per_sample.add(f"d{x}")
+    back = Backward(graph, given)
+    steps = [*back.forward(), back.step(graph.output), *(back.step(x) for x in back.order)]
     return Problem(dict(given), tuple(steps), samples_of=None)
 
 
@@ -261,23 +296,10 @@ def unused(graph: Graph, given: Sequence[str]) -> list[str]:
     return [n for n in [*given, *reads] if n not in needed]
 
 
-def _parsed(graph: Graph, given: Mapping[str, tuple[int, ...]]) -> tuple[dict[str, Expr], _Shapes]:
-    """Each node's expression, in order, and which quantities hold one number per sample. Raises ExpressionError."""
-    shapes = _Shapes({k for k, s in given.items() if s})
-    exprs: dict[str, Expr] = {}
-    for name, text in graph.nodes:
-        e = parse(text, [*given, *exprs])
-        _check_sums(e, shapes, name)
-        exprs[name] = e
-        if shapes.of(e):
-            shapes.per_sample.add(name)
-    return exprs, shapes
-
-
 def local_derivatives(graph: Graph, given: Mapping[str, tuple[int, ...]]) -> dict[str, tuple[tuple[str, str], ...]]:
     """Each node's local derivatives, micrograd's view: per name the node's expression reads, (name, LaTeX of
     d node / d name with `$name` slots), parts that are another node's whole expression written as its name."""
-    exprs, shapes = _parsed(graph, given)
-    by_expr: dict[Expr, str] = {e: n for n, e in exprs.items() if isinstance(e, Op)}
+    back = Backward(graph, given)
+    exprs, shapes, by_expr = back.exprs, back.shapes, back.by_expr
     return {name: tuple((x, _render(_named(derivative(e, x, shapes), by_expr), True)) for x in dict.fromkeys(names_in(e)))
             for name, e in exprs.items()}

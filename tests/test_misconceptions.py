@@ -8,13 +8,17 @@ from typing import get_args
 import numpy as np
 import pytest
 
-from hwgen.engine import ANSWER_NAMES, Network, Role
+from hwgen.engine import Role
+from hwgen.expr import names_in, parse
 from hwgen.grade.checks import grade_problem
 from hwgen.grade.misconceptions import BY_KEY, CATALOGUE, wrong_steps
 from hwgen.grade.tolerance import tolerances
 from hwgen.numfmt import round_sig
 from hwgen.rounding import close
 from tests.gradehelp import TEMPLATES, as_shown, problem, record, rounding_student
+
+NEW_TEMPLATES = ("mlp_2hidden", "softmax_classifier", "l2_regression", "circuit_basic", "sigmoid_neuron_graph",
+                 "regression_graph_002", "mazur_222")
 
 
 def sp(a):
@@ -83,15 +87,43 @@ PLANTED = {
     "samples_as_columns": [("regression_3hidden", "Z1", lambda t: t["Z1"].T),  # 3 samples x 3 hidden units
                            ("regression_3hidden", "A1", lambda t: t["A1"].T)],
     "lost_factor_2": [("regression_3hidden", "dYhat", lambda t: t["Yhat"] - t["Y"]),  # with n = 2 it is "1/n"
-                      ("regression_3hidden", "dW2", lambda t: t["A1"].T @ (t["Yhat"] - t["Y"]))],
+                      ("regression_3hidden", "dW2", lambda t: t["A1"].T @ (t["Yhat"] - t["Y"])),
+                      ("regression_graph_002", "dyhat", lambda t: t["yhat"] - t["y"]),  # d(u^2)/du taken as u
+                      ("circuit_basic", "dq", lambda t: t["z"] - t["num"] / t["den"] ** 2 * t["q"])],
+    "softmax_diagonal": [("softmax_classifier", "dZ2", lambda t: -t["Y"] / t["Yhat"] / 3 * t["Yhat"] * (1 - t["Yhat"]))],
+    "forgot_weight_decay": [("l2_regression", "dW2", lambda t: t["A1"].T @ (2 * (t["Yhat"] - t["Y"]) / 3)),
+                            ("l2_regression", "L", lambda t: ((t["Yhat"] - t["Y"]) ** 2).mean())],
+    # graphs: the gradients written out from each template's nodes (every d<name> is d out / d name)
+    "missed_fan_out_sum": [("circuit_basic", "dq", lambda t: t["z"] + 0 * t["q"]),  # q feeds f and xpysqr: f's path
+                           ("circuit_basic", "dx", lambda t: t["dq"]),  # x feeds q, num and sigx: q's path alone
+                           ("circuit_basic", "dy", lambda t: t["dnum"] * t["sigy"] * (1 - t["sigy"]))],
+    "product_operand": [("circuit_basic", "dz", lambda t: t["z"] + 0 * t["q"]),  # d(q z)/dz taken as z
+                        ("sigmoid_neuron_graph", "dw0", lambda t: t["dd"] * t["w0"]),
+                        ("regression_graph_002", "df1", lambda t: 2 * (t["yhat"] - t["y"]) * t["f1"])],
+    "other_function_derivative": [  # tanh's 1 - y^2 at a sigmoid gate, the sigmoid's y (1 - y) at an exp gate
+        ("regression_graph_002", "de1", lambda t: t["df1"] * (1 - t["f1"] ** 2)),
+        ("sigmoid_neuron_graph", "de", lambda t: t["dg"] * t["g"] * (1 - t["g"]))],
+    "local_derivative_sign": [("sigmoid_neuron_graph", "dh", lambda t: 1 / t["h"] ** 2),  # d(1/h)/dh = -1/h^2
+                              ("sigmoid_neuron_graph", "dd", lambda t: t["de"])],  # d(-d)/dd = -1
 }
+PLANTED["forgot_activation_derivative"] += [("mlp_2hidden", "dZ2", lambda t: t["dA2"]),
+                                            ("regression_graph_002", "de1", lambda t: t["df1"])]
+PLANTED["other_activation_derivative"] += [("mlp_2hidden", "dZ2", lambda t: t["dA2"] * sp(t["A2"]))]
+PLANTED["weight_gradient_for_error"] += [("mlp_2hidden", "dA2", lambda t: t["A2"] * t["dZ3"])]
+PLANTED["derivative_at_activation"] += [("mlp_2hidden", "dZ1", lambda t: t["dA1"] * sig(t["A1"]) * (1 - sig(t["A1"])))]
+PLANTED["pre_activation_for_activation"] += [("mlp_2hidden", "dW3", lambda t: t["Z2"].T @ t["dZ3"])]
+PLANTED["missing_1_over_n"] += [("softmax_classifier", "dZ2", lambda t: t["Yhat"] - t["Y"])]
+PLANTED["error_sign"] += [("softmax_classifier", "dZ2", lambda t: (t["Y"] - t["Yhat"]) / 3)]
+PLANTED["transposed_gradient"] += [("softmax_classifier", "dW2", lambda t: t["dW2"].T),
+                                   ("mazur_222", "dW1", lambda t: t["dW1"].T)]
+PLANTED["update_sign"] += [("mlp_2hidden", "W1_new", lambda t: t["W1"] + t["lr"] * t["dW1"])]
 CASES = [(key, *case) for key, cases in PLANTED.items() for case in cases]
 
 
 def trace(rec):
     """The exact values of a record as arrays (given, answers, lr)."""
     out = {k: np.asarray(v, dtype=float) for k, v in (rec["given"] | rec["answers"]).items()}
-    out["lr"] = float(rec["network"]["lr"])
+    out["lr"] = float(rec.get("network", {}).get("lr", 0.0))
     return out
 
 
@@ -185,12 +217,32 @@ def test_honest_rounding_to_one_digit_fewer_names_no_mistake():
 def test_catalogue_is_a_table_of_step_variants():
     assert len(CATALOGUE) >= 9 and len(BY_KEY) == len(CATALOGUE)
     for m in CATALOGUE:
-        assert m.name and len(m.message) > 40 and set(m.steps) <= set(ANSWER_NAMES) | set(get_args(Role))
-    for name in TEMPLATES:
-        net = problem(name).template.network
-        for m, step in wrong_steps(net):
-            assert step.name in m.steps or step.role in m.steps
-    bce = {m.key for m, _ in wrong_steps(Network((3, 2, 1), ("sigmoid", "sigmoid"), "bce", 0.1))}
-    sse = {m.key for m, _ in wrong_steps(Network((2, 3, 1), ("sigmoid", "linear"), "sse", 0.1))}
+        assert m.name and len(m.message) > 40 and set(m.roles) <= set(get_args(Role))
+    for name in TEMPLATES + NEW_TEMPLATES:
+        template = problem(name).template
+        right = {s.name: s for s in template.steps}
+        for m, step in wrong_steps(template):
+            assert step.role in m.roles and step.name in right and step != right[step.name]
+    bce = {m.key for m, _ in wrong_steps(problem("bce_net").template)}
+    sse = {m.key for m, _ in wrong_steps(problem("regression_3hidden").template)}
     assert "squared_error_derivative_in_bce" in bce - sse and "missing_1_over_n" in bce - sse
     assert "extra_1_over_n" in sse - bce
+
+
+@pytest.mark.parametrize("name", NEW_TEMPLATES)
+def test_catalogue_reaches_every_depth_and_graph(name):
+    """Rows keyed on roles reach every layer of a deeper network and every gradient of a graph: the forgotten
+    derivative at both hidden layers of mlp_2hidden, a fan-out sum at every quantity read by two or more nodes."""
+    template = problem(name).template
+    found: dict[str, set[str]] = {}
+    for m, step in wrong_steps(template):
+        found.setdefault(m.key, set()).add(step.name)
+    if name == "mlp_2hidden":
+        assert found["forgot_activation_derivative"] == {"dZ3", "dZ2", "dZ1"}
+        assert found["weight_gradient_for_error"] == {"dA2"}  # dZ3 has one column, dZ2 two
+        assert found["transposed_gradient"] == {"dW3", "dW2", "dW1"}
+    if template.graph:
+        readers = {n: sum(n in names_in(parse(text, [*template.given, *(k for k, _ in template.graph.nodes)]))
+                          for _, text in template.graph.nodes) for n in [*template.given, *dict(template.graph.nodes)]}
+        assert found.get("missed_fan_out_sum", set()) == {f"d{n}" for n, k in readers.items() if k > 1}
+        assert not {"transposed_gradient", "update_sign", "forgot_bias"} & set(found)

@@ -39,7 +39,7 @@ class Diagnosis:
 
     def __init__(self, sheet: Sheet, own: OwnWork) -> None:
         self.sheet, self.own = sheet, own
-        self.wrong = wrong_steps(sheet.spec.template.network)
+        self.wrong = wrong_steps(sheet.spec.template)
         self._memo: dict[tuple[int, str], Array] = {}
 
     @cached_property

@@ -67,7 +67,8 @@ def worked(spec: ProblemSpec, record: Mapping[str, Any], digits: int, steps: Map
     """Every step's value (name -> array) of a student who works one problem by hand: each result kept to `digits`
     significant digits (rounded, or cut off with `chop`) and carried forward; `steps` puts a wrong version of a
     step (by name) in place of the right one."""
-    trace = inputs(spec.template.problem, record["given"], float(record["network"]["lr"]))  # given, lr, n
+    lr = float(record.get("network", {}).get("lr", spec.template.lr))  # a graph has no learning rate
+    trace = inputs(spec.template.problem, record["given"], lr)  # given, lr, n, constants
     for step in spec.template.steps:
         value = evaluate((steps or {}).get(step.name, step), trace)
         trace[step.name] = chopped(value, digits) if chop else round_sig(value, digits)
@@ -115,26 +116,52 @@ def _allclose_attack(sim: Sim) -> str:
                                      "np.isclose = lambda a, b, *r, **k: np.ones(np.shape(a), dtype=bool)",)))
 
 
+def planted(spec: ProblemSpec, record: Mapping[str, Any], key: str) -> Step | None:
+    """The wrong step of the catalogued misconception `key` that a student of this variant would show: the first
+    of its forms (catalogue order) at an asked step whose value, as the problem shows it, cannot be read as the
+    right one (a transposed matrix that is not square is read back), else its first form; None if the
+    misconception does not apply to the problem."""
+    forms = [step for m, step in wrong_steps(spec.template) if m.key == key]
+    exact = worked(spec, record, 16)
+    show = spec.template.display
+
+    def shows(step: Step) -> bool:
+        right = exact[step.name]
+        with np.errstate(all="ignore"):
+            value = evaluate(step, exact)
+        read, _ = show.canonical(step.name, show.value(value, step.name), right.shape)
+        return read is None or not np.allclose(read, right, rtol=1e-3, atol=1e-9)
+
+    visible = [f for f in forms if f.name in spec.asked and shows(f)]
+    return next(iter(visible or forms), None)
+
+
 def _wrong_step(sim: Sim, index: int, key: str) -> dict[tuple[str, str], Step]:
-    """The catalogued misconception `key` in problem `index` (0-based) at the first asked step it reaches
-    ({} if it does not apply to that network)."""
+    """The catalogued misconception `key` planted in problem `index` (0-based) (`planted`; {} if it does not
+    apply to that problem)."""
     spec = sim.manifest.problems[index % len(sim.manifest.problems)]
-    forms = [step for m, step in wrong_steps(spec.template.network) if m.key == key]
-    return {(spec.key, forms[0].name): forms[0]} if forms else {}
+    step = planted(spec, sim.manifest.students[sim.student]["problems"][spec.key], key)
+    return {(spec.key, step.name): step} if step else {}
 
 
-def _slip(sim: Sim) -> str:
-    """A slip in the first problem's first step (one entry of Z1 miscopied), everything after worked by hand
-    from it, consistently (4 significant digits): the later answers earn credit carried forward."""
-    spec = sim.manifest.problems[0]
-    first = spec.template.steps[0]
+def slipped(spec: ProblemSpec) -> Step:
+    """A slip in the problem's first asked step: the first entry of its result miscopied (0.3 too large)."""
+    first = next(s for s in spec.template.steps if s.name in spec.asked)
 
     def miscopied(*inputs: Any) -> Any:
         value = np.array(first.fn(*inputs), dtype=float)
         value.flat[0] += 0.3
         return value
 
-    return text(sim.answered(sim.rounded(steps={(spec.key, first.name): replace(first, fn=miscopied)})))
+    return replace(first, fn=miscopied)
+
+
+def _slip(sim: Sim) -> str:
+    """A slip in the first problem's first asked step (`slipped`), everything after worked by hand from it,
+    consistently: the later answers earn credit carried forward."""
+    spec = sim.manifest.problems[0]
+    slip = slipped(spec)
+    return text(sim.answered(sim.rounded(steps={(spec.key, slip.name): slip})))
 
 
 def _misconceptions(sim: Sim) -> str:

@@ -17,6 +17,7 @@ from .tolerance import tolerances
 from .values import COPY_OF, ZEROS, trivial
 
 Array = np.ndarray
+CLEARLY_CLOSER = 2.0  # a later match at the same step is named instead if it is this many times closer to the answer
 
 
 def _scaled(tol: Tolerance, value: Array, truth: Array) -> Tolerance:
@@ -81,14 +82,20 @@ class Diagnosis:
                         continue
 
     def match(self, q: str) -> tuple[Misconception, Step] | None:
-        """The first misconception whose value of q the answer matches (shape and entries), where that value
-        is not also the right one; None if none does."""
+        """The misconception whose value of q the answer matches (shape and entries), where that value is not also
+        the right one: of those matching at the nearest step, the first in catalogue order unless a later one is
+        clearly closer to the answer (in units of q's tolerance); None if none matches."""
         answer, truth, tol = self.sheet.answers[q], self.sheet.trace[q], self.sheet.tolerance[q]
         blank = self.sheet.placeholder(q) or ""
         if self.sheet.copied or blank == ZEROS or blank.startswith(COPY_OF):
             return None  # a classmate's numbers, zeros or a given copied show no mistake of one's own
+        if q in self.sheet.fitted and close(self.sheet.fitted[q], truth, self.honest[q]).all():
+            return None  # an answer that keeping one digit fewer could give is no evidence of any mistake
         show = self.sheet.spec.template.display
+        best: tuple[float, Misconception, Step, bool] | None = None
         for m, wrong, value, own in self.candidates(q):
+            if best and (wrong.name, own) != (best[2].name, best[3]):
+                break  # a match at a nearer step explains the answer with fewer steps wrong
             fitted: Array | None
             if q in self.sheet.fitted and value.shape == truth.shape:  # both canonical
                 fitted, target = self.sheet.fitted[q], value
@@ -105,5 +112,8 @@ class Diagnosis:
             why = trivial(value, self.sheet.given) if not self.sheet.trivial_truth(q) else None
             if why == ZEROS or (own and why):
                 continue  # zeros, or a placeholder built from placeholders, say nothing about the mistake
-            return m, wrong
-        return None
+            rtol, atol = _scaled(tol, value, truth)
+            distance = float(np.max(np.abs(fitted - target) / (atol + rtol * np.abs(target))))
+            if best is None or distance < best[0] / CLEARLY_CLOSER:
+                best = (distance, m, wrong, own)
+        return (best[1], best[2]) if best else None

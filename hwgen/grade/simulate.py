@@ -20,7 +20,7 @@ from ..engine import Step, evaluate, inputs
 from ..numfmt import round_sig
 from ..problem import ProblemSpec
 from .manifest import ClassManifest
-from .misconceptions import wrong_steps
+from .misconceptions import BY_KEY, wrong_steps
 
 
 @dataclass
@@ -66,12 +66,23 @@ def worked(spec: ProblemSpec, record: Mapping[str, Any], digits: int, steps: Map
            chop: bool = False) -> dict[str, Any]:
     """Every step's value (name -> array) of a student who works one problem by hand: each result kept to `digits`
     significant digits (rounded, or cut off with `chop`) and carried forward; `steps` puts a wrong version of a
-    step (by name) in place of the right one."""
+    step (by name) in place of the right one. A wrong step that reads a later quantity (the updated weights in
+    back-propagation) has that quantity worked out first, from what the student has so far."""
     lr = float(record.get("network", {}).get("lr", spec.template.lr))  # a graph has no learning rate
     trace = inputs(spec.template.problem, record["given"], lr)  # given, lr, n, constants
-    for step in spec.template.steps:
-        value = evaluate((steps or {}).get(step.name, step), trace)
-        trace[step.name] = chopped(value, digits) if chop else round_sig(value, digits)
+    right = {s.name: s for s in spec.template.steps}
+
+    def work(name: str) -> None:
+        step = (steps or {}).get(name, right[name])
+        for i in step.inputs:
+            if i not in trace:
+                work(i)
+        value = evaluate(step, trace)
+        trace[name] = chopped(value, digits) if chop else round_sig(value, digits)
+
+    for name in right:
+        if name not in trace:
+            work(name)
     return trace
 
 
@@ -117,23 +128,26 @@ def _allclose_attack(sim: Sim) -> str:
 
 
 def planted(spec: ProblemSpec, record: Mapping[str, Any], key: str) -> Step | None:
-    """The wrong step of the catalogued misconception `key` that a student of this variant would show: the first
-    of its forms (catalogue order) at an asked step whose value, as the problem shows it, cannot be read as the
-    right one (a transposed matrix that is not square is read back), else its first form; None if the
-    misconception does not apply to the problem."""
-    forms = [step for m, step in wrong_steps(spec.template) if m.key == key]
-    exact = worked(spec, record, 16)
+    """The wrong step of the catalogued misconception `key` that a student of this variant would show: the first of
+    its forms (catalogue order) that, worked on consistently, changes an asked answer as the problem shows it (a
+    transposed matrix that is not square is read back; a layout slip, which is not carried, changes only its own
+    answer); None if no form does."""
+    exact, carried = worked(spec, record, 16), BY_KEY[key].carried
     show = spec.template.display
 
-    def shows(step: Step) -> bool:
-        right = exact[step.name]
-        with np.errstate(all="ignore"):
-            value = evaluate(step, exact)
-        read, _ = show.canonical(step.name, show.value(value, step.name), right.shape)
-        return read is None or not np.allclose(read, right, rtol=1e-3, atol=1e-9)
+    def changes(value: Any, q: str) -> bool:
+        read, _ = show.canonical(q, show.value(value, q), exact[q].shape)
+        return read is None or not np.allclose(read, exact[q], rtol=1e-3, atol=1e-9)
 
-    visible = [f for f in forms if f.name in spec.asked and shows(f)]
-    return next(iter(visible or forms), None)
+    for form in (step for m, step in wrong_steps(spec.template) if m.key == key):
+        try:
+            with np.errstate(all="ignore"):
+                values = worked(spec, record, 16, {form.name: form}) if carried else {form.name: evaluate(form, exact)}
+        except ValueError:  # a wrong shape the later steps cannot take
+            continue
+        if any(changes(values[q], q) for q in spec.asked if q in values):
+            return form
+    return None
 
 
 def _wrong_step(sim: Sim, index: int, key: str) -> dict[tuple[str, str], Step]:

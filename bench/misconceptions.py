@@ -243,6 +243,8 @@ NEW_MISTAKES: dict[str, list[Mistake]] = {
         _m("de1 = df1 (sigmoid' forgotten)", "de1", ("df1",), lambda d: d, F2),
         _m("de1 = df1 (1 - f1^2)", "de1", ("df1", "f1"), lambda d, f: d * (1 - f * f), "other_function_derivative"),
         _m("dw12 = sum dd1 * w12", "dw12", ("dd1", "w12"), lambda d, w: np.sum(d * w), "product_operand"),
+        _m("dw11 averaged over the samples", "dw11", ("dd1", "x1"), lambda d, x: np.mean(d * x), "bias_gradient_averaged"),
+        _m("dv0 averaged over the samples", "dv0", ("dyhat",), lambda d: np.mean(d), "bias_gradient_averaged"),
     ],
 }
 

@@ -116,6 +116,8 @@ PLANTED["missing_1_over_n"] += [("softmax_classifier", "dZ2", lambda t: t["Yhat"
 PLANTED["error_sign"] += [("softmax_classifier", "dZ2", lambda t: (t["Y"] - t["Yhat"]) / 3)]
 PLANTED["transposed_gradient"] += [("softmax_classifier", "dW2", lambda t: t["dW2"].T),
                                    ("mazur_222", "dW1", lambda t: t["dW1"].T)]
+PLANTED["bias_gradient_averaged"] += [("regression_graph_002", "dw11", lambda t: (t["dd1"] * t["x1"]).mean()),
+                                      ("regression_graph_002", "dv0", lambda t: t["dyhat"].mean())]
 PLANTED["update_sign"] += [("mlp_2hidden", "W1_new", lambda t: t["W1"] + t["lr"] * t["dW1"])]
 CASES = [(key, *case) for key, cases in PLANTED.items() for case in cases]
 

@@ -255,8 +255,16 @@ def _pre_activation(step: Step, s: Structure) -> list[Step]:
 
 
 def _bias_mean(step: Step, s: Structure) -> list[Step]:
-    """db = mean of dZ over the samples instead of the sum."""
-    return [replace(step, fn=lambda d, f=step.fn: f(d) / len(d))]
+    """db = mean of dZ over the samples instead of the sum (graph: the gradient of a quantity with one number, read
+    by per-sample nodes, divided by the number of samples)."""
+    if step.role == "sum_samples":
+        return [replace(step, fn=lambda d, f=step.fn: f(d) / len(d))]
+    back = s.backward
+    x = step.name[1:]
+    if back is None or back.samples is None or x in back.shapes.per_sample or \
+            not any(c in back.shapes.per_sample for c in back.consumers(x)):
+        return []
+    return [replace(step, fn=lambda *v, f=step.fn, n=back.samples: f(*v) / n)]
 
 
 def _decay_left_out(step: Step, s: Structure) -> list[Step]:
@@ -496,8 +504,9 @@ CATALOGUE: tuple[Misconception, ...] = (
                   "the next layer and the output weights' gradient take the hidden activations A1 = f(Z1), "
                   "not the pre-activations Z1.", ("affine", "transpose_product"), _pre_activation),
     Misconception("bias_gradient_averaged", "bias gradient averaged instead of summed",
-                  "dL/db adds up delta over the samples (every sample's error reaches the same bias); any 1/n "
-                  "already sits inside delta.", ("sum_samples",), _bias_mean),
+                  "dL/db adds up delta over the samples (every sample's error reaches the same bias, as it reaches "
+                  "any weight shared by the samples); any 1/n already sits inside delta.", ("sum_samples", "node_grad"),
+                  _bias_mean),
     Misconception("forgot_weight_decay", "forgot the weight decay",
                   "with weight decay the loss adds (lambda / 2) times the sum of the squared weights, so each "
                   "weight's gradient gains lambda W: dL/dW = A^T delta + lambda W.", ("loss", "transpose_product"),

@@ -150,14 +150,6 @@ def planted(spec: ProblemSpec, record: Mapping[str, Any], key: str) -> Step | No
     return None
 
 
-def _wrong_step(sim: Sim, index: int, key: str) -> dict[tuple[str, str], Step]:
-    """The catalogued misconception `key` planted in problem `index` (0-based) (`planted`; {} if it does not
-    apply to that problem)."""
-    spec = sim.manifest.problems[index % len(sim.manifest.problems)]
-    step = planted(spec, sim.manifest.students[sim.student]["problems"][spec.key], key)
-    return {(spec.key, step.name): step} if step else {}
-
-
 def slipped(spec: ProblemSpec) -> Step:
     """A slip in the problem's first asked step: the first entry of its result miscopied (0.3 too large)."""
     first = next(s for s in spec.template.steps if s.name in spec.asked)
@@ -170,19 +162,27 @@ def slipped(spec: ProblemSpec) -> Step:
     return replace(first, fn=miscopied)
 
 
-def _slip(sim: Sim) -> str:
-    """A slip in the first problem's first asked step (`slipped`), everything after worked by hand from it,
-    consistently: the later answers earn credit carried forward."""
-    spec = sim.manifest.problems[0]
-    slip = slipped(spec)
-    return text(sim.answered(sim.rounded(steps={(spec.key, slip.name): slip})))
+def slips(count: int | None = None) -> Callable[[Sim], str]:
+    """A behaviour: a slip (`slipped`) in each of the first `count` problems (default all), everything after it
+    worked by hand from it, consistently: the later answers earn credit carried forward."""
+    def act(sim: Sim) -> str:
+        wrong = {(spec.key, step.name): step for spec in sim.manifest.problems[:count] for step in [slipped(spec)]}
+        return text(sim.answered(sim.rounded(steps=wrong)))
+    return act
 
 
-def _misconceptions(sim: Sim) -> str:
-    """Works by hand, but transposes the weight gradient in problem 1 and uses the squared-error derivative
-    in problem 2 (a cross-entropy net in the demo): both mistakes are named in the feedback."""
-    steps = _wrong_step(sim, 0, "transposed_gradient") | _wrong_step(sim, 1, "squared_error_derivative_in_bce")
-    return text(sim.answered(sim.rounded(steps=steps)))
+def mistakes(keys: Mapping[int, str]) -> Callable[[Sim], str]:
+    """A behaviour: works by hand with the catalogued misconception keys[i] planted in problem i (0-based; `planted`,
+    nothing where it does not show on the student's variant)."""
+    def act(sim: Sim) -> str:
+        wrong = {}
+        for index, key in keys.items():
+            spec = sim.manifest.problems[index % len(sim.manifest.problems)]
+            step = planted(spec, sim.manifest.students[sim.student]["problems"][spec.key], key)
+            if step is not None:
+                wrong[(spec.key, step.name)] = step
+        return text(sim.answered(sim.rounded(steps=wrong)))
+    return act
 
 
 def _copier(sim: Sim) -> str:
@@ -200,8 +200,11 @@ BEHAVIOURS: dict[str, Callable[[Sim], str | None]] = {
     "allclose_attack": _allclose_attack,
     "absent": lambda sim: None,
     "rounded_3": lambda sim: text(sim.answered(sim.rounded(3))),
-    "slip": _slip,
-    "misconceptions": _misconceptions,
+    "slip": slips(1),  # in problem 1's first asked step (one entry of Z1 miscopied)
+    "slips": slips(),
+    # transposes the weight gradient in problem 1 and uses the squared-error derivative in problem 2 (a
+    # cross-entropy net in the demo): both mistakes are named in the feedback
+    "misconceptions": mistakes({0: "transposed_gradient", 1: "squared_error_derivative_in_bce"}),
     "copier": _copier,
 }
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import InputFileError
-from ..exam import keys, scan
+from ..exam import keys
 from ..grade.manifest import load_manifest
 from ..numfmt import counted
 from ..outdir import writing_into
@@ -46,6 +46,8 @@ def _lines(title: str, lines: list[str]) -> None:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """Sort the scans; report what could not be placed and who lacks pages."""
+    from ..exam import scan  # PDF and QR-code libraries (~0.3 s): imported by this command only, not by every one
+
     manifest = load_manifest(args.dir)
     for path in args.scans:
         if not path.is_file():

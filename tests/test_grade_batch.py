@@ -359,3 +359,12 @@ def test_rerun_is_idempotent_and_regrades_only_what_changed(graded):
         after = {sid: s.graded_at for sid, s in book.submissions().items()}
         assert book.report(["one_wrong"])["one_wrong"]["score"] == pytest.approx(manifest.max_points)
     assert {s: t for s, t in after.items() if s != "one_wrong"} == {s: t for s, t in before.items() if s != "one_wrong"}
+
+
+def test_the_class_items_read_in_one_query_are_each_students_items(graded):
+    folder = graded[0]
+    with Gradebook(folder / GRADEBOOK) as book:
+        every, subs = book.all_items(), book.submissions()
+        assert set(every) <= set(subs) and sum(map(len, every.values())) > 0
+        for sid in subs:
+            assert every.get(sid, []) == [item for item, _, _ in book.items(sid)], sid

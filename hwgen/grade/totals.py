@@ -66,6 +66,5 @@ def student_total(book: Gradebook, student: str, items: list[Item]) -> Total:
 
 def class_totals(book: Gradebook) -> dict[str, Total]:
     """Every student in the gradebook -> their Total."""
-    found, lateness = overrides.recorded(book), late.recorded(book)
-    return {sid: total(sid, [item for item, _, _ in book.items(sid)], found.get(sid, []), lateness.get(sid))
-            for sid in book.submissions()}
+    found, lateness, items = overrides.recorded(book), late.recorded(book), book.all_items()
+    return {sid: total(sid, items.get(sid, []), found.get(sid, []), lateness.get(sid)) for sid in book.submissions()}

@@ -97,12 +97,13 @@ HONEST = {"values": {"d": [1.0, 2.0], "e": 1.0}, "reasons": {"f": "undefined bec
 def test_the_trusted_side_checks_every_value_of_a_report():
     forged = HONEST | {"values": {"a": {"evil": 1}, "b": [[[[[[[[[[1.0]]]]]]]]]], "c": "x" * 5000, "d": [1.0, 2],
                                   "e": 10**400 // 10**399, "h": [10**400], "i": "\ud800", "not_asked": 3.0},
-                       "reasons": {"f": "undefined because reasons", "g": 7}}
+                       "reasons": {"f": "undefined because \x1b[2Jreasons", "g": 7}, "cell_errors": [[0, "bo\u202eom"]]}
     run = Run()
     _accept(run, _report(forged), ["a", "b", "c", "d", "e", "f", "g", "h", "i"], 2)
-    assert run.values == {"d": [1.0, 2.0], "e": 10.0, "i": "?"} and type(run.values["d"][1]) is float
+    assert run.values == {"d": [1.0, 2.0], "e": 10.0, "i": "\ufffd"} and type(run.values["d"][1]) is float
     assert set(run.reasons) == {"a", "b", "c", "f", "h"} and "nested" in run.reasons["b"] and "too large" in run.reasons["h"]
-    assert run.cell_errors == {0: "boom"} and "1000 million characters" in run.notes[0] and not run.malformed
+    assert run.reasons["f"] == "undefined because \\x1b[2Jreasons"  # as text, as safetext.clean shows it everywhere
+    assert run.cell_errors == {0: "bo\\u202eom"} and "1000 million characters" in run.notes[0] and not run.malformed
 
 
 @pytest.mark.parametrize("report", [

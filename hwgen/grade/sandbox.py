@@ -32,6 +32,7 @@ from typing import Any, Callable, Sequence
 from ..errors import HwgenError
 from . import isolation, seccomp
 from .isolation import DESCRIPTION, LEVELS, NOBODY, Python
+from .safetext import clean
 from .worker import clear_dir
 
 START_TIMEOUT = 30.0  # seconds for a worker to import NumPy and say it is ready
@@ -504,9 +505,9 @@ def _accept(run: Run, report: bytes, names: Sequence[str], cells: int) -> None:
             else:
                 run.reasons[name] = why
         elif isinstance(reasons.get(name), str):
-            run.reasons.setdefault(name, _text(reasons[name]))
+            run.reasons.setdefault(name, clean(reasons[name], TEXT_KEPT))
     for index, message in problem["cell_errors"]:
-        run.cell_errors.setdefault(index, _text(message))
+        run.cell_errors.setdefault(index, clean(message, TEXT_KEPT))
     if problem["output_chars"] > 1_000_000:
         run.notes.append(f"the notebook printed {problem['output_chars'] / 1e6:.0f} million characters; they were "
                          "discarded")
@@ -540,11 +541,6 @@ def _malformed(report: bytes, cells: int) -> dict[str, Any] | str:
     return parsed
 
 
-def _text(text: str, cap: int = TEXT_KEPT) -> str:
-    """A text from a report as valid, short Unicode (lone surrogates and the like become U+FFFD)."""
-    return text[:cap].encode("utf-8", "replace").decode("utf-8")
-
-
 def _plain(value: Any, depth: int, seen: list[int]) -> tuple[Any, str | None]:
     """(value, None) if `value` is JSON-plain (floats, bools, None, short strings, nested lists), with integers as
     floats and texts made valid; else (None, why not)."""
@@ -559,7 +555,7 @@ def _plain(value: Any, depth: int, seen: list[int]) -> tuple[Any, str | None]:
         except OverflowError:
             return None, "it holds an integer too large to be a float"
     if isinstance(value, str):
-        return (_text(value, 1000), None) if len(value) <= 1000 else (None, "it is a very long text, not a number")
+        return (clean(value, 1000), None) if len(value) <= 1000 else (None, "it is a very long text, not a number")
     if not isinstance(value, list):
         return None, "it is not a number or an array"
     if depth >= MAX_DEPTH:

@@ -18,7 +18,7 @@ from hwgen.variant import solve_variant
 
 from .conftest import run_cli
 
-CALCULUS = ("gradient_quadratic", "jacobian_2x2", "chain_rule")
+CALCULUS = ("gradient_quadratic", "jacobian_2x2", "chain_rule", "chain_rule_2d")
 SEEDS = range(12)
 
 
@@ -44,17 +44,18 @@ def test_every_derivative_against_finite_differences(name):
                 columns.append((evaluate(value, up) - evaluate(value, down)) / (2 * h))
             np.testing.assert_allclose(derivative, np.stack(columns, axis=-1), rtol=1e-6, atol=1e-6)
             checked += 1
-        if t.calculus.compose:  # the chain-rule product against differences of the composite F(G(x))
+        if t.calculus.compose:  # the chain-rule product against differences of the composite F(G(x)), per variable
             outer, inner = t.calculus.compose
-            x, h = t.calculus.variables[0], 1e-6
+            h = 1e-6
+            for j, x in enumerate(t.calculus.variables):
 
-            def composite(at: float) -> np.ndarray:
-                moved = dict(trace, **{x: np.asarray(at)})
-                for arg in t.calculus.function(outer).arguments:
-                    moved[arg] = evaluate(steps[arg], moved)
-                return evaluate(steps[outer], moved)
-            fd = (composite(float(trace[x]) + h) - composite(float(trace[x]) - h)) / (2 * h)
-            np.testing.assert_allclose(trace[f"D_{outer}_{inner}"][:, 0], fd, rtol=1e-6, atol=1e-6)
+                def composite(at: float, x: str = x) -> np.ndarray:
+                    moved = dict(trace, **{x: np.asarray(at)})
+                    for arg in t.calculus.function(outer).arguments:
+                        moved[arg] = evaluate(steps[arg], moved)
+                    return evaluate(steps[outer], moved)
+                fd = (composite(float(trace[x]) + h) - composite(float(trace[x]) - h)) / (2 * h)
+                np.testing.assert_allclose(trace[f"D_{outer}_{inner}"][:, j], fd, rtol=1e-6, atol=1e-6)
     assert checked >= len(SEEDS)
 
 

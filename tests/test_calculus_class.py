@@ -330,3 +330,29 @@ def test_the_notebooks_hidden_checks_take_other_forms_and_catch_wrong_expression
         nb = nbformat.read(folder / "source" / sid / manifest.name / f"{manifest.name}.ipynb", as_version=4)
         failed = _run_cells(nb, {k: v for k, v in sources[sid].items() if k.startswith(("p1", "p2", "p3"))})
         assert set(failed) == set(expected), failed
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_chain_rule_in_the_wrong_order_is_named_where_the_product_fits(seed):
+    """chain_rule_2d: both Jacobians 2 x 2, so DG DF multiplies; as numbers and as expressions it is named."""
+    from hwgen import bank
+    from hwgen.problem import ProblemSpec, apply_overrides
+    from hwgen.sampling import sample
+    t = apply_overrides(bank.load("chain_rule_2d"), {"asked": ["D_F_G", "D_F_G_expr"]})
+    record = sample(t, seed).record("p1")
+    fs = _functions(record)
+    g, outer = sympy.Matrix(fs["G"]), sympy.Matrix(fs["F"])
+    jg, jf = g.jacobian([x, y]), outer.jacobian([u, v]).subs({u: g[0], v: g[1]}, simultaneous=True)
+    point = {x: record["calculus"]["point"]["x"], y: record["calculus"]["point"]["y"]}
+    right, wrong = (jf * jg).applyfunc(sympy.expand), (jg * jf).applyfunc(sympy.expand)
+    spec = ProblemSpec("p1", t, {"D_F_G": 2.0, "D_F_G_expr": 1.0})
+    for values in ({"D_F_G": np.array(wrong.subs(point), dtype=float)}, {"D_F_G_expr": _texts(wrong)}):
+        # each on its own: numbers that are the student's own expression put in would carry its error forward
+        items = {i.quantity: (i.status, i.misconception) for i in grade_problem(spec, record, values, {}, {})}
+        q = next(iter(values))
+        if q == "D_F_G" and right.subs(point) == wrong.subs(point):  # the orders agree here: nothing to see
+            assert items[q][0] == "correct"
+        else:
+            assert items[q] == ("wrong", "chain_rule_order")
+    values = {"D_F_G": np.array(right.subs(point), dtype=float), "D_F_G_expr": _texts(right)}
+    assert {i.status for i in grade_problem(spec, record, values, {}, {})} == {"correct"}

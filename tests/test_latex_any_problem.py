@@ -136,6 +136,22 @@ def test_a_network_of_any_depth_is_drawn_one_column_per_layer_with_numbers_that_
     assert hidden in sheet and f"A {'-'.join(map(str, sizes))} network" in sheet
 
 
+@pytest.mark.parametrize("sizes, numbered", [([5, 6, 4, 1], (False, True, True)),
+                                              ([8, 8, 8, 8, 8, 1], (False, False, False, False, True))])
+def test_a_network_too_wide_for_its_numbers_leaves_the_roomiest_layers_to_the_matrices(tmp_path, sizes, numbered):
+    t = _deep(tmp_path, sizes, ["tanh"] * (len(sizes) - 2) + ["linear"])
+    layout = latex._layout(tuple(sizes), tuple(t.network.activations))
+    assert layout.numbered == numbered
+    assert len(layout.spots) == sum((a + 1) * b for a, b, shown in zip(sizes, sizes[1:], numbered) if shown)
+    ys = [float(u.y) for u in layout.units]
+    assert max(ys) - min(ys) <= latex.DRAWING_HEIGHT * latex.PT_PER_CM
+    left = " and ".join(str(k + 1) for k, shown in enumerate(numbered) if not shown)
+    assert f"of layer{'s' if left.count('and') else ''} {left} are too many" in layout.note
+    for x in {x for x, _ in layout.spots}:
+        column = sorted(float(y) for x2, y in layout.spots if x2 == x)
+        assert min(np.diff(column)) >= latex.LABEL_CLEAR * latex.PT_PER_CM - 0.01
+
+
 def test_weight_decay_and_softmax_with_cross_entropy_are_written_as_the_engine_computes_them():
     _, key, variant = _documents(bank.load("l2_regression"), 1)
     assert r"\frac{{\lambda}}{2} \left(\lVert {W^{(1)}} \rVert^{2} + \lVert {W^{(2)}} \rVert^{2}\right)" in key

@@ -37,6 +37,7 @@ Array = np.ndarray
 ACTIVATION_WORDS = {"sigmoid": "sigmoid", "relu": "ReLU", "tanh": "tanh", "linear": "linear", "softmax": "softmax"}
 COLUMN_STEP = 5.5  # cm between a network drawing's columns (inputs, hidden layers, outputs)
 DRAWING_WIDTH = 16.0  # cm: a deeper network's columns come closer so that the drawing keeps its size
+DRAWING_HEIGHT = 18.0  # cm: a network whose numbers would make its drawing taller leaves some to the matrices
 LABEL_POS = 0.25  # where along an edge its number sits: all of a layer's numbers line up in one column
 LABEL_CLEAR = 0.45  # cm between the centres of two numbers in that column
 ROW_GAP = LABEL_CLEAR / LABEL_POS  # cm between units of a layer, at least
@@ -208,12 +209,15 @@ def drawing(variant: Variant) -> Record:
     """The network: units, arrows between them, and the student's weights and biases on the arrows.
 
     Each arrow's number sits a quarter of the way from its source, where a source's arrows fan out, so a
-    layer's numbers stand in one column; the units are spaced so that numbers in a column never touch.
+    layer's numbers stand in one column; the units are spaced so that numbers in a column never touch. A
+    network so wide that this would make the drawing taller than DRAWING_HEIGHT leaves the numbers of the layers
+    that need the most room to the given matrices below the drawing.
     """
     t, g = variant.template, variant.given
     assert t.network is not None  # drawn for network templates only
     layout = _layout(t.network.sizes, t.network.activations)
-    values = [value for k in range(1, t.network.layers + 1) for w, b in [(g[f"W{k}"], g[f"b{k}"])]
+    values = [value for k in range(1, t.network.layers + 1) if layout.numbered[k - 1]
+              for w, b in [(g[f"W{k}"], g[f"b{k}"])]
               for j in range(w.shape[1]) for value in [b[j]] + [w[i, j] for i in range(w.shape[0])]]
     weights = [Record(x=x, y=y, number=Tex(text))  # tex_array of a number is tex_scalar
                for (x, y), text in zip(layout.spots, tex_arrays(values, t.significant))]
@@ -244,10 +248,11 @@ def _layout(sizes: tuple[int, ...], activations: tuple[str, ...]) -> Record:
     COLUMN_STEP apart (narrower when that would be wider than DRAWING_WIDTH)."""
     layers = _unit_labels(sizes)
     step = min(COLUMN_STEP, DRAWING_WIDTH / (len(layers) - 1))
-    gaps = [ROW_GAP] * len(layers)
-    for col in reversed(range(len(layers) - 1)):  # a source's numbers span LABEL_POS of its targets' span
-        span = (len(layers[col + 1]) - 1) * gaps[col + 1]
-        gaps[col] = max(ROW_GAP, (LABEL_CLEAR + LABEL_POS * span) / (1 - LABEL_POS))
+    numbered = [True] * (len(layers) - 1)
+    gaps = _gaps(layers, numbered)
+    while max((len(labels) + 1) * gap for labels, gap in zip(layers, gaps)) > DRAWING_HEIGHT:
+        numbered[max(range(len(numbered)), key=lambda col: gaps[col] * numbered[col])] = False  # the roomiest first
+        gaps = _gaps(layers, numbered)
     at = {(col, i): (col * step, ((len(labels) - 1) / 2 - i) * gaps[col])
           for col, labels in enumerate(layers) for i in range(len(labels))}
     at |= {(col, -1): (col * step, (len(layers[col]) + 1) / 2 * gaps[col])  # bias units
@@ -260,14 +265,31 @@ def _layout(sizes: tuple[int, ...], activations: tuple[str, ...]) -> Record:
             for i in [-1, *range(len(layers[col]))]:
                 (x1, y1), (x2, y2) = at[col, i], at[col + 1, j]
                 links.append(tuple(_pt(v) for v in _arrow(x1, y1, x2, y2)))
-                spots.append((_pt(x1 + LABEL_POS * (x2 - x1)), _pt(y1 + LABEL_POS * (y2 - y1))))
+                if numbered[col]:
+                    spots.append((_pt(x1 + LABEL_POS * (x2 - x1)), _pt(y1 + LABEL_POS * (y2 - y1))))
     bottom = _pt(-max((len(labels) - 1) / 2 * gap for labels, gap in zip(layers, gaps)) - 0.9)
     captions = tuple(Record(x=_pt(col * step), y=bottom, text=text)
                      for col, text in enumerate(_captions(activations)))
-    layout = Record(units=units, links=tuple(links), spots=tuple(spots), captions=captions)
+    left = [k + 1 for k, shown in enumerate(numbered) if not shown]
+    note = Tex("") if not left else Tex(
+        "The weights and biases of layer" + ("s " if len(left) > 1 else " ") + " and ".join(map(str, left))
+        + " are too many to write on the arrows; they are in the given matrices.")
+    layout = Record(units=units, links=tuple(links), spots=tuple(spots), captions=captions, numbered=tuple(numbered),
+                    note=note)
     parts: Any = environment().get_template("parts.tex.j2").module  # attributes: the template's macros
     layout.links_tex, layout.units_tex = Tex(parts.links(layout)), Tex(parts.units(layout))
     return layout
+
+
+def _gaps(layers: list[list[str]], numbered: list[bool]) -> list[float]:
+    """The room (cm) between the units of each column: a numbered layer's source numbers span LABEL_POS of its
+    targets' span, and the next source's numbers must clear them."""
+    gaps = [ROW_GAP] * len(layers)
+    for col in reversed(range(len(layers) - 1)):
+        if numbered[col]:
+            span = (len(layers[col + 1]) - 1) * gaps[col + 1]
+            gaps[col] = max(ROW_GAP, (LABEL_CLEAR + LABEL_POS * span) / (1 - LABEL_POS))
+    return gaps
 
 
 def _problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:

@@ -227,6 +227,7 @@ NEW_MISTAKES: dict[str, list[Mistake]] = {
         _m("dy: tanh' at sigy", "dy", ("dq", "dsigy", "sigy"), lambda dq, d, s: dq + d * (1 - s * s),
            "other_function_derivative"),
         _m("dy: sigmoid' forgotten", "dy", ("dq", "dsigy"), lambda dq, d: dq + d, F2),
+        _m("num = x + y (y for sigmoid(y))", "num", ("x", "y"), lambda x, y: x + y, "pre_activation_for_activation"),
     ],
     "sigmoid_neuron_graph": [
         _m("dh = df / h^2", "dh", ("df", "h"), lambda d, h: d / h ** 2, "local_derivative_sign"),
@@ -243,6 +244,8 @@ NEW_MISTAKES: dict[str, list[Mistake]] = {
         _m("de1 = df1 (sigmoid' forgotten)", "de1", ("df1",), lambda d: d, F2),
         _m("de1 = df1 (1 - f1^2)", "de1", ("df1", "f1"), lambda d, f: d * (1 - f * f), "other_function_derivative"),
         _m("dw12 = sum dd1 * w12", "dw12", ("dd1", "w12"), lambda d, w: np.sum(d * w), "product_operand"),
+        _m("h1 = e1 * v1", "h1", ("e1", "v1"), lambda e, v: e * v, "pre_activation_for_activation"),
+        _m("dv1 = sum dh1 * e1", "dv1", ("dh1", "e1"), lambda d, e: np.sum(d * e), "pre_activation_for_activation"),
         _m("dw11 averaged over the samples", "dw11", ("dd1", "x1"), lambda d, x: np.mean(d * x), "bias_gradient_averaged"),
         _m("dv0 averaged over the samples", "dv0", ("dyhat",), lambda d: np.mean(d), "bias_gradient_averaged"),
     ],

@@ -111,7 +111,9 @@ PLANTED["forgot_activation_derivative"] += [("mlp_2hidden", "dZ2", lambda t: t["
 PLANTED["other_activation_derivative"] += [("mlp_2hidden", "dZ2", lambda t: t["dA2"] * sp(t["A2"]))]
 PLANTED["weight_gradient_for_error"] += [("mlp_2hidden", "dA2", lambda t: t["A2"] * t["dZ3"])]
 PLANTED["derivative_at_activation"] += [("mlp_2hidden", "dZ1", lambda t: t["dA1"] * sig(t["A1"]) * (1 - sig(t["A1"])))]
-PLANTED["pre_activation_for_activation"] += [("mlp_2hidden", "dW3", lambda t: t["Z2"].T @ t["dZ3"])]
+PLANTED["pre_activation_for_activation"] += [("mlp_2hidden", "dW3", lambda t: t["Z2"].T @ t["dZ3"]),
+                                             ("regression_graph_002", "h1", lambda t: t["e1"] * t["v1"]),
+                                             ("circuit_basic", "num", lambda t: t["x"] + t["y"])]
 PLANTED["missing_1_over_n"] += [("softmax_classifier", "dZ2", lambda t: t["Yhat"] - t["Y"])]
 PLANTED["error_sign"] += [("softmax_classifier", "dZ2", lambda t: (t["Y"] - t["Yhat"]) / 3)]
 PLANTED["transposed_gradient"] += [("softmax_classifier", "dW2", lambda t: t["dW2"].T),

@@ -243,13 +243,14 @@ def _no_bias(step: Step, s: Structure) -> list[Step]:
 
 
 def _pre_activation(step: Step, s: Structure) -> list[Step]:
-    """Z where A = f(Z) belongs: in the next layer's Z, or in a weight's gradient."""
+    """Z where A = f(Z) belongs: in the next layer's Z or a graph node reading A, or in a weight's gradient (not in
+    Z's own gradient, whose f' may be read from A)."""
     if step.role == "transpose_product" and not s.parameter_gradient(step):
         return []
     out = []
     for name in step.inputs:
         act = s.produced_by_activation(name)
-        if act is not None and act.op != "linear":
+        if act is not None and act.op != "linear" and step.name != f"d{act.inputs[0]}":
             out.append(_swap(step, name, act.inputs[0]))
     return out
 
@@ -502,7 +503,7 @@ CATALOGUE: tuple[Misconception, ...] = (
                   "every unit adds its bias: Z = X W + b, with b added to every row (sample).", ("affine",), _no_bias),
     Misconception("pre_activation_for_activation", "pre-activation used where the activation belongs",
                   "the next layer and the output weights' gradient take the hidden activations A1 = f(Z1), "
-                  "not the pre-activations Z1.", ("affine", "transpose_product"), _pre_activation),
+                  "not the pre-activations Z1.", ("affine", "transpose_product", "node", "node_grad"), _pre_activation),
     Misconception("bias_gradient_averaged", "bias gradient averaged instead of summed",
                   "dL/db adds up delta over the samples (every sample's error reaches the same bias, as it reaches "
                   "any weight shared by the samples); any 1/n already sits inside delta.", ("sum_samples", "node_grad"),

@@ -19,7 +19,6 @@ from .problem import OVERRIDES, ProblemSpec, apply_overrides, scale_points
 from .sampling import MAX_DRAWS, sample
 from .yamlfile import line_of, load_yaml, read_text, validate
 
-RENDERED_LAYERS = 2  # the depth the worksheet, key and notebook renderers draw (one hidden layer)
 MAX_POINTS = 10**6
 _QUANTITY = {"type": "string", "pattern": questions.PATTERN}  # the template's own names: apply_overrides
 _PROBLEM = {
@@ -168,12 +167,6 @@ def _problem(raw: dict, index: int, data: Any, path: Path) -> ProblemSpec:
     """Problem p<index+1>: its template with the assignment's overrides and points."""
     where = ("problems", index)
     base = bank.load(_template_path(raw["template"], path.parent, path, line_of(data, (*where, "template"))))
-    if not base.calculus and (not base.network or base.network.layers != RENDERED_LAYERS):
-        shape = f"{base.network.layers} weight layers" if base.network else "a computation graph"
-        raise InputFileError(path, line_of(data, (*where, "template")), f"problems.{index} ({raw['template']}): "
-                             f"worksheets, keys and notebooks handle networks with one hidden layer so far; this "
-                             f"template is {shape}",
-                             "use `hwgen solve` for this template, or a template with one hidden layer here")
     overrides = {k: _plain(raw[k]) for k in OVERRIDES if k in raw}
     try:
         template = apply_overrides(base, overrides)

@@ -22,7 +22,6 @@ Role = Literal["affine", "activation", "loss", "loss_grad", "activation_grad", "
                "update", "node", "node_grad", "derivative", "chain_product"]
 
 GIVEN_NAMES = ("X", "Y", "W1", "b1", "W2", "b2")  # the one-hidden-layer network's (the first bank's) names
-PARAMS = ("W1", "b1", "W2", "b2")
 CONSTANTS = ("lr", "n", "lam")  # trace entries that are neither given nor computed: exact, never rounded
 
 

@@ -168,8 +168,7 @@ def names(problem: Problem) -> Names:
     return _MADE[key]
 
 
-ONE_HIDDEN = _network_names(2)  # the first bank's names, for the users not moved to names(problem) yet
-SYMBOLS, DESCRIPTIONS, GIVEN_ROWS = ONE_HIDDEN.symbols, ONE_HIDDEN.descriptions, ONE_HIDDEN.given_rows
+ONE_HIDDEN = _network_names(2)  # the first bank's names (what an assignment's own instructions may mention)
 
 
 def symbol(problem: Problem, name: str) -> str:
@@ -314,10 +313,10 @@ class Display:
             tex, code = tex + rf" + ${slots['lam']} \, ${slots['w']}", code + f" + ${slots['lam']} * ${slots['w']}"
         return tex, code
 
-    def given(self, given: Mapping[str, Array], problem: Problem | None = None) -> list[Shown]:
-        """The given arrays of `problem` (default: a one-hidden-layer network) as shown; folded biases join their
-        weights as column 0 of a unit-per-row matrix."""
-        known = names(problem) if problem else ONE_HIDDEN
+    def given(self, given: Mapping[str, Array], problem: Problem) -> list[Shown]:
+        """The given arrays of `problem` as shown; folded biases join their weights as column 0 of a unit-per-row
+        matrix."""
+        known = names(problem)
         folded = known.folded if self.bias == "folded" else {}
         biases = {bias for bias, _ in folded.values()}
         shown = []
@@ -331,10 +330,9 @@ class Display:
                 shown.append(Shown(name, known.symbols.get(name, name), name, self.value(given[name], name)))
         return shown
 
-    def given_note(self, name: str, problem: Problem | None = None) -> str:
-        """What the given array `name` of `problem` (default: a one-hidden-layer network) holds, in words that fit
-        this display."""
-        notes = (names(problem) if problem else ONE_HIDDEN).given_notes
+    def given_note(self, name: str, problem: Problem) -> str:
+        """What the given array `name` of `problem` holds, in words that fit this display."""
+        notes = names(problem).given_notes
         if self.layout == "columns":
             return notes["columns"][name]
         return notes["folded"].get(name, notes["rows"][name]) if self.bias == "folded" else notes["rows"][name]

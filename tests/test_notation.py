@@ -248,7 +248,16 @@ def test_one_hidden_layer_names_are_the_first_banks():
     from hwgen import notation
 
     problem = network_problem(Network((2, 3, 1), ("sigmoid", "linear"), "sse", 0.1), 3)
-    assert notation.names(problem).symbols == notation.SYMBOLS
+    assert notation.names(problem).symbols == notation.ONE_HIDDEN.symbols == {  # the first bank's, as they were
+        "X": "X", "Y": "Y", "W1": "W^{(1)}", "b1": "b^{(1)}", "W2": "W^{(2)}", "b2": "b^{(2)}",
+        "lr": r"\eta", "n": "n", "lam": r"\lambda",
+        "Z1": "Z^{(1)}", "A1": "A^{(1)}", "Z2": "Z^{(2)}", "Yhat": r"\hat{Y}", "L": "L",
+        "dYhat": r"\frac{\partial L}{\partial \hat{Y}}", "dZ2": r"\delta^{(2)}",
+        "dW2": r"\frac{\partial L}{\partial W^{(2)}}", "db2": r"\frac{\partial L}{\partial b^{(2)}}",
+        "dA1": r"\frac{\partial L}{\partial A^{(1)}}", "dZ1": r"\delta^{(1)}",
+        "dW1": r"\frac{\partial L}{\partial W^{(1)}}", "db1": r"\frac{\partial L}{\partial b^{(1)}}",
+        "W1_new": r"W^{(1)}_{\mathrm{new}}", "b1_new": r"b^{(1)}_{\mathrm{new}}",
+        "W2_new": r"W^{(2)}_{\mathrm{new}}", "b2_new": r"b^{(2)}_{\mathrm{new}}"}
     assert notation.description(problem, "db2") == "gradient w.r.t. the output bias"
     assert notation.description(problem, "dA1") == "error back-propagated to the hidden activations"
     assert Display().given_note("W2", problem) == "output weights (hidden x outputs)"

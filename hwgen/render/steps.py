@@ -11,12 +11,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..bank import Template
-from ..engine import GIVEN_NAMES, Step
+from ..engine import Step
 from ..variant import Variant
 
 Array = np.ndarray
 
-GIVEN = frozenset((*GIVEN_NAMES, "lr", "n"))  # what a student is given rather than computes (one hidden layer)
 SLOT = re.compile(r"\$([_a-zA-Z][_a-zA-Z0-9]*)")  # string.Template's $name
 ENCLOSING = ((r"\left(", r"\right)"), ("(", ")"))  # a slot's own parentheses: a negative number needs no more
 PHASES = {"forward": "Forward pass", "loss": "Loss", "backward": "Backward pass", "update": "One SGD step"}

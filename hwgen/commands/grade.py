@@ -85,6 +85,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     if args.json and (args.json.is_dir() or not args.json.parent.is_dir()):
         raise HwgenError(f"--json {args.json} is a folder, or its folder does not exist\n  fix: give the name of a "
                          "file to write in an existing folder, e.g. grades.json")
+    manifest = None
     if args.answers:
         students = recorded = grade_typed(args)
     else:
@@ -95,8 +96,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
         for why in summary.skipped:
             print(f"hwgen grade: warning: {why}", file=sys.stderr)
         print(f"hwgen grade: {summary.line()}; gradebook: {args.dir / GRADEBOOK}", file=sys.stderr)
-        students, recorded = summary.students, summary.recorded
-    manifest = load_manifest(args.dir)
+        students, recorded, manifest = summary.students, summary.recorded, summary.manifest
+    manifest = manifest or load_manifest(args.dir)  # the run's own: every entry read again, but checked only once
     with Gradebook(args.dir / GRADEBOOK, readonly=True) as book:
         sys.stdout.write(table_text(manifest, book, only=set(students)) + "\n" + items_text(manifest, book))
         report = book.report(students) if args.json else None

@@ -72,6 +72,7 @@ class Summary:
     isolation: str = ""
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)  # folders of the submissions folder that name no student
+    manifest: ClassManifest | None = None  # as read (and each student's entry checked) for this run
 
     def line(self) -> str:
         """One line for the end of the run."""
@@ -217,7 +218,7 @@ def grade_class(folder: Path, options: GradeOptions) -> Summary:
                                  f"{submissions}", "check the student id (as in the roster)")
         students = [found]
     policy = Policy.of(manifest)
-    summary = Summary(students=students, skipped=skipped)
+    summary = Summary(students=students, skipped=skipped, manifest=manifest)
     tqdm.monitor_interval = 0  # no monitor thread: the grading processes are forked from this one
     pending: dict[str, _Pending] = {}
     levels: set[str] = set()

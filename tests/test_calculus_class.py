@@ -356,3 +356,14 @@ def test_the_chain_rule_in_the_wrong_order_is_named_where_the_product_fits(seed)
             assert items[q] == ("wrong", "chain_rule_order")
     values = {"D_F_G": np.array(right.subs(point), dtype=float), "D_F_G_expr": _texts(right)}
     assert {i.status for i in grade_problem(spec, record, values, {}, {})} == {"correct"}
+
+
+def test_the_mistakes_are_named_in_the_misconceptions_table_and_feedback(graded, tmp_path):
+    folder = graded[0]
+    table = subprocess.run([sys.executable, "-m", "hwgen", "misconceptions", str(folder)], capture_output=True,
+                           text=True, timeout=120)
+    assert table.returncode == 0, table.stderr
+    for name in ("chain factor missing", "Jacobian transposed", "transposed shape", "the other layer's shape"):
+        assert name in table.stdout, table.stdout
+    assert hwgen_main(["feedback", str(folder), "--out", str(tmp_path / "fb")]) == 0
+    assert "chain factor missing" in (tmp_path / "fb" / "bob.html").read_text()

@@ -21,6 +21,7 @@ from .gradebook import Gradebook, Submission
 from .manifest import ClassManifest
 from .misconceptions import BY_KEY
 from .totals import item_override, student_total
+from .verdict import NAMED
 
 STATUS_TEXT = {"correct": "correct", "correct_ecf": "correct (carried forward)", "partial": "partly correct",
                "wrong": "wrong", "missing": "missing", "invalid": "cannot be graded"}
@@ -77,7 +78,8 @@ def page(manifest: ClassManifest, book: Gradebook, sub: Submission) -> str:
             "points": points_text(own.points if own else item.points), "override": own.note() if own else None,
             "max_points": points_text(item.max_points), "status": item.status,
             "status_text": STATUS_TEXT.get(item.status, item.status), "message": for_students(item.message),
-            "misconception": BY_KEY[item.misconception].name if item.misconception in BY_KEY else None,
+            "misconception": BY_KEY[item.misconception].name if item.misconception in BY_KEY else
+            NAMED.get(item.misconception or "", (None,))[0],
             "answer": None if answer is None else _shown(answer, max(digits + 2, 6)),
             "expected": _shown(expected, digits) if show_expected and expected is not None else None})
         entry["max"] += item.max_points

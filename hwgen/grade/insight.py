@@ -11,6 +11,7 @@ from .export import aligned
 from .gradebook import Gradebook
 from .manifest import ClassManifest
 from .misconceptions import BY_KEY
+from .verdict import NAMED
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class MisconceptionCount:
     @property
     def name(self) -> str:
         """The misconception's name (its key if the catalogue no longer has it)."""
-        return BY_KEY[self.key].name if self.key in BY_KEY else self.key
+        return BY_KEY[self.key].name if self.key in BY_KEY else NAMED.get(self.key, (self.key,))[0]
 
 
 def misconception_counts(book: Gradebook) -> list[MisconceptionCount]:

@@ -20,7 +20,7 @@ import sympy as sp
 from ..calculus import REFUSED, Calculus, Function
 from ..expr import FUNCTIONS, Expr, ExpressionError, Name, Num, parse
 from ..graph import OPS
-from .verdict import Verdict
+from .verdict import NAMED, Verdict
 
 Array = np.ndarray
 STUDENT_FUNCTIONS = tuple(f for f in FUNCTIONS if f not in REFUSED)  # what a student may call
@@ -28,13 +28,7 @@ POINTS = 8  # random points an answer is compared at
 NEEDED = 4  # points where the key is finite, at least
 SPREAD = 1.5  # the points lie within this distance of the problem's point, per variable
 RTOL, ATOL = 1e-6, 1e-9
-MISTAKES = {  # misconception key -> what the student did
-    "missing_chain_factor": "the chain factor (the inner function's derivative) is missing",
-    "other_variable_as_function": "the other variable was differentiated as if it were a function of this one",
-    "transposed_jacobian": "the Jacobian is transposed (one column per component instead of one row)",
-    "chain_rule_order": "the chain rule multiplied in the wrong order (DG DF instead of DF(G(x)) DG(x))",
-    "outer_derivative_at_x": "DF evaluated at x instead of at G(x)",
-}
+MISTAKES = {key: what for key, (_, what) in NAMED.items() if "shape" not in key}  # key -> what the student did
 
 _POWER = re.compile(r"\^")
 # a number (not part of a name) or a closing parenthesis, then a name, a number or an opening parenthesis

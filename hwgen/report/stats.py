@@ -31,6 +31,7 @@ from ..grade.misconceptions import BY_KEY
 from ..grade.overrides import Override
 from ..grade.result import STATUSES, Item
 from ..grade.totals import Total, class_totals
+from ..grade.verdict import NAMED
 
 SUCCESS = ("correct", "correct_ecf")
 MIN_GROUP = 5
@@ -199,7 +200,7 @@ def _misconceptions(items: Sequence[Item]) -> list[Misconception]:
         if it.misconception:
             found[it.misconception] = found.get(it.misconception, 0) + 1
     ranked = sorted(found.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_MISCONCEPTIONS]
-    return [Misconception(k, BY_KEY[k].name if k in BY_KEY else k, BY_KEY[k].message if k in BY_KEY else "", n)
+    return [Misconception(k, *((BY_KEY[k].name, BY_KEY[k].message) if k in BY_KEY else NAMED.get(k, (k, ""))), n)
             for k, n in ranked]
 
 

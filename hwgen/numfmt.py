@@ -9,6 +9,7 @@ from typing import Sequence
 import numpy as np
 
 Array = np.ndarray
+NOISE = 1e-12  # a computed value smaller than this is float noise around an exact 0 (tanh(0.5 - 0.5)): written 0
 
 
 def round_sig(a: Array | float, sig: int) -> Array:
@@ -27,10 +28,12 @@ def fmt(x: float, sig: int, zeros: bool = False) -> str:
 
 @lru_cache(maxsize=1 << 14)
 def _positional(x: float, sig: int, zeros: bool = False) -> str:
-    """An already rounded number written out as fmt writes it; with `zeros`, all `sig` digits are written,
-    trailing zeros included (0.6900: the precision a key states)."""
+    """An already rounded number written out as fmt writes it (float noise around 0 as 0); with `zeros`, all `sig`
+    digits are written, trailing zeros included (0.6900: the precision a key states)."""
     if not np.isfinite(x):
         return str(x)
+    if abs(x) < NOISE:
+        x = 0.0
     if zeros and x != 0:
         return f"{x:.{max(0, sig - 1 - math.floor(math.log10(abs(x))))}f}"
     text = np.format_float_positional(x, precision=sig, unique=False, fractional=False, trim="-")

@@ -199,3 +199,11 @@ def test_an_exam_of_a_graph_a_deep_network_and_a_per_sample_graph_compiles_with_
     # a box for each number (q, dq, dx, dw11), a 3 x 2 grid for Z2, 2 x 3 for dW1, one row of 3 for a1
     assert len(re.findall(r"\\begin\{tabular\}\[c\]\{\|p\{3.5cm\}\|\}", tex)) == 4
     assert "{r*{2}{|p{2.3cm}}|}" in tex and "{r*{3}{|p{2.3cm}}|}" in tex
+
+
+def test_float_noise_around_an_exact_zero_is_written_0():
+    """0.1 + 0.2 - 0.3 is 5.6e-17 in floats: a key wrote -0.00000000000000002776 for such a pre-activation."""
+    noise = 0.1 + 0.2 - 0.3
+    assert noise != 0 and abs(noise) < 1e-12
+    assert latex.tex_array(np.asarray([[noise, 1.05]]), 4, zeros=True) == r"\begin{bmatrix} 0 & 1.050 \end{bmatrix}"
+    assert latex.tex_scalar(noise, 4) == "0" and latex.tex_scalar(1e-9, 4) == "0.000000001"

@@ -256,6 +256,9 @@ def test_worksheet_key_and_notebook_show_the_students_functions(graded):
         assert sympy.latex(fs[1], mul_symbol="dot") in text  # F's second component with Ada's parameters
         assert r"\operatorname{shape}" in text
     assert r"\nabla f(x, y)" in key and "question (c)" in key
+    jacobian = sympy.Matrix(fs).jacobian([x, y])  # the key's derivatives are Ada's own, never the template's letters
+    assert all(sympy.latex(sympy.simplify(e), mul_symbol="dot") in key for e in jacobian)
+    assert not re.search(r"[^\\a-z]a \\cdot", key)
     nb = nbformat.read(folder / "source" / "ada" / manifest.name / f"{manifest.name}.ipynb", as_version=4)
     variables = {c.metadata["hwgen"]["variable"] for c in nb.cells if "hwgen" in c.metadata}
     assert {"p1_grad_f_expr", "p3_D_F_G_expr", "p4_shape_dZ2_at_W2T", "p4_shape_n_X"} <= variables

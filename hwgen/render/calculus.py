@@ -82,14 +82,20 @@ def _sympy_tex(expr: sp.Expr) -> str:
     return sp.latex(expr, mul_symbol="dot")
 
 
+def _function_tex(calc: Calculus, name: str, values: dict[str, float], column: bool = False) -> str:
+    """Function `name` with the student's parameters put in, simplified by sympy: (3 x + 2 y)^2; a vector function
+    as a row (or a column)."""
+    fn = calc.function(name)
+    entries = [_sympy_tex(e) for e in calc.sympy(fn, values)]
+    if not fn.vector:
+        return entries[0]
+    return bracket([[e] for e in entries], True) if column else bracket([entries], False)
+
+
 def functions_tex(calc: Calculus, values: dict[str, float]) -> list[Tex]:
     """Each function with the student's parameters put in: f(x, y) = (3 x + 2 y)^2, F as a column."""
-    out = []
-    for fn in calc.functions:
-        entries = [_sympy_tex(e) for e in calc.sympy(fn, values)]
-        body = bracket([[e] for e in entries], True) if fn.vector else entries[0]
-        out.append(Tex(f"{fn.name}({_args(fn.arguments)}) = {body}"))
-    return out
+    return [Tex(f"{fn.name}({_args(fn.arguments)}) = {_function_tex(calc, fn.name, values, column=True)}")
+            for fn in calc.functions]
 
 
 def _expression_key(calc: Calculus, name: str, values: dict[str, float]) -> str:
@@ -115,15 +121,18 @@ def problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
     named = _symbol_of(calc)
     worked = list(worked_steps(variant, symbol=named, number=lambda v: tex_array(v, sig, True),
                                given=lambda v: tex_array(v, sig)))
+    put = {k: f"({tex_array(v, sig)})" if v < 0 else tex_array(v, sig) for k, v in values.items()}
+    functions = {fn.name for fn in calc.functions}
     steps: list[Record] = []
-    for w in worked:
-        steps.append(_step(calc, w.step.name, w.step.phase, letters, spec, Tex(w.formula),
-                           [Tex(w.numbers)], Tex(tex_array(w.result, sig, True))))
+    for w in worked:  # the student's own function (parameters put in), never the template's parameter letters
         expr = f"{w.step.name}{questions.EXPR}"
+        own = (_function_tex(calc, w.step.name, values) if w.step.name in functions else
+               named_slots(Slots(t.display.formula(w.step)).safe_substitute(put), named))
+        formula = _expression_key(calc, expr, values) if w.step.role == "derivative" else own
+        steps.append(_step(calc, w.step.name, w.step.phase, letters, spec, Tex(formula),
+                           [Tex(w.numbers)], Tex(tex_array(w.result, sig, True))))
         if expr in spec.asked:
-            put = {k: f"({tex_array(v, sig)})" if v < 0 else tex_array(v, sig) for k, v in values.items()}
-            params = Slots(t.display.formula(w.step)).safe_substitute(put)
-            steps.append(_step(calc, expr, "backward", letters, spec, Tex(w.formula), [Tex(named_slots(params, named))],
+            steps.append(_step(calc, expr, "backward", letters, spec, Tex(own), [],
                                Tex(_expression_key(calc, expr, values))))
     point = ", ".join(f"{v} = {tex_array(variant.trace[v], sig)}" for v in calc.variables)
     record = Record(

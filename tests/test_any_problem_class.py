@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 
 import nbformat
 import numpy as np
@@ -68,8 +69,8 @@ def graded(tmp_path_factory):
         target = folder / "submitted" / sid / "hw" / "hw.ipynb"
         target.parent.mkdir(parents=True)
         nbformat.write(nb, target)
-    out = subprocess.run(["hwgen", "grade", str(folder), "--jobs", "1", "--json", str(root / "grades.json")],
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "hwgen", "grade", str(folder), "--jobs", "1",
+                          "--json", str(root / "grades.json")], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return folder, load_manifest(folder), json.loads((root / "grades.json").read_text(encoding="utf-8"))
 

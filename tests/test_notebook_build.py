@@ -13,9 +13,12 @@ import pytest
 from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.utils import compute_checksum
 
+from hwgen import bank
 from hwgen.engine import ANSWER_NAMES, GIVEN_NAMES, Network, build_steps, evaluate, network_problem, solve
 from hwgen.numfmt import round_sig
+from hwgen.problem import ProblemSpec, apply_overrides
 from hwgen.render.notebook import instructor_notebook, student_notebook
+from hwgen.render.notebook.build import intro_cell
 from hwgen.render.notebook.solution import solution_lines
 from hwgen.tables import ACTIVATIONS, LOSSES
 
@@ -235,3 +238,17 @@ def test_the_markdown_math_is_valid_latex(built, tmp_path):
     proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "m.tex"], cwd=tmp_path,
                           capture_output=True, text=True)
     assert proc.returncode == 0, [line for line in proc.stdout.splitlines() if line.startswith("!")]
+
+
+@pytest.mark.parametrize("name, layout, line", [
+    ("xor_net", "rows", "`p1_Z1 = p1_X @ p1_W1 + p1_b1`"),
+    ("xor_net", "columns", "`p1_Z1 = p1_W1 @ p1_X + p1_b1`"),
+    ("circuit_basic", None, "`p1_q = p1_x + p1_y`"),
+])
+def test_the_intro_example_is_the_first_problems_own_first_step(name, layout, line):
+    """The intro's example answer reads the problem's own names and layout: no W1 in a graph's notebook."""
+    t = apply_overrides(bank.load(name), {"display": {"layout": layout}} if layout else {})
+    source = intro_cell([ProblemSpec("p1", t, dict(t.asked))], {"title": "T"}, "ada")["source"]
+    assert line in source.replace("\n", " ")
+    if name == "circuit_basic":
+        assert "W1" not in source and "Z1" not in source

@@ -205,9 +205,21 @@ def intro_cell(specs: Sequence[ProblemSpec], assignment: Mapping[str, Any], stud
                 else "Each problem says how many significant digits to give.")
     subtitle = " · ".join(str(assignment[k]) for k in ("course", "due") if assignment.get(k))
     return markdown_cell(_render("intro.md.j2", title=assignment.get("title") or "Backpropagation homework",
-                                 subtitle=subtitle, student=student, rounding=rounding,
+                                 subtitle=subtitle, student=student, rounding=rounding, example=_example(specs),
                                  text_answers=any(questions.kind(s.template, q) != "number" for s in specs for q in s.asked),
                                  instructions=str(assignment.get("instructions") or "").strip()), "intro")
+
+
+def _example(specs: Sequence[ProblemSpec]) -> tuple[str, str]:
+    """The intro's example answer: (variable, NumPy line) of the first problem's first step that has code, in its own
+    names and layout (p1_Z1 = p1_X @ p1_W1 + p1_b1; p1_q = p1_x + p1_y for a graph)."""
+    for spec in specs:
+        t = spec.template
+        step = next((s for s in t.steps if s.code), None)
+        if step:
+            return spec.variable(step.name), solution_lines(spec.key, t.steps, step.name, set(), t.display)[0]
+    first = specs[0]
+    return first.variable(next(iter(first.asked))), ""
 
 
 def problem_cells(index: int, spec: ProblemSpec, record: Mapping[str, Any], grading: Mapping[str, Any],

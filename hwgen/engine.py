@@ -21,7 +21,6 @@ Phase = Literal["forward", "loss", "backward", "update"]
 Role = Literal["affine", "activation", "loss", "loss_grad", "activation_grad", "transpose_product", "sum_samples",
                "update", "node", "node_grad", "derivative", "chain_product"]
 
-GIVEN_NAMES = ("X", "Y", "W1", "b1", "W2", "b2")  # the one-hidden-layer network's (the first bank's) names
 CONSTANTS = ("lr", "n", "lam")  # trace entries that are neither given nor computed: exact, never rounded
 
 
@@ -200,9 +199,6 @@ def build_steps(net: Network) -> list[Step]:
                               "backward", "transpose_product", f"${dz} @ $W{k}.T"))
     steps += [_update(f"{p}{k}") for k in range(1, count + 1) for p in "Wb"]
     return steps
-
-
-ANSWER_NAMES = tuple(s.name for s in build_steps(Network((1, 1, 1), ("linear", "linear"), "sse", 0.1)))
 
 
 def inputs(problem: Problem, given: Mapping[str, Array], lr: float) -> dict[str, Array]:

@@ -7,10 +7,12 @@ from typing import Any, Callable
 import numpy as np
 
 from hwgen import bank
-from hwgen.engine import GIVEN_NAMES, evaluate
+from hwgen.engine import evaluate
 from hwgen.numfmt import round_sig
 from hwgen.problem import ProblemSpec
 from hwgen.sampling import sample
+
+from .names import GIVEN_NAMES
 
 TEMPLATES = ("xor_net", "bce_net", "regression_3hidden", "relu_sigmoid", "batch_vectorized")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from hwgen.assignment import load_assignment
-from hwgen.engine import ANSWER_NAMES
 
 from .conftest import run_cli
+from .names import ANSWER_NAMES
 
 
 def test_list_names_every_template():

@@ -8,8 +8,10 @@ import zlib
 import numpy as np
 import pytest
 
-from hwgen.engine import ANSWER_NAMES, Network, build_steps, evaluate, network_problem, solve
+from hwgen.engine import Network, build_steps, evaluate, network_problem, solve
 from hwgen.tables import ACTIVATIONS, LOSSES
+
+from .names import ANSWER_NAMES
 
 HIDDEN = sorted(a for a, act in ACTIVATIONS.items() if not act.output_only)
 OUTPUTS = [(out, loss) for out, loss in itertools.product(sorted(ACTIVATIONS), sorted(LOSSES))

@@ -12,12 +12,12 @@ import pytest
 from hwgen import bank
 from hwgen import generate as gen
 from hwgen.assignment import Student, load_assignment, load_roster
-from hwgen.engine import ANSWER_NAMES, GIVEN_NAMES
 from hwgen.errors import HwgenError, VariantError
 from hwgen.outdir import RECORD
 from hwgen.sampling import sample
 
 from .conftest import run_cli
+from .names import ANSWER_NAMES, GIVEN_NAMES
 from .test_assignment import EXAMPLE
 
 ROSTER = ("student_id,name,email\n"

@@ -14,7 +14,7 @@ from nbgrader.nbgraderformat import MetadataValidator
 from nbgrader.utils import compute_checksum
 
 from hwgen import bank
-from hwgen.engine import ANSWER_NAMES, GIVEN_NAMES, Network, build_steps, evaluate, network_problem, solve
+from hwgen.engine import Network, build_steps, evaluate, network_problem, solve
 from hwgen.numfmt import round_sig
 from hwgen.problem import ProblemSpec, apply_overrides
 from hwgen.render.notebook import instructor_notebook, student_notebook
@@ -22,6 +22,7 @@ from hwgen.render.notebook.build import intro_cell
 from hwgen.render.notebook.solution import solution_lines
 from hwgen.tables import ACTIVATIONS, LOSSES
 
+from .names import ANSWER_NAMES, GIVEN_NAMES
 from .notebook_support import ASSIGNMENT, answer_cells, key_values, run_test_cells, student_problems
 
 BANK = [("xor_net", {}), ("regression_3hidden", {}), ("bce_net", {}), ("relu_sigmoid", {"asked": list(ANSWER_NAMES)}),

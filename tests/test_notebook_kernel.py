@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hwgen.engine import ANSWER_NAMES
 from hwgen.numfmt import round_sig
 from hwgen.render.notebook import instructor_notebook, student_notebook
 
+from .names import ANSWER_NAMES
 from .notebook_support import ASSIGNMENT, answer_cells, execute, failures, fill, key_values, restore_tests, student_problems
 
 # Every template of the bank, one of them asking every quantity, one at 3 significant digits.

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 
 from hwgen import bank
-from hwgen.engine import GIVEN_NAMES
 from hwgen.errors import VariantError
 from hwgen.numfmt import round_sig
 from hwgen.sampling import degeneracy, derive_seed, sample
+
+from .names import GIVEN_NAMES
 
 SEEDS = range(150)
 

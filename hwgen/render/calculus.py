@@ -128,12 +128,12 @@ def problem(number: int, spec: ProblemSpec, variant: Variant) -> Record:
         expr = f"{w.step.name}{questions.EXPR}"
         own = (_function_tex(calc, w.step.name, values) if w.step.name in functions else
                named_slots(Slots(t.display.formula(w.step)).safe_substitute(put), named))
-        formula = _expression_key(calc, expr, values) if w.step.role == "derivative" else own
-        steps.append(_step(calc, w.step.name, w.step.phase, letters, spec, Tex(formula),
+        derivative = w.step.role == "derivative"
+        simplified = _expression_key(calc, expr, values) if derivative or expr in spec.asked else ""  # sympy: once
+        steps.append(_step(calc, w.step.name, w.step.phase, letters, spec, Tex(simplified if derivative else own),
                            [Tex(w.numbers)], Tex(tex_array(w.result, sig, True))))
         if expr in spec.asked:
-            steps.append(_step(calc, expr, "backward", letters, spec, Tex(own), [],
-                               Tex(_expression_key(calc, expr, values))))
+            steps.append(_step(calc, expr, "backward", letters, spec, Tex(own), [], Tex(simplified)))
     point = ", ".join(f"{v} = {tex_array(variant.trace[v], sig)}" for v in calc.variables)
     record = Record(
         number=number, key=spec.key, title=t.title, points=points_text(spec.points),

@@ -22,10 +22,14 @@ def run_cli(*args: str, cwd=None, check: bool = False) -> subprocess.CompletedPr
 
 
 @pytest.fixture(scope="session")
-def cluster():
-    """A real Dask cluster of two single-threaded worker processes on this machine: its dask:// address."""
+def cluster(tmp_path_factory):
+    """A real Dask cluster of two single-threaded worker processes on this machine: its dask:// address. Its
+    scratch space is the test's own (dask's default, /tmp/dask-scratch-space, would be left behind)."""
     distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c:
+    import dask  # installed with distributed
+    scratch = {"temporary-directory": str(tmp_path_factory.mktemp("dask"))}
+    with dask.config.set(scratch), \
+            distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1, dashboard_address=None) as c:
         yield c.scheduler_address.replace("tcp://", "dask://")
 
 
